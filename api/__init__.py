@@ -1,0 +1,1 @@
+"""HTTP-triggered functions, one blueprint per resource (registered in function_app.py)."""

@@ -1,0 +1,17 @@
+"""`GET /api/health`: liveness for load balancers and the demo; no authentication."""
+
+from __future__ import annotations
+
+import json
+
+import azure.durable_functions as df
+import azure.functions as func
+
+bp = df.Blueprint()
+
+
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps({"status": "ok"}), status_code=200, mimetype="application/json"
+    )

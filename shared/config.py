@@ -1,0 +1,103 @@
+"""Configuration from the environment (DESIGN §2), validated on first use.
+
+Nothing reads the environment at import time: call :func:`get_settings`. The local runtime
+loads ``local.settings.json`` ``Values`` into the environment (the process environment wins)
+before the app asks for settings, exactly as the Functions host does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from shared.errors import ConfigError
+
+DEFAULT_STORAGE = "UseDevelopmentStorage=true"
+_PREFIX_RE = re.compile(r"^([a-z][a-z0-9]{0,19})?$")
+
+
+@dataclass(frozen=True)
+class GraphCredentials:
+    """The MSP's multi-tenant app registration; the secret never leaves this object."""
+
+    client_id: str
+    client_secret: str | None
+    certificate_path: str | None
+    certificate_password: str | None
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"GraphCredentials(client_id={self.client_id!r}, secret=***)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage_connection: str
+    storage_prefix: str
+    graph_base_url: str
+    authority_host: str
+    graph: GraphCredentials
+    api_issuer: str
+    api_audience: str
+    api_jwks_url: str
+    portal_base_url: str
+
+
+def _required(env: dict[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"missing required configuration: {name}")
+    return value
+
+
+def _https_url(env: dict[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).strip().rstrip("/")
+    if not value.startswith("https://"):
+        raise ConfigError(f"{name} must be an https:// URL")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read and validate settings; raises :class:`ConfigError` naming the first bad variable."""
+    env = dict(os.environ if env is None else env)
+    prefix = env.get("PV_STORAGE_PREFIX", "").strip()
+    if not _PREFIX_RE.match(prefix):
+        raise ConfigError(
+            "PV_STORAGE_PREFIX must be up to 20 lowercase letters or digits, starting with a letter"
+        )
+    secret = env.get("GRAPH_CLIENT_SECRET") or None
+    cert = env.get("GRAPH_CLIENT_CERTIFICATE_PATH") or None
+    if not secret and not cert:
+        raise ConfigError(
+            "missing required configuration: GRAPH_CLIENT_SECRET or GRAPH_CLIENT_CERTIFICATE_PATH"
+        )
+    return Settings(
+        storage_connection=env.get("AzureWebJobsStorage") or DEFAULT_STORAGE,
+        storage_prefix=prefix,
+        graph_base_url=_https_url(env, "GRAPH_BASE_URL", "https://graph.microsoft.com"),
+        authority_host=_https_url(
+            env, "ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com"
+        ),
+        graph=GraphCredentials(
+            client_id=_required(env, "GRAPH_CLIENT_ID"),
+            client_secret=secret,
+            certificate_path=cert,
+            certificate_password=env.get("GRAPH_CLIENT_CERTIFICATE_PASSWORD") or None,
+        ),
+        api_issuer=_required(env, "API_AUTH_ISSUER"),
+        api_audience=_required(env, "API_AUTH_AUDIENCE"),
+        api_jwks_url=_https_url(env, "API_AUTH_JWKS_URL", _required(env, "API_AUTH_JWKS_URL")),
+        portal_base_url=env.get("PORTAL_BASE_URL", "").strip().rstrip("/"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for this process, loaded once on first use."""
+    return load_settings()
+
+
+def validate() -> None:
+    """Hook for hosts: fail fast, with one line naming the variable, before serving."""
+    load_settings()

@@ -1,0 +1,195 @@
+"""PolicyVault's one error tree.
+
+    PolicyVaultError                 code, http_status, retryable; message is always safe
+    ├── ConfigError                  configuration missing or invalid
+    ├── RequestError                 the caller sent something we refuse (4xx)
+    │   ├── ValidationFailed         400 validation_failed
+    │   ├── Unauthenticated          401 unauthenticated
+    │   ├── Forbidden                403 forbidden
+    │   ├── NotFound                 404 not_found
+    │   ├── Conflict                 409 (e.g. restore_in_progress)
+    │   └── IdempotencyMismatch      422 idempotency_key_reused
+    ├── GraphError                   Microsoft Graph or Entra failed; carries request_id
+    │   ├── AuthFailed               auth_failed: no token for the tenant
+    │   │   └── ConsentMissing       consent_missing: app not consented in the tenant
+    │   ├── GraphThrottled           graph_throttled (retryable)
+    │   ├── GraphTransient           graph_unavailable: 5xx, timeout, dropped connection (retryable)
+    │   ├── GraphNotFound            graph_not_found
+    │   ├── GraphForbidden           graph_forbidden (403, also "not licensed")
+    │   ├── GraphBadRequest          graph_bad_request (400)
+    │   ├── GraphConflict            graph_conflict (409)
+    │   └── GraphDeadlineExceeded    graph_deadline_exceeded: retries ran out of time
+    └── StorageError                 storage_error: Azure Storage failed
+
+Foreign exceptions (httpx, azure-core, MSAL) are translated once, at the edge that calls the
+library, with ``raise ... from exc``. Messages given to these classes must already be safe: no
+token, secret, Authorization header, SAS signature or storage key (see ``shared.redact``).
+"""
+
+from __future__ import annotations
+
+MAX_MESSAGE_LENGTH = 500
+
+
+class PolicyVaultError(Exception):
+    """Root of every error PolicyVault raises on purpose."""
+
+    code = "internal_error"
+    http_status = 500
+    retryable = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        self.message = message[:MAX_MESSAGE_LENGTH]
+        if code is not None:
+            self.code = code
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, str]:
+        """The `{code, message}` shape persisted on runs and items (DESIGN §3)."""
+        return {"code": self.code, "message": self.message}
+
+
+class ConfigError(PolicyVaultError):
+    """Raised when required configuration is missing or malformed."""
+
+    code = "config_error"
+
+
+class RequestError(PolicyVaultError):
+    """Raised when a caller's request is refused; maps to a 4xx problem+json."""
+
+    http_status = 400
+
+
+class ValidationFailed(RequestError):
+    """Raised when input is malformed: bad JSON, bad id, unknown type, oversize body."""
+
+    code = "validation_failed"
+    http_status = 400
+
+
+class Unauthenticated(RequestError):
+    """Raised when the bearer token is missing or invalid."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class Forbidden(RequestError):
+    """Raised when the caller may not act on the tenant (also for unknown tenants)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(RequestError):
+    """Raised when a resource inside an authorized tenant (or the caller's own scope) is absent."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(RequestError):
+    """Raised when the request conflicts with current state (e.g. a live restore running)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class IdempotencyMismatch(RequestError):
+    """Raised when an Idempotency-Key is reused with a different request fingerprint."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+class GraphError(PolicyVaultError):
+    """Raised when Microsoft Graph or Entra ID answers with a failure."""
+
+    code = "graph_error"
+    http_status = 502
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, str]:
+        body = super().to_dict()
+        if self.request_id:
+            body["message"] = f"{self.message} (request-id {self.request_id})"[
+                :MAX_MESSAGE_LENGTH
+            ]
+        return body
+
+
+class AuthFailed(GraphError):
+    """Raised when no app-only token can be obtained for the tenant."""
+
+    code = "auth_failed"
+
+
+class ConsentMissing(AuthFailed):
+    """Raised when the app registration is not consented in the customer tenant."""
+
+    code = "consent_missing"
+
+
+class GraphThrottled(GraphError):
+    """Raised when Graph keeps answering 429 beyond the retry budget."""
+
+    code = "graph_throttled"
+    retryable = True
+
+
+class GraphTransient(GraphError):
+    """Raised on 5xx, timeouts and dropped connections that outlived the retries."""
+
+    code = "graph_unavailable"
+    retryable = True
+
+
+class GraphNotFound(GraphError):
+    """Raised when the object does not exist (404)."""
+
+    code = "graph_not_found"
+
+
+class GraphForbidden(GraphError):
+    """Raised on 403: missing permission, or the tenant is not licensed for the type."""
+
+    code = "graph_forbidden"
+
+
+class GraphBadRequest(GraphError):
+    """Raised on 400: Graph rejected the request as malformed."""
+
+    code = "graph_bad_request"
+
+
+class GraphConflict(GraphError):
+    """Raised on 409 from Graph."""
+
+    code = "graph_conflict"
+
+
+class GraphDeadlineExceeded(GraphError):
+    """Raised when retries would run past the call's total deadline."""
+
+    code = "graph_deadline_exceeded"
+    retryable = True
+
+
+class StorageError(PolicyVaultError):
+    """Raised when Azure Storage (tables, blobs, queues) fails unexpectedly."""
+
+    code = "storage_error"
