@@ -30,3 +30,18 @@ def storage_prefix() -> str:
     """A fresh PV_STORAGE_PREFIX (lowercase letters and digits, starts with a letter) so
     tests sharing one Azurite never see each other's tables, queues, containers or hub."""
     return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def storage(storage_connection: str, storage_prefix: str):
+    """Async clients over the session's Azurite, under this test's own prefix."""
+    from shared.storage import Storage
+
+    store = Storage(storage_connection, storage_prefix)
+    yield store
+    await store.close()

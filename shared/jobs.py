@@ -1,0 +1,128 @@
+"""Starting a job: create or reuse the run for an idempotency key, then schedule it (DESIGN §4).
+
+The request path only validates, records and schedules — it never calls Graph. N concurrent
+identical starts produce one run and one orchestration: the ETag-guarded idempotency record
+decides the winner; everybody else returns the winner's run with ``reused = True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from shared.errors import IdempotencyMismatch
+from shared.idempotency import IdempotencyRecord, IdempotencyStore, LostRace
+from shared.keys import new_ulid, parse_iso, utc_now
+from shared.run_store import RunStore
+from shared.runs import Run, RunStatus
+from shared.storage import Storage
+
+log = logging.getLogger(__name__)
+
+# A queued run younger than this is being scheduled by the request that created it.
+REPAIR_GRACE = timedelta(seconds=10)
+_MAX_ATTEMPTS = 25
+
+
+class Scheduler(Protocol):
+    async def schedule(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
+        """Start the orchestration; starting an instance that already runs is not an error."""
+
+    async def exists(self, instance_id: str) -> bool:
+        """Whether the orchestration instance was ever scheduled."""
+
+
+@dataclass
+class JobRequest:
+    tenant_id: str
+    run_type: str
+    orchestrator: str
+    key: str
+    fingerprint: str
+    client_key: bool
+    requested_by: str
+    dry_run: bool = False
+    backup_set_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def new_run(self, record: IdempotencyRecord) -> Run:
+        return Run(
+            run_id=record.run_id,
+            tenant_id=self.tenant_id,
+            run_type=self.run_type,
+            status=RunStatus.QUEUED.value,
+            requested_by=self.requested_by,
+            idempotency_key=self.key,
+            created_at=record.created_at,
+            instance_id=record.instance_id,
+            dry_run=self.dry_run,
+            backup_set_id=self.backup_set_id,
+            parameters=self.parameters,
+        )
+
+
+def orchestration_input(run: Run) -> dict[str, Any]:
+    """What the orchestrator receives: references only, never documents."""
+    return {"run_id": run.run_id, "tenant_id": run.tenant_id}
+
+
+async def start_job(
+    request: JobRequest, *, storage: Storage, scheduler: Scheduler, now: datetime | None = None
+) -> tuple[Run, bool]:
+    """Return ``(run, reused)``; raises :class:`IdempotencyMismatch` for a reused client key."""
+    keys, runs = IdempotencyStore(storage), RunStore(storage)
+    for _ in range(_MAX_ATTEMPTS):
+        moment = now or utc_now()
+        record = await keys.get(request.tenant_id, request.key)
+        if record is not None:
+            live_client_key = request.client_key and not record.expired(moment)
+            if live_client_key and record.fingerprint != request.fingerprint:
+                raise IdempotencyMismatch(
+                    "this Idempotency-Key was used with a different request in the last 24 hours"
+                )
+            if live_client_key or not request.client_key:
+                run = await runs.get(request.tenant_id, record.run_id)
+                if run is None:
+                    # The claimer crashed before writing its run (or is writing it now):
+                    # record the same run, with the same id, from this identical request.
+                    run = request.new_run(record)
+                    await runs.create(run)
+                if live_client_key or not run.terminal:
+                    await _repair_if_unscheduled(run, request, scheduler, moment)
+                    return run, True
+        try:
+            claimed = await keys.claim(
+                record,
+                tenant_id=request.tenant_id,
+                key=request.key,
+                run_id=new_ulid(),
+                fingerprint=request.fingerprint,
+                now=moment,
+                client_key=request.client_key,
+            )
+        except LostRace:
+            await asyncio.sleep(0.01)
+            continue
+        run = request.new_run(claimed)
+        await runs.create(run)
+        await scheduler.schedule(request.orchestrator, run.instance_id, orchestration_input(run))
+        log.info("run %s started (%s, instance %s)", run.run_id, run.run_type, run.instance_id)
+        return run, False
+    raise RuntimeError("idempotency record kept changing; giving up")  # pragma: no cover
+
+
+async def _repair_if_unscheduled(
+    run: Run, request: JobRequest, scheduler: Scheduler, now: datetime
+) -> None:
+    """A run recorded but never scheduled (a crash in between) is scheduled again."""
+    if run.status != RunStatus.QUEUED.value or now - parse_iso(run.created_at) < REPAIR_GRACE:
+        return
+    if not await scheduler.exists(run.instance_id):
+        log.warning("run %s was never scheduled; scheduling %s", run.run_id, run.instance_id)
+        await scheduler.schedule(request.orchestrator, run.instance_id, orchestration_input(run))
+
+
+__all__ = ["JobRequest", "Scheduler", "orchestration_input", "start_job"]

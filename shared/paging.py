@@ -1,0 +1,63 @@
+"""Opaque continuation tokens for list endpoints (DESIGN §3: `?continuation=`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from shared.errors import ValidationFailed
+
+T = TypeVar("T")
+DEFAULT_TOP = 100
+MAX_TOP = 1000
+
+
+@dataclass
+class Page(Generic[T]):
+    value: list[T]
+    continuation: str | None = None
+
+
+def encode_token(token: Any) -> str | None:
+    if not token:
+        return None
+    raw = json.dumps(token, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(text: str | None) -> Any:
+    """The storage continuation behind an API token; a tampered token is a 400."""
+    if not text:
+        return None
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        token = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("continuation is not a token this API issued") from exc
+    if not isinstance(token, dict) or not all(isinstance(v, str) for v in token.values()):
+        raise ValidationFailed("continuation is not a token this API issued")
+    return token
+
+
+def parse_top(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_TOP
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
+        raise ValidationFailed(f"top must be a whole number from 1 to {MAX_TOP}")
+    return int(raw)
+
+
+async def first_page(pager: Any, top: int, continuation: str | None) -> Page[dict[str, Any]]:
+    """Read one page of an azure-data-tables query (``query_entities(..., results_per_page)``)."""
+    pages: AsyncIterator[Any] = pager.by_page(continuation_token=decode_token(continuation))
+    entities: list[dict[str, Any]] = []
+    async for page in pages:
+        async for entity in page:
+            entities.append(entity)
+        token = pages.continuation_token  # type: ignore[attr-defined]
+        return Page(entities[:top], encode_token(token))
+    return Page(entities)

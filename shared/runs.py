@@ -1,0 +1,138 @@
+"""The run and run-item model (DESIGN §3–4): states, actions, counters, API shapes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RunType(StrEnum):
+    CAPTURE_SNAPSHOT = "capture_snapshot"
+    BACKUP = "backup"
+    RESTORE = "restore"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PARTIAL = "partial"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.PARTIAL)
+
+
+class ItemStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ItemAction(StrEnum):
+    CAPTURED = "captured"
+    UNCHANGED = "unchanged"
+    NO_CHANGE = "no_change"
+    CREATED = "created"
+    UPDATED = "updated"
+    WOULD_CREATE = "would_create"
+    WOULD_UPDATE = "would_update"
+    WOULD_SKIP = "would_skip"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def status(self) -> ItemStatus:
+        """Status follows action (DESIGN §3)."""
+        if self is ItemAction.FAILED:
+            return ItemStatus.FAILED
+        if self in (ItemAction.WOULD_SKIP, ItemAction.SKIPPED):
+            return ItemStatus.SKIPPED
+        return ItemStatus.SUCCEEDED
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    processed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @classmethod
+    def of(cls, statuses: list[ItemStatus | str], total: int | None = None) -> Counts:
+        counts = cls(total=len(statuses) if total is None else total)
+        for status in statuses:
+            setattr(counts, str(status), getattr(counts, str(status)) + 1)
+        counts.processed = counts.succeeded + counts.failed + counts.skipped
+        return counts
+
+    def final_status(self) -> RunStatus:
+        """`succeeded` when nothing failed, `failed` when all did, else `partial`."""
+        if self.failed == 0:
+            return RunStatus.SUCCEEDED
+        if self.failed == self.processed:
+            return RunStatus.FAILED
+        return RunStatus.PARTIAL
+
+
+@dataclass
+class Run:
+    run_id: str
+    tenant_id: str
+    run_type: str
+    status: str
+    requested_by: str
+    idempotency_key: str
+    created_at: str
+    instance_id: str
+    dry_run: bool = False
+    backup_set_id: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    pre_restore_backup_set_id: str | None = None
+    counts: Counts = field(default_factory=Counts)
+    error: dict[str, str] | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return RunStatus(self.status).terminal
+
+    def to_api(self) -> dict[str, Any]:
+        """The run body of DESIGN §3 (internal fields such as the instance id stay inside)."""
+        body = asdict(self)
+        body.pop("instance_id")
+        body.pop("parameters")
+        base = f"/api/tenants/{self.tenant_id}/runs/{self.run_id}"
+        body["links"] = {"self": base, "items": f"{base}/items"}
+        return body
+
+
+@dataclass
+class RunItem:
+    item_id: str
+    policy_type: str
+    policy_id: str
+    display_name: str
+    action: str
+    error: dict[str, str] | None = None
+    diff: list[dict[str, str]] | None = None
+
+    @property
+    def status(self) -> str:
+        return ItemAction(self.action).status.value
+
+    def to_api(self, include_diff: bool) -> dict[str, Any]:
+        body = asdict(self)
+        body["status"] = self.status
+        if not include_diff:
+            body.pop("diff")
+        return body
+
+
+def item_key(policy_type: str, policy_id: str) -> str:
+    """Deterministic item key (and API item id): one row per policy per run or set."""
+    return f"{policy_type}.{policy_id}"

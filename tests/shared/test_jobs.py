@@ -1,0 +1,125 @@
+"""The idempotency protocol on real Azure Tables (Azurite)."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.errors import IdempotencyMismatch
+from shared.jobs import REPAIR_GRACE, JobRequest, start_job
+from shared.keys import utc_now
+from shared.run_store import RunStore
+from shared.runs import RunStatus
+
+pytestmark = pytest.mark.anyio
+TENANT = "11111111-1111-1111-1111-111111111111"
+
+
+class RecordingScheduler:
+    """Stands in for the Durable client in these protocol tests; the end-to-end tests use the
+    real client against the local runtime."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    async def schedule(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
+        if instance_id not in self.started:
+            self.started.append(instance_id)
+
+    async def exists(self, instance_id: str) -> bool:
+        return instance_id in self.started
+
+
+def _request(key: str = f"{TENANT}|capture|deviceConfigurations|p1", **overrides) -> JobRequest:
+    values = dict(
+        tenant_id=TENANT,
+        run_type="capture_snapshot",
+        orchestrator="capture_snapshot",
+        key=key,
+        fingerprint="f1",
+        client_key=False,
+        requested_by="oid-1",
+    )
+    values.update(overrides)
+    return JobRequest(**values)
+
+
+async def test_start_job_concurrent_identical_starts_make_one_run(storage):
+    scheduler = RecordingScheduler()
+    results = await asyncio.gather(
+        *[start_job(_request(), storage=storage, scheduler=scheduler) for _ in range(50)]
+    )
+    run_ids = {run.run_id for run, _ in results}
+    assert len(run_ids) == 1
+    assert sum(1 for _, reused in results if not reused) == 1
+    assert len(scheduler.started) == 1
+    page = await RunStore(storage).list(TENANT, top=100)
+    assert [r.run_id for r in page.value] == list(run_ids)
+
+
+async def test_start_job_after_terminal_run_starts_new_generation(storage):
+    scheduler = RecordingScheduler()
+    first, _ = await start_job(_request(), storage=storage, scheduler=scheduler)
+    await RunStore(storage).update(TENANT, first.run_id, status=RunStatus.SUCCEEDED.value)
+    second, reused = await start_job(_request(), storage=storage, scheduler=scheduler)
+    assert not reused
+    assert second.run_id != first.run_id
+    assert first.instance_id.endswith("-1") and second.instance_id.endswith("-2")
+    assert first.instance_id[:-2] == second.instance_id[:-2]
+
+
+async def test_start_job_client_key_returns_same_run_even_when_terminal(storage):
+    scheduler = RecordingScheduler()
+    request = _request(key=f"{TENANT}|client|abc", client_key=True)
+    first, _ = await start_job(request, storage=storage, scheduler=scheduler)
+    await RunStore(storage).update(TENANT, first.run_id, status=RunStatus.FAILED.value)
+    again, reused = await start_job(request, storage=storage, scheduler=scheduler)
+    assert reused and again.run_id == first.run_id and again.status == "failed"
+
+
+async def test_start_job_client_key_with_other_fingerprint_is_refused_and_writes_nothing(storage):
+    scheduler = RecordingScheduler()
+    await start_job(
+        _request(key=f"{TENANT}|client|abc", client_key=True), storage=storage, scheduler=scheduler
+    )
+    with pytest.raises(IdempotencyMismatch):
+        await start_job(
+            _request(key=f"{TENANT}|client|abc", client_key=True, fingerprint="other"),
+            storage=storage,
+            scheduler=scheduler,
+        )
+    assert len((await RunStore(storage).list(TENANT, top=10)).value) == 1
+
+
+async def test_start_job_client_key_after_24_hours_starts_a_new_run(storage):
+    scheduler = RecordingScheduler()
+    request = _request(key=f"{TENANT}|client|abc", client_key=True)
+    first, _ = await start_job(request, storage=storage, scheduler=scheduler)
+    later = utc_now() + timedelta(hours=25)
+    second, reused = await start_job(
+        _request(key=f"{TENANT}|client|abc", client_key=True, fingerprint="other"),
+        storage=storage,
+        scheduler=scheduler,
+        now=later,
+    )
+    assert not reused and second.run_id != first.run_id
+
+
+async def test_start_job_queued_run_never_scheduled_is_scheduled_again(storage):
+    lost = RecordingScheduler()
+    run, _ = await start_job(_request(), storage=storage, scheduler=lost)
+    fresh = RecordingScheduler()  # the first schedule "crashed": this engine never saw it
+    again, reused = await start_job(
+        _request(), storage=storage, scheduler=fresh, now=utc_now() + REPAIR_GRACE * 2
+    )
+    assert reused and again.run_id == run.run_id
+    assert fresh.started == [run.instance_id]
+
+
+async def test_start_job_young_queued_run_is_left_to_its_creator(storage):
+    first = RecordingScheduler()
+    await start_job(_request(), storage=storage, scheduler=first)
+    other = RecordingScheduler()
+    await start_job(_request(), storage=storage, scheduler=other)
+    assert other.started == []
