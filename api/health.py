@@ -1,7 +1,5 @@
 """`GET /api/health`: liveness for load balancers and the demo; no authentication."""
 
-from __future__ import annotations
-
 import json
 
 import azure.durable_functions as df

@@ -46,6 +46,8 @@ class JobRequest:
     requested_by: str
     dry_run: bool = False
     backup_set_id: str | None = None
+    # Captures and backups produce a backup set; its id is the run id (one set per run).
+    produces_backup_set: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def new_run(self, record: IdempotencyRecord) -> Run:
@@ -59,7 +61,7 @@ class JobRequest:
             created_at=record.created_at,
             instance_id=record.instance_id,
             dry_run=self.dry_run,
-            backup_set_id=self.backup_set_id,
+            backup_set_id=record.run_id if self.produces_backup_set else self.backup_set_id,
             parameters=self.parameters,
         )
 

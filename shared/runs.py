@@ -133,6 +133,9 @@ class RunItem:
         return body
 
 
+TYPE_LEVEL_ID = "*"  # policy_id of an item that stands for a whole type (e.g. not licensed)
+
+
 def item_key(policy_type: str, policy_id: str) -> str:
     """Deterministic item key (and API item id): one row per policy per run or set."""
     return f"{policy_type}.{policy_id}"

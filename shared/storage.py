@@ -8,7 +8,6 @@ loop that created them: use :func:`get_storage` from inside a running loop.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from dataclasses import dataclass, field
 
 from azure.core.exceptions import ResourceExistsError
@@ -18,6 +17,7 @@ from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePoli
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from shared.config import get_settings
+from shared.loop_local import LoopLocal
 
 _AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -107,17 +107,14 @@ class Storage:
         await self._queue_service.close()
 
 
-_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Storage] = (
-    weakref.WeakKeyDictionary()
-)
+def _from_settings() -> Storage:
+    settings = get_settings()
+    return Storage(settings.storage_connection, settings.storage_prefix)
+
+
+_storage: LoopLocal[Storage] = LoopLocal(_from_settings)
 
 
 def get_storage() -> Storage:
     """The process's storage for the running event loop, from configuration."""
-    loop = asyncio.get_running_loop()
-    storage = _per_loop.get(loop)
-    if storage is None:
-        settings = get_settings()
-        storage = Storage(settings.storage_connection, settings.storage_prefix)
-        _per_loop[loop] = storage
-    return storage
+    return _storage.get()

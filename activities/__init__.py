@@ -1,0 +1,1 @@
+"""Durable activities, verb-first functions grouped by the noun they act on."""

@@ -1,0 +1,112 @@
+"""Run bookkeeping activities: start, progress, finish (DESIGN §4).
+
+Counters are computed here from the item rows on the orchestrator's request — never
+incremented by concurrent activities — so a retried activity cannot count twice. Times come
+from the orchestrator (``at``), so a retried activity rewrites the same rows.
+"""
+
+import logging
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared.backup_sets import BackupSet, BackupSetStore
+from shared.config import get_settings
+from shared.keys import parse_iso
+from shared.notifications import NotificationStore, notification_for
+from shared.run_store import RunStore
+from shared.runs import TYPE_LEVEL_ID, Counts, ItemStatus, Run, RunStatus
+from shared.storage import get_storage
+
+bp = df.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.activity_trigger(input_name="payload")
+async def start_run(payload: dict[str, Any]) -> dict[str, Any]:
+    """Mark the run running and notify; returns the run's parameters for the orchestrator."""
+    storage = get_storage()
+    run = await RunStore(storage).update(
+        payload["tenant_id"], payload["run_id"], status=RunStatus.RUNNING.value,
+        started_at=payload["at"],
+    )
+    if run.status == RunStatus.RUNNING.value:
+        await _notify(run, payload["at"])
+    return {
+        "status": run.status,
+        "parameters": run.parameters,
+        "backup_set_id": run.backup_set_id,
+        "dry_run": run.dry_run,
+        "requested_by": run.requested_by,
+    }
+
+
+@bp.activity_trigger(input_name="payload")
+async def record_progress(payload: dict[str, Any]) -> None:
+    """Publish the orchestrator's counters so pollers see the run grow."""
+    await RunStore(get_storage()).update(
+        payload["tenant_id"], payload["run_id"], counts=payload["counts"]
+    )
+
+
+@bp.activity_trigger(input_name="payload")
+async def finish_run(payload: dict[str, Any]) -> dict[str, Any]:
+    """Count the item rows, settle the final status, write the backup set (if the run made
+    one), and notify. ``error`` overrides the status with ``failed`` (the run could not go on)."""
+    storage = get_storage()
+    runs = RunStore(storage)
+    tenant_id, run_id, at = payload["tenant_id"], payload["run_id"], payload["at"]
+    items = await runs.all_items(run_id)
+    counts = Counts.of([item.status for item in items])
+    error = payload.get("error")
+    status = RunStatus.FAILED if error or not items else counts.final_status()
+    if status is RunStatus.SUCCEEDED and _unreadable_types(items):
+        status = RunStatus.PARTIAL
+    if error is None and status is not RunStatus.SUCCEEDED:
+        error = _summarize_failures(items) or {
+            "code": "internal_error", "message": "the run produced no items"}
+    run = await runs.get(tenant_id, run_id)
+    assert run is not None
+    if payload.get("backup_set_kind") and counts.succeeded and run.backup_set_id:
+        await BackupSetStore(storage).put(BackupSet(
+            backup_set_id=run.backup_set_id, tenant_id=tenant_id,
+            label=run.parameters.get("label"), run_id=run_id, created_at=at,
+            item_count=counts.succeeded, kind=payload["backup_set_kind"],
+        ))
+    if not run.terminal:
+        run = await runs.update(tenant_id, run_id, status=status.value, finished_at=at,
+                                counts=counts.__dict__, error=error)
+        await _notify(run, at)
+    log.info("run %s finished %s (%s)", run_id, run.status, counts)
+    return {"status": run.status, "counts": run.counts.__dict__}
+
+
+def _summarize_failures(items: list) -> dict[str, str] | None:
+    failed = [i for i in items if i.status == ItemStatus.FAILED.value]
+    skipped_types = _unreadable_types(items)
+    if not failed and not skipped_types:
+        return None
+    if len(failed) == 1 and len(items) == 1:
+        return failed[0].error
+    parts = []
+    if failed:
+        codes = sorted({(i.error or {}).get("code", "internal_error") for i in failed})
+        parts.append(f"{len(failed)} of {len(items)} items failed ({', '.join(codes)})")
+    if skipped_types:
+        parts.append(f"types not readable in this tenant: {', '.join(skipped_types)}")
+    code = (failed[0].error or {}).get("code", "internal_error") if failed else "graph_forbidden"
+    return {"code": code, "message": "; ".join(parts)}
+
+
+def _unreadable_types(items: list) -> list[str]:
+    """Types a backup could not list (not licensed, not consented): one type-level item each,
+    with ``policy_id`` ``*`` (DESIGN §3: the run ends ``partial`` naming them)."""
+    return sorted({i.policy_type for i in items
+                   if i.policy_id == TYPE_LEVEL_ID and i.status == ItemStatus.SKIPPED.value})
+
+
+async def _notify(run: Run, at: str) -> None:
+    note = notification_for(run, parse_iso(at), get_settings().portal_base_url)
+    await NotificationStore(get_storage()).publish(run.requested_by, note, parse_iso(at))
+
+

@@ -1,0 +1,150 @@
+"""The one path every API request takes (DESIGN §3, §6).
+
+Each HTTP function stays a visible route that calls :func:`handle` with its implementation.
+``handle`` authenticates the bearer token, validates the path's ids, authorizes the path's
+tenant (and checks a path run id belongs to it: 403, never 404), and turns every error into
+``application/problem+json`` — foreign exception text never reaches the response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+
+from shared.auth import Principal, TokenValidator
+from shared.config import get_settings
+from shared.errors import Forbidden, PolicyVaultError, ValidationFailed
+from shared.keys import is_guid, is_ulid
+from shared.loop_local import LoopLocal
+from shared.redact import redact
+from shared.run_store import RunStore
+from shared.storage import Storage, get_storage
+from shared.tenants import Role, Tenant, TenantStore, require_role
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+PROBLEM_TYPE = "urn:policyvault:problem:"
+
+
+def _validator() -> TokenValidator:
+    settings = get_settings()
+    return TokenValidator(
+        issuer=settings.api_issuer, audience=settings.api_audience, jwks_url=settings.api_jwks_url
+    )
+
+
+_validators: LoopLocal[TokenValidator] = LoopLocal(_validator)
+
+
+@dataclass
+class ApiCall:
+    """What an endpoint implementation gets: the request, who asked, and for tenant routes
+    the authorized tenant."""
+
+    req: func.HttpRequest
+    principal: Principal
+    storage: Storage
+    tenant: Tenant | None = None
+
+    @property
+    def tenant_id(self) -> str:
+        assert self.tenant is not None
+        return self.tenant.tenant_id
+
+    def route(self, name: str) -> str:
+        return self.req.route_params.get(name, "")
+
+    def json_body(self) -> dict[str, Any]:
+        """The request's JSON object; an empty body is ``{}``."""
+        raw = self.req.get_body() or b""
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ValidationFailed("the body is not valid JSON") from exc
+        if not isinstance(body, dict):
+            raise ValidationFailed("the body must be a JSON object")
+        return body
+
+
+Endpoint = Callable[[ApiCall], Awaitable[func.HttpResponse]]
+
+
+async def handle(
+    req: func.HttpRequest, endpoint: Endpoint, *, role: Role | None
+) -> func.HttpResponse:
+    """Run ``endpoint`` for an authenticated caller; ``role`` is what the path's tenant needs
+    (``None`` for routes without a tenant)."""
+    try:
+        if len(req.get_body() or b"") > MAX_BODY_BYTES:
+            raise ValidationFailed("the body is larger than 1 MiB")
+        principal = await _validators.get().principal(req.headers.get("Authorization"))
+        call = ApiCall(req=req, principal=principal, storage=get_storage())
+        if role is not None:
+            call.tenant = await _authorize(call, role)
+        return await endpoint(call)
+    except PolicyVaultError as exc:
+        if exc.http_status >= 500:
+            log.error("request failed: %s %s", exc.code, exc.message)
+        return problem(exc.http_status, exc.code, exc.message)
+    except Exception as exc:  # the outermost layer: nothing foreign reaches the caller
+        log.error("unhandled %s in %s %s: %s", type(exc).__name__, req.method, _path(req),
+                  redact(str(exc)))
+        return problem(500, "internal_error", "an internal error occurred; it has been logged")
+
+
+async def _authorize(call: ApiCall, role: Role) -> Tenant:
+    tenant_id = call.route("tenant_id")
+    if not is_guid(tenant_id):
+        raise ValidationFailed("tenant_id must be a GUID")
+    tenant = await require_role(TenantStore(call.storage), call.principal, tenant_id.lower(), role)
+    run_id = call.route("run_id")
+    if run_id:
+        if not is_ulid(run_id):
+            raise ValidationFailed("run_id is not a valid run id")
+        if await RunStore(call.storage).tenant_of(run_id.upper()) != tenant.tenant_id:
+            raise Forbidden("this run does not belong to the tenant")
+    return tenant
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers=headers,
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def list_response(value: list[Any], continuation: str | None) -> func.HttpResponse:
+    """Every list endpoint's shape: ``{"value": [...], "continuation"?}``."""
+    body: dict[str, Any] = {"value": value}
+    if continuation:
+        body["continuation"] = continuation
+    return json_response(body)
+
+
+def problem(status: int, code: str, detail: str) -> func.HttpResponse:
+    titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+              409: "Conflict", 422: "Unprocessable Content", 500: "Internal Server Error"}
+    body = {"type": PROBLEM_TYPE + code, "title": titles.get(status, "Error"), "status": status,
+            "detail": detail, "code": code}
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, headers=headers,
+        mimetype="application/problem+json", charset="utf-8",
+    )
+
+
+def _path(req: func.HttpRequest) -> str:
+    return req.url.split("?", 1)[0]

@@ -1,0 +1,130 @@
+"""Tenants and access grants (DESIGN §3). Registration and grant changes are audited."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from api.handler import ApiCall, handle, json_response
+from shared.audit import AuditEvent, AuditLog
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.keys import is_guid, iso, stable_id, utc_now
+from shared.tenants import Grant, Role, Tenant, TenantStore
+
+bp = df.Blueprint()
+MAX_DISPLAY_NAME = 256
+
+
+@bp.route(route="tenants/{tenant_id}", methods=["PUT"])
+async def put_tenant(req: func.HttpRequest) -> func.HttpResponse:
+    return await handle(req, _put_tenant, role=None)
+
+
+@bp.route(route="tenants", methods=["GET"])
+async def list_tenants(req: func.HttpRequest) -> func.HttpResponse:
+    return await handle(req, _list_tenants, role=None)
+
+
+@bp.route(route="tenants/{tenant_id}", methods=["GET"])
+async def get_tenant(req: func.HttpRequest) -> func.HttpResponse:
+    return await handle(req, _get_tenant, role=Role.READER)
+
+
+@bp.route(route="tenants/{tenant_id}/access", methods=["GET"])
+async def list_access(req: func.HttpRequest) -> func.HttpResponse:
+    return await handle(req, _list_access, role=Role.ADMIN)
+
+
+@bp.route(route="tenants/{tenant_id}/access/{principal_id}", methods=["PUT"])
+async def put_access(req: func.HttpRequest) -> func.HttpResponse:
+    return await handle(req, _put_access, role=Role.ADMIN)
+
+
+@bp.route(route="tenants/{tenant_id}/access/{principal_id}", methods=["DELETE"])
+async def delete_access(req: func.HttpRequest) -> func.HttpResponse:
+    return await handle(req, _delete_access, role=Role.ADMIN)
+
+
+async def _put_tenant(call: ApiCall) -> func.HttpResponse:
+    if not call.principal.platform_admin:
+        raise Forbidden("registering tenants needs the Platform.Admin role")
+    tenant_id = call.route("tenant_id")
+    if not is_guid(tenant_id):
+        raise ValidationFailed("tenant_id must be a GUID")
+    body = call.json_body()
+    name = body.get("display_name")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_DISPLAY_NAME:
+        raise ValidationFailed(f"display_name must be a non-empty string of at most "
+                               f"{MAX_DISPLAY_NAME} characters")
+    unknown = set(body) - {"display_name"}
+    if unknown:
+        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    store, now = TenantStore(call.storage), utc_now()
+    tenant_id = tenant_id.lower()
+    existing = await store.get(tenant_id)
+    tenant = Tenant(tenant_id, name.strip(), existing.created_at if existing else iso(now),
+                    iso(now))
+    await store.put(tenant)
+    await _audit(call, tenant_id, "tenant.registered" if existing is None else "tenant.updated",
+                 target=tenant_id, details={"display_name": tenant.display_name})
+    return json_response(tenant.__dict__, status=200 if existing else 201)
+
+
+async def _list_tenants(call: ApiCall) -> func.HttpResponse:
+    store = TenantStore(call.storage)
+    if call.principal.platform_admin:
+        tenants = await store.all()
+    else:
+        grants = await store.grants_for_principal(call.principal.oid)
+        found = [await store.get(g.tenant_id) for g in grants]
+        tenants = [t for t in found if t is not None]
+    tenants.sort(key=lambda t: t.display_name.lower())
+    return json_response({"value": [t.__dict__ for t in tenants]})
+
+
+async def _get_tenant(call: ApiCall) -> func.HttpResponse:
+    assert call.tenant is not None
+    return json_response(call.tenant.__dict__)
+
+
+async def _list_access(call: ApiCall) -> func.HttpResponse:
+    grants = await TenantStore(call.storage).grants_for_tenant(call.tenant_id)
+    return json_response({"value": [g.__dict__ for g in grants]})
+
+
+def _principal_id(call: ApiCall) -> str:
+    principal_id = call.route("principal_id")
+    if not is_guid(principal_id):
+        raise ValidationFailed("principal_id must be a GUID (an Entra object id)")
+    return principal_id.lower()
+
+
+async def _put_access(call: ApiCall) -> func.HttpResponse:
+    principal_id = _principal_id(call)
+    body = call.json_body()
+    role = Role.parse(body.get("role"))
+    unknown = set(body) - {"role"}
+    if unknown:
+        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    grant = Grant(call.tenant_id, principal_id, role.label, call.principal.oid, iso(utc_now()))
+    await TenantStore(call.storage).grant(grant)
+    await _audit(call, call.tenant_id, "access.granted", target=principal_id,
+                 details={"role": role.label})
+    return json_response(grant.__dict__)
+
+
+async def _delete_access(call: ApiCall) -> func.HttpResponse:
+    principal_id = _principal_id(call)
+    if not await TenantStore(call.storage).revoke(call.tenant_id, principal_id):
+        raise NotFound("this principal has no access to the tenant")
+    await _audit(call, call.tenant_id, "access.revoked", target=principal_id, details={})
+    return func.HttpResponse(status_code=204)
+
+
+async def _audit(call: ApiCall, tenant_id: str, action: str, *, target: str,
+                 details: dict) -> None:
+    now = utc_now()
+    event = AuditEvent(
+        event_id=stable_id(tenant_id, action, target, iso(now), call.principal.oid),
+        tenant_id=tenant_id, actor=call.principal.oid, action=action, target=target,
+        outcome="succeeded", created_at=iso(now), details=details,
+    )
+    await AuditLog(call.storage).record(event, now)

@@ -1,0 +1,1 @@
+"""Durable orchestrators, one per module; deterministic (no I/O, no clocks but the context's)."""

@@ -1,0 +1,61 @@
+"""Audit events: who did what to which tenant, newest first (DESIGN §3, §6, §8).
+
+Rows are upserts on ``{inverted time}_{event id}`` with a deterministic event id, so an
+activity that is retried rewrites its own event instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.keys import inverted_time, iso
+from shared.paging import Page, first_page
+from shared.storage import Storage
+
+AUDIT = "audit"
+
+
+@dataclass
+class AuditEvent:
+    event_id: str
+    tenant_id: str
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    created_at: str
+    run_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class AuditLog:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def record(self, event: AuditEvent, at: datetime) -> None:
+        table = await self._storage.table(AUDIT)
+        body = asdict(event)
+        body["details"] = json.dumps(event.details, sort_keys=True)
+        body["created_at"] = iso(at)
+        await table.upsert_entity(
+            {"PartitionKey": event.tenant_id,
+             "RowKey": f"{inverted_time(at)}_{event.event_id}", **body}
+        )
+
+    async def list(self, tenant_id: str, *, top: int, continuation: str | None) -> Page[dict]:
+        table = await self._storage.table(AUDIT)
+        pager = table.query_entities(
+            "PartitionKey eq @t", parameters={"t": tenant_id}, results_per_page=top
+        )
+        page = await first_page(pager, top, continuation)
+        return Page([_event(e) for e in page.value], page.continuation)
+
+
+def _event(entity: dict[str, Any]) -> dict[str, Any]:
+    names = AuditEvent.__dataclass_fields__
+    body = {name: entity.get(name) for name in names}
+    body["details"] = json.loads(body["details"] or "{}")
+    return body

@@ -1,0 +1,30 @@
+"""One instance per running event loop.
+
+Async SDK clients (aiohttp/httpx sessions, asyncio locks) belong to the loop that made them.
+The Functions worker runs one loop per process; tests and the local runtime may run several.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class LoopLocal(Generic[T]):
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> T:
+        loop = asyncio.get_running_loop()
+        value = self._values.get(loop)
+        if value is None:
+            value = self._factory()
+            self._values[loop] = value
+        return value

@@ -1,0 +1,110 @@
+"""Notifications for the requesting engineer and the `run-events` integration feed (DESIGN §4).
+
+Every run status change writes one notification (id derived from run id + status, row key
+``{inverted time}_{id}``, so a retried activity rewrites the same row) and puts one message on
+the ``run-events`` queue (at least once; consumers dedupe on ``event_id``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from azure.data.tables import UpdateMode
+
+from shared.keys import inverted_time, iso, stable_id
+from shared.paging import Page, first_page
+from shared.runs import Run
+from shared.storage import Storage
+
+NOTIFICATIONS, RUN_EVENTS = "notifications", "run-events"
+
+
+@dataclass
+class Notification:
+    notification_id: str
+    tenant_id: str
+    run_type: str
+    run_id: str
+    status: str
+    counts: dict[str, int]
+    error_code: str | None
+    error_context: str | None
+    link: str
+    created_at: str
+    read: bool = False
+
+
+def notification_for(run: Run, at: datetime, portal_base_url: str = "") -> Notification:
+    api_path = f"/api/tenants/{run.tenant_id}/runs/{run.run_id}"
+    link = (
+        f"{portal_base_url}/tenants/{run.tenant_id}/runs/{run.run_id}"
+        if portal_base_url
+        else api_path
+    )
+    error = run.error or {}
+    return Notification(
+        notification_id=stable_id(run.run_id, run.status),
+        tenant_id=run.tenant_id,
+        run_type=run.run_type,
+        run_id=run.run_id,
+        status=run.status,
+        counts=asdict(run.counts),
+        error_code=error.get("code"),
+        error_context=error.get("message"),
+        link=link,
+        created_at=iso(at),
+    )
+
+
+class NotificationStore:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def publish(self, principal_id: str, note: Notification, at: datetime) -> None:
+        table = await self._storage.table(NOTIFICATIONS)
+        entity = {
+            "PartitionKey": principal_id,
+            "RowKey": f"{inverted_time(at)}_{note.notification_id}",
+            **asdict(note),
+            "counts": json.dumps(note.counts),
+        }
+        await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        queue = await self._storage.queue(RUN_EVENTS)
+        message = {"event_id": note.notification_id, **asdict(note)}
+        message.pop("read")
+        await queue.send_message(json.dumps(message, sort_keys=True).encode())
+
+    async def list(
+        self, principal_id: str, *, unread_only: bool, top: int, continuation: str | None
+    ) -> Page[dict[str, Any]]:
+        table = await self._storage.table(NOTIFICATIONS)
+        query = "PartitionKey eq @p" + (" and read eq false" if unread_only else "")
+        pager = table.query_entities(query, parameters={"p": principal_id}, results_per_page=top)
+        page = await first_page(pager, top, continuation)
+        return Page([_body(e) for e in page.value], page.continuation)
+
+    async def mark_read(self, principal_id: str, notification_id: str) -> bool:
+        """Mark the caller's own notification read; False when it is not theirs or absent."""
+        table = await self._storage.table(NOTIFICATIONS)
+        pager = table.query_entities(
+            "PartitionKey eq @p and notification_id eq @n",
+            parameters={"p": principal_id, "n": notification_id},
+        )
+        found = False
+        async for entity in pager:
+            found = True
+            await table.update_entity(
+                {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "read": True},
+                mode=UpdateMode.MERGE,
+            )
+        return found
+
+
+def _body(entity: dict[str, Any]) -> dict[str, Any]:
+    body = {name: entity.get(name) for name in Notification.__dataclass_fields__}
+    body["counts"] = json.loads(body["counts"] or "{}")
+    body["read"] = bool(body["read"])
+    return body

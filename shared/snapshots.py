@@ -1,0 +1,62 @@
+"""Snapshot documents in Blob Storage, content-addressed per tenant (DESIGN §5).
+
+``{tenant}/{policy_type}/{policy_id}/{sha256}.json``: the same content always lands on the same
+blob, so an unchanged policy is stored once however often it is captured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import ContentSettings
+
+from shared.errors import NotFound
+from shared.storage import Storage
+
+SNAPSHOTS = "snapshots"
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    """Stable serialization: equal content gives equal bytes and so an equal hash."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def blob_path(tenant_id: str, policy_type: str, policy_id: str, sha256: str) -> str:
+    return f"{tenant_id}/{policy_type}/{policy_id}/{sha256}.json"
+
+
+class SnapshotStore:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def put(
+        self, tenant_id: str, policy_type: str, policy_id: str, document: dict[str, Any]
+    ) -> tuple[str, str, bool]:
+        """Store ``document``; returns ``(sha256, blob path, newly stored)``."""
+        data = canonical_bytes(document)
+        sha = hashlib.sha256(data).hexdigest()
+        path = blob_path(tenant_id, policy_type, policy_id, sha)
+        container = await self._storage.container(SNAPSHOTS)
+        try:
+            await container.upload_blob(
+                path, data, overwrite=False,
+                content_settings=ContentSettings(content_type="application/json"),
+            )
+        except ResourceExistsError:
+            return sha, path, False
+        return sha, path, True
+
+    async def get(self, path: str) -> dict[str, Any]:
+        container = await self._storage.container(SNAPSHOTS)
+        try:
+            downloader = await container.download_blob(path)
+        except ResourceNotFoundError as exc:
+            raise NotFound("the snapshot document is missing") from exc
+        return json.loads(await downloader.readall())

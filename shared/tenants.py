@@ -1,0 +1,137 @@
+"""Customer tenants and who may act on them (DESIGN §3, §5).
+
+Grants are stored twice in one table so both questions are one-partition queries:
+``p:{principal}`` / tenant ("which tenants may I see") and ``t:{tenant}`` / principal
+("who has access here"). Authorization itself is :func:`require_role`, the one place every
+route goes through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.auth import Principal
+from shared.errors import Forbidden, ValidationFailed
+from shared.storage import Storage
+
+TENANTS, ACCESS = "tenants", "access"
+
+
+class Role(IntEnum):
+    READER = 1
+    OPERATOR = 2
+    ADMIN = 3
+
+    @classmethod
+    def parse(cls, name: object) -> Role:
+        if not isinstance(name, str) or name.upper() not in cls.__members__:
+            raise ValidationFailed("role must be one of reader, operator, admin")
+        return cls[name.upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass
+class Tenant:
+    tenant_id: str
+    display_name: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class Grant:
+    tenant_id: str
+    principal_id: str
+    role: str
+    granted_by: str
+    granted_at: str
+
+
+class TenantStore:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        table = await self._storage.table(TENANTS)
+        try:
+            entity = await table.get_entity("tenant", tenant_id)
+        except ResourceNotFoundError:
+            return None
+        return Tenant(tenant_id, entity["display_name"], entity["created_at"],
+                      entity["updated_at"])
+
+    async def put(self, tenant: Tenant) -> None:
+        table = await self._storage.table(TENANTS)
+        await table.upsert_entity({"PartitionKey": "tenant", "RowKey": tenant.tenant_id,
+                                   **_without(asdict(tenant), "tenant_id")})
+
+    async def all(self) -> list[Tenant]:
+        table = await self._storage.table(TENANTS)
+        pager = table.query_entities("PartitionKey eq 'tenant'")
+        return [Tenant(e["RowKey"], e["display_name"], e["created_at"], e["updated_at"])
+                async for e in pager]
+
+    async def grant(self, grant: Grant) -> None:
+        table = await self._storage.table(ACCESS)
+        body = asdict(grant)
+        await table.upsert_entity({"PartitionKey": f"t:{grant.tenant_id}",
+                                   "RowKey": grant.principal_id, **body})
+        await table.upsert_entity({"PartitionKey": f"p:{grant.principal_id}",
+                                   "RowKey": grant.tenant_id, **body})
+
+    async def revoke(self, tenant_id: str, principal_id: str) -> bool:
+        table = await self._storage.table(ACCESS)
+        existed = await self.grant_of(principal_id, tenant_id) is not None
+        await table.delete_entity(f"p:{principal_id}", tenant_id)
+        await table.delete_entity(f"t:{tenant_id}", principal_id)
+        return existed
+
+    async def grant_of(self, principal_id: str, tenant_id: str) -> Grant | None:
+        table = await self._storage.table(ACCESS)
+        try:
+            entity = await table.get_entity(f"p:{principal_id}", tenant_id)
+        except ResourceNotFoundError:
+            return None
+        return _grant(entity)
+
+    async def grants_for_tenant(self, tenant_id: str) -> list[Grant]:
+        return await self._grants(f"t:{tenant_id}")
+
+    async def grants_for_principal(self, principal_id: str) -> list[Grant]:
+        return await self._grants(f"p:{principal_id}")
+
+    async def _grants(self, partition: str) -> list[Grant]:
+        table = await self._storage.table(ACCESS)
+        pager = table.query_entities("PartitionKey eq @pk", parameters={"pk": partition})
+        return [_grant(e) async for e in pager]
+
+
+async def require_role(
+    store: TenantStore, principal: Principal, tenant_id: str, role: Role
+) -> Tenant:
+    """The tenant, if ``principal`` holds at least ``role`` on it; else 403 — also when the
+    tenant does not exist, so a caller cannot probe which tenants are registered."""
+    tenant = await store.get(tenant_id)
+    if tenant is not None:
+        if principal.platform_admin:
+            return tenant
+        grant = await store.grant_of(principal.oid, tenant_id)
+        if grant is not None and Role.parse(grant.role) >= role:
+            return tenant
+    raise Forbidden(f"you need the {role.label} role on this tenant")
+
+
+def _grant(entity: dict[str, Any]) -> Grant:
+    return Grant(entity["tenant_id"], entity["principal_id"], entity["role"],
+                 entity["granted_by"], entity["granted_at"])
+
+
+def _without(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in names}
