@@ -1,0 +1,182 @@
+"""`DurableExtension`: the Durable Functions extension of the local runtime.
+
+Serves `orchestrationTrigger` and `activityTrigger`, supplies the `durableClient` input binding
+and mounts the extension's HTTP/RPC API on the host's web app. Entities are not implemented:
+`entityTrigger` stays unclaimed (the host lists such functions as not supported) and
+`call_entity` / `signal_entity` fail the orchestration. State lives in Azure Storage under
+`host.storage_prefix` + the hub name, so a killed process loses nothing: restart it and every
+in-flight orchestration finishes.
+
+Wiring: `DurableExtension()` in the host's extension list; nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from local.host.durable.activities import ActivityDispatcher
+from local.host.durable.client import DurableClientOps
+from local.host.durable.http_api import PREFIX, management_links, routes
+from local.host.durable.names import TaskHubNames
+from local.host.durable.orchestrations import OrchestrationDispatcher
+from local.host.durable.queues import Leases
+from local.host.durable.storage import TaskHubStorage
+
+log = logging.getLogger("local.host.durable")
+CONNECTION_NAME = "Storage"
+
+
+def _durable_settings(host: Any) -> dict[str, Any]:
+    """hub, concurrency and partitions from whichever shape the host's config has."""
+    config = getattr(host, "host_config", None)
+    section = getattr(config, "durable_task", None) or getattr(config, "durable", None)
+    raw = dict(getattr(section, "raw", None) or {})
+
+    def pick(*names: str, default: Any) -> Any:
+        for name in names:
+            value = getattr(section, name, None) if section is not None else None
+            if value is None:
+                value = raw.get(name)
+            if value is not None:
+                return value
+        return default
+
+    hub = str(pick("hub_name", "hubName", default="TestHubName"))
+    if "%" in hub and callable(getattr(host, "resolve", None)):
+        hub = host.resolve(hub, "host.json extensions.durableTask.hubName")
+    provider = raw.get("storageProvider") or {}
+    return {
+        "hub": hub,
+        "activities": int(pick("max_concurrent_activity_functions", "max_concurrent_activities",
+                               "maxConcurrentActivityFunctions", default=10)),
+        "orchestrations": int(pick("max_concurrent_orchestrator_functions",
+                                   "max_concurrent_orchestrations",
+                                   "maxConcurrentOrchestratorFunctions", default=10)),
+        "partitions": int(provider.get("partitionCount") or 4),
+    }
+
+
+class DurableExtension:
+    """Durable Task engine + client API for one function app."""
+
+    trigger_types = frozenset({"orchestrationTrigger", "activityTrigger"})
+    input_binding_types = frozenset({"durableClient"})
+
+    def __init__(self, *, visibility_timeout: float = 30.0, partitions: int | None = None,
+                 max_concurrent_activities: int | None = None,
+                 max_concurrent_orchestrations: int | None = None) -> None:
+        """`visibility_timeout` bounds how long a killed process's messages stay hidden;
+        the other arguments override host.json (benchmarks, tests)."""
+        self._visibility = visibility_timeout
+        self._overrides = {"partitions": partitions, "activities": max_concurrent_activities,
+                           "orchestrations": max_concurrent_orchestrations}
+        self.host: Any = None
+        self.names: TaskHubNames | None = None
+        self.storage: TaskHubStorage | None = None
+        self.orchestrations: OrchestrationDispatcher | None = None
+        self.activities: ActivityDispatcher | None = None
+        self.ops: DurableClientOps | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self, host: Any) -> None:
+        self.host = host
+        settings = _durable_settings(host)
+        settings.update({k: v for k, v in self._overrides.items() if v is not None})
+        self.names = TaskHubNames.build(host.storage_prefix, settings["hub"],
+                                        settings["partitions"])
+        self.storage = TaskHubStorage(host.storage_connection, self.names)
+        await self.storage.create()
+        orchestrators, activities = self._registry(host)
+        control = Leases(self.storage, self._visibility)
+        work = Leases(self.storage, self._visibility)
+        self.orchestrations = OrchestrationDispatcher(
+            self.storage, control, orchestrators, host.invoke, settings["orchestrations"])
+        self.activities = ActivityDispatcher(self.storage, work, activities, host.invoke,
+                                             settings["activities"])
+        self.ops = DurableClientOps(self.storage, self.orchestrations, set(orchestrators))
+        host.web_app.add_routes(routes(self.ops, self._links))
+        recovered = await self.orchestrations.recover()
+        if recovered:
+            log.info("durable: re-sent the outbox of %d instance(s)", recovered)
+        loops = [control.renew_forever(), work.renew_forever(), self.activities.poll(),
+                 *(self.orchestrations.poll(p) for p in range(self.names.partitions))]
+        self._tasks = [asyncio.ensure_future(c) for c in loops]
+
+    @staticmethod
+    def _registry(host: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Functions by name (and by the trigger's `orchestration`/`activity` alias)."""
+        orchestrators: dict[str, Any] = {}
+        activities: dict[str, Any] = {}
+        wanted = {"orchestrationTrigger", "activityTrigger"}
+        specs = (host.functions_for(wanted) if callable(getattr(host, "functions_for", None))
+                 else [s for s in host.functions if s.trigger.get("type") in wanted])
+        for spec in specs:
+            kind = spec.trigger.get("type")
+            table = orchestrators if kind == "orchestrationTrigger" else activities
+            table[spec.name] = spec
+            alias = spec.trigger.get("orchestration" if table is orchestrators else "activity")
+            if alias:
+                table.setdefault(alias, spec)
+        return orchestrators, activities
+
+    async def stop(self) -> None:
+        """Stop polling, let running episodes and activities finish (bounded), then make every
+        message still held visible again so the next process resumes at once."""
+        if self.orchestrations is None or self.activities is None or self.storage is None:
+            return
+        self.orchestrations.stopping = self.activities.stopping = True
+        self.activities.freed.set()
+        for task in self._tasks[2:]:
+            task.cancel()
+        await self.activities.drain(timeout=20)
+        if self.orchestrations.tasks:
+            await asyncio.wait(list(self.orchestrations.tasks), timeout=20)
+        await self.orchestrations.clear_dirty()
+        await self.orchestrations.leases.release_all()
+        await self.activities.leases.release_all()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.storage.close()
+
+    def input_binding_value(self, binding: dict[str, Any]) -> Any:
+        """The `durableClient` JSON string the Functions host passes to the SDK."""
+        assert self.names is not None, "DurableExtension.start() was not called"
+        base = f"{self.host.base_url}{PREFIX}"
+        hub = self.hub_name
+        links = self._links("INSTANCEID")
+        return json.dumps({
+            "taskHubName": hub,
+            "creationUrls": {
+                "createNewInstancePostUri":
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]",
+                "createAndWaitOnNewInstancePostUri":
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                    "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}",
+            },
+            "managementUrls": links,
+            "baseUrl": base,
+            "requiredQueryStringParameters": "",
+            "rpcBaseUrl": base + "/",
+            "httpBaseUrl": "",
+            "connectionName": binding.get("connectionName") or CONNECTION_NAME,
+            "maxGrpcMessageSizeInBytes": 0,
+            "grpcHttpClientTimeout": "00:01:40",
+        })
+
+    @property
+    def hub_name(self) -> str:
+        assert self.names is not None
+        return f"{self.names.prefix}{self.names.hub}"
+
+    def _links(self, instance_id: str) -> dict[str, str]:
+        return management_links(self.host.base_url, self.hub_name, CONNECTION_NAME, instance_id)
+
+    def describe(self, trigger: dict[str, Any]) -> str:
+        return str(trigger.get("type"))
