@@ -1,0 +1,430 @@
+"""Graph collection semantics, independent of HTTP: one engine for every TypeSpec.
+
+Choices (documented because real Graph is not uniform):
+- top-level collections page at `page_size` (default 100), navigation collections at 25;
+  `$top` lowers or raises the page (capped at 999);
+- a navigation included through `$expand` is returned whole, never paged;
+- POST answers 201 with the object; PATCH, PUT, DELETE and the write actions answer 204,
+  `/assign` answers 200 with the new assignments;
+- navigations may be written inline only where Graph allows it (settings catalog `settings`
+  on POST/PUT, compliance `scheduledActionsForRule` on POST); everything else goes through
+  its action (`/assign`, `scheduleActionsForRules`, `updateDefinitionValues`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from . import catalog, seed, validate
+from .catalog import SubSpec, TypeSpec
+from .odata import GraphError, Query, bad_request, encode_skiptoken, matches, parse_query
+from .store import Tenant, touch
+
+MAX_TOP = 999
+SUB_PAGE_SIZE = 25
+_ANNOTATION = re.compile(r"^@odata\.(context|etag|id|editLink)$|@odata\.bind$")
+
+
+@dataclass
+class GraphRequest:
+    method: str
+    version: str
+    path: str  # after the version, no leading slash
+    query: list[tuple[str, str]] = field(default_factory=list)
+    body: Any = None  # parsed JSON, or None when there was no body
+
+
+@dataclass
+class GraphResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def unknown_segment(segments: list[str]) -> GraphError:
+    known = {p for t in catalog.TYPES for p in _prefixes(t.path)}
+    for i in range(len(segments)):
+        if "/".join(s.lower() for s in segments[: i + 1]) not in known:
+            return bad_request(f"Resource not found for the segment '{segments[i]}'.")
+    return bad_request(f"Resource not found for the segment '{segments[-1]}'.")
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = path.lower().split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def not_found(spec: TypeSpec, item_id: str) -> GraphError:
+    if spec.key == "groups":
+        return GraphError(404, "Request_ResourceNotFound",
+                          f"Resource '{item_id}' does not exist or one of its queried "
+                          "reference-property objects are not present.")
+    if spec.path.startswith("identity/"):
+        return GraphError(404, "ResourceNotFound",
+                          f"The resource with id '{item_id}' was not found in {spec.path}.")
+    # Intune wraps its service error, as JSON text, inside Graph's message.
+    activity = str(uuid.uuid4())
+    inner = {"_version": 3,
+             "Message": "An error has occurred - Operation ID (for customer support): "
+                        f"00000000-0000-0000-0000-000000000000 - Activity ID: {activity} - "
+                        f"Url: https://fef.graphsim.manage.microsoft.com/{spec.path}('{item_id}')",
+             "CustomApiErrorPhrase": "", "RetryAfter": None, "ErrorSourceService": "",
+             "HttpHeaders": "{}"}
+    return GraphError(404, "ResourceNotFound", json.dumps(inner, indent=2))
+
+
+class GraphEngine:
+    def __init__(self, base_url: str, page_size: int = 100, sub_page_size: int = SUB_PAGE_SIZE):
+        self.base_url = base_url
+        self.page_size = page_size
+        self.sub_page_size = sub_page_size
+
+    # ---- entry ---------------------------------------------------------------------------
+    def handle(self, tenant: Tenant, req: GraphRequest) -> GraphResponse:
+        segments = [s for s in req.path.split("/") if s]
+        if not segments:
+            raise bad_request("Invalid request: no resource segment.")
+        resolved = catalog.resolve(segments)
+        if resolved is None:
+            raise unknown_segment(segments)
+        spec = resolved.spec
+        if req.version not in spec.versions:
+            raise bad_request(f"Resource not found for the segment '{spec.path.split('/')[-1]}'.")
+        q = parse_query(req.query)
+        method = req.method.upper()
+        ctx = f"{self.base_url}/{req.version}/$metadata#{spec.path}"
+        if resolved.item_id is None:
+            if method == "GET":
+                return self.list_collection(tenant, spec, req, q, ctx)
+            if method == "POST":
+                return self.create(tenant, spec, req.body, ctx)
+            raise _method_not_allowed(method)
+        item_id = resolved.item_id
+        obj = tenant.find(spec, item_id)
+        if obj is None:
+            raise not_found(spec, item_id)
+        if not resolved.rest:
+            return self.item(tenant, spec, obj, method, req, q, ctx)
+        head = resolved.rest[0]
+        if head == "assign" and len(resolved.rest) == 1:
+            return self.assign(tenant, spec, obj, method, req.body, ctx)
+        if head in spec.actions and len(resolved.rest) == 1:
+            if method != "POST":
+                raise _method_not_allowed(method)
+            _require_writable(spec)
+            return getattr(self, f"action_{head}")(tenant, spec, obj, req.body)
+        sub = spec.sub(head)
+        if sub is None:
+            raise bad_request(f"Resource not found for the segment '{head}'.")
+        return self.sub_route(tenant, spec, obj, sub, resolved.rest[1:], method, req, q,
+                              f"{ctx}('{item_id}')/{head}")
+
+    # ---- reading -------------------------------------------------------------------------
+    def present(self, spec: TypeSpec | None, obj: dict[str, Any], expand: dict[str, dict],
+                select: list[str] | None, navs: frozenset[str] = frozenset(),
+                singles: tuple[str, ...] = ()) -> dict[str, Any]:
+        nav_names = navs | (spec.nav_names if spec else frozenset()) | set(singles)
+        unknown = set(expand) - nav_names
+        if unknown:
+            raise bad_request(f"Could not find a property named '{sorted(unknown)[0]}' on type "
+                              f"'{(spec.odata_types[0][1:] if spec else 'entity')}'.")
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            if key in nav_names and key not in expand:
+                continue
+            if select is not None and key not in select and key not in ("id", "@odata.type") \
+                    and key not in expand:
+                continue
+            out[key] = value  # shared, not copied: callers serialize before any later write
+        for name, nested in expand.items():
+            sub = spec.sub(name) if spec else None
+            value = obj.get(name)
+            if isinstance(value, list):
+                inner = frozenset(sub.nested) if sub else frozenset()
+                singles_inner = sub.single if sub else ()
+                out[name] = [self.present(None, v, nested, None, inner, singles_inner)
+                             for v in value]
+            elif isinstance(value, dict):
+                out[name] = value
+            else:
+                out[name] = [] if sub is not None else None
+        return out
+
+    def page(self, items: list[dict[str, Any]], q: Query, default_size: int, req_url: str,
+             ctx: str) -> dict[str, Any]:
+        if q.filter:
+            items = [i for i in items if matches(i, q.filter)]
+        size = min(q.top or default_size, MAX_TOP)
+        chunk = items[q.offset: q.offset + size]
+        body: dict[str, Any] = {"@odata.context": ctx}
+        if q.count:
+            body["@odata.count"] = len(items)
+        if q.offset + size < len(items):
+            params = [*q.passthrough, ("$skiptoken", encode_skiptoken(q.offset + size))]
+            if q.top is None:
+                params.append(("$top", str(size)))
+            body["@odata.nextLink"] = f"{req_url}?{urlencode(params, safe='$,()=')}"
+        body["value"] = chunk
+        return body
+
+    def list_collection(self, tenant: Tenant, spec: TypeSpec, req: GraphRequest, q: Query,
+                        ctx: str) -> GraphResponse:
+        presented = [self.present(spec, o, q.expand, q.select) for o in tenant.items(spec)]
+        url = f"{self.base_url}/{req.version}/{spec.path}"
+        return GraphResponse(200, self.page(presented, q, self.page_size, url, ctx))
+
+    def item(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], method: str,
+             req: GraphRequest, q: Query, ctx: str) -> GraphResponse:
+        if method == "GET":
+            body = {"@odata.context": f"{ctx}/$entity",
+                    **self.present(spec, obj, q.expand, q.select)}
+            return GraphResponse(200, body)
+        _require_writable(spec)
+        if method == "DELETE":
+            if spec.key == "roleScopeTags" and obj.get("isBuiltIn"):
+                raise bad_request("The built-in scope tag cannot be deleted.")
+            tenant.collection(spec).pop(obj["id"], None)
+            return GraphResponse(204)
+        if method == "PATCH":
+            body = validate.write_body(tenant, spec, req.body, "patch")
+            obj.update(body)
+            touch(spec, obj)
+            return GraphResponse(204)
+        if method == "PUT":
+            if not spec.put_replace:
+                raise _method_not_allowed(method)
+            body = validate.write_body(tenant, spec, req.body, "put")
+            kept = {k: obj[k] for k in ("id", "@odata.type", spec.created_prop or "",
+                                        "creationSource", "priorityMetaData", "assignments")
+                    if k in obj}
+            fresh = self.build(spec, body, kept)
+            obj.clear()
+            obj.update(fresh)
+            touch(spec, obj)
+            return GraphResponse(204)
+        raise _method_not_allowed(method)
+
+    # ---- writing -------------------------------------------------------------------------
+    def build(self, spec: TypeSpec, body: dict[str, Any], kept: dict[str, Any]) -> dict:
+        obj: dict[str, Any] = {"@odata.type": body.pop("@odata.type", None) or spec.odata_types[0]}
+        obj.update(kept)
+        obj.update(body)
+        for sub in spec.subs:
+            obj[sub.name] = _normalize_sub(sub, obj.get(sub.name) or [], obj["id"])
+        if spec.key == "configurationPolicies":
+            obj["settingCount"] = len(obj["settings"])
+            obj.setdefault("creationSource", None)
+            obj.setdefault("priorityMetaData", None)
+            ref = obj.get("templateReference")
+            ref = ref if isinstance(ref, dict) else {}
+            obj["templateReference"] = {"templateId": ref.get("templateId") or "",
+                                        "templateFamily": "none", "templateDisplayName": None,
+                                        "templateDisplayVersion": None}
+        if "assignments" in obj and spec.key not in ("roleScopeTags",) and \
+                spec.key in _IS_ASSIGNED_TYPES:
+            obj["isAssigned"] = bool(obj["assignments"])
+        return obj
+
+    def create(self, tenant: Tenant, spec: TypeSpec, raw: Any, ctx: str) -> GraphResponse:
+        _require_writable(spec)
+        body = validate.write_body(tenant, spec, raw, "create")
+        now = seed.now_iso()
+        kept: dict[str, Any] = {"id": _new_id(tenant, spec)}
+        if spec.created_prop:
+            kept[spec.created_prop] = now
+        if spec.modified_prop:
+            kept[spec.modified_prop] = now
+        if spec.version_kind == "int":
+            kept["version"] = 1
+        elif spec.version_kind == "str":
+            kept["version"] = f'"{uuid.uuid4().hex[:8]}"'
+        if spec.scope_tag_prop and spec.scope_tag_prop not in body:
+            kept[spec.scope_tag_prop] = ["0"]
+        obj = self.build(spec, body, kept)
+        tenant.collection(spec)[obj["id"]] = obj
+        return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
+                                   **self.present(spec, obj, {}, None)})
+
+    def assign(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], method: str,
+               raw: Any, ctx: str) -> GraphResponse:
+        if not spec.assign_keys:
+            raise bad_request("Resource not found for the segment 'assign'.")
+        if method != "POST":
+            raise _method_not_allowed(method)
+        _require_writable(spec)
+        body = validate.require_object(raw)
+        present = [k for k in spec.assign_keys if k in body]
+        if not present:
+            raise bad_request(f"The request body must contain '{spec.assign_keys[0]}'.")
+        assignments: list[dict[str, Any]] = []
+        for key in present:
+            if not isinstance(body[key], list):
+                raise bad_request(f"'{key}' must be an array.")
+            for item in body[key]:
+                validate.assignment(tenant, item)
+                assignments.append(copy.deepcopy(item))
+        sub = spec.sub("assignments")
+        obj["assignments"] = _normalize_sub(sub, assignments, obj["id"]) if sub else assignments
+        touch(spec, obj)
+        return GraphResponse(200, {"@odata.context": f"{ctx}('{obj['id']}')/assignments",
+                                   "value": copy.deepcopy(obj["assignments"])})
+
+    def action_scheduleActionsForRules(self, tenant: Tenant, spec: TypeSpec,  # noqa: N802
+                                       obj: dict[str, Any], raw: Any) -> GraphResponse:
+        body = validate.require_object(raw)
+        rules = body.get("deviceComplianceScheduledActionForRules")
+        if not isinstance(rules, list):
+            raise bad_request("The request body must contain "
+                              "'deviceComplianceScheduledActionForRules'.")
+        validate.scheduled_actions(tenant, rules)
+        obj["scheduledActionsForRule"] = _normalize_sub(
+            spec.sub("scheduledActionsForRule"), copy.deepcopy(rules), obj["id"])
+        touch(spec, obj)
+        return GraphResponse(204)
+
+    def action_updateDefinitionValues(self, tenant: Tenant, spec: TypeSpec,  # noqa: N802
+                                      obj: dict[str, Any], raw: Any) -> GraphResponse:
+        body = validate.require_object(raw)
+        values = {v["id"]: v for v in obj.get("definitionValues", [])}
+        sub = spec.sub("definitionValues")
+        for item in validate.list_of(body, "added"):
+            value = validate.definition_value(tenant, item, require_definition=True)
+            value["id"] = str(uuid.uuid4())
+            values[value["id"]] = _normalize_sub(sub, [value], obj["id"], keep_ids=True)[0]
+        for item in validate.list_of(body, "updated"):
+            if not isinstance(item, dict) or item.get("id") not in values:
+                raise bad_request("An updated definition value references an unknown id.")
+            value = validate.definition_value(tenant, item, require_definition=False)
+            target = values[item["id"]]
+            target.update({k: v for k, v in value.items() if k != "id"})
+            target["lastModifiedDateTime"] = seed.now_iso()
+        for deleted in validate.list_of(body, "deletedIds"):
+            if deleted not in values:
+                raise bad_request(f"A deleted definition value id '{deleted}' does not exist.")
+            values.pop(deleted)
+        obj["definitionValues"] = list(values.values())
+        touch(spec, obj)
+        return GraphResponse(204)
+
+    # ---- navigation collections ----------------------------------------------------------
+    def sub_route(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], sub: SubSpec,
+                  rest: list[str], method: str, req: GraphRequest, q: Query,
+                  ctx: str) -> GraphResponse:
+        items: list[dict[str, Any]] = obj.setdefault(sub.name, [])
+        navs = frozenset(sub.nested)
+        if not rest:
+            if method == "GET":
+                presented = [self.present(None, i, q.expand, q.select, navs, sub.single)
+                             for i in items]
+                url = f"{self.base_url}/{req.version}/{spec.path}/{obj['id']}/{sub.name}"
+                return GraphResponse(200, self.page(presented, q, self.sub_page_size, url, ctx))
+            if method == "POST":
+                _require_writable(spec)
+                body = validate.require_object(req.body)
+                if sub.name == "assignments":
+                    validate.assignment(tenant, body)
+                elif sub.name == "definitionValues":
+                    body = validate.definition_value(tenant, body, require_definition=True)
+                created = _normalize_sub(sub, [copy.deepcopy(body)], obj["id"])[0]
+                if sub.id_style == "index":
+                    created["id"] = str(len(items))
+                items.append(created)
+                touch(spec, obj)
+                return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
+                                           **self.present(None, created, {}, None, navs,
+                                                          sub.single)})
+            raise _method_not_allowed(method)
+        found = next((i for i in items if i.get("id") == rest[0]), None)
+        if found is None:
+            raise GraphError(404, "ResourceNotFound",
+                             f"No {sub.name} entry with id '{rest[0]}' exists.")
+        if len(rest) == 1:
+            if method == "GET":
+                return GraphResponse(200, {"@odata.context": f"{ctx}/$entity",
+                                           **self.present(None, found, q.expand, q.select,
+                                                          navs, sub.single)})
+            _require_writable(spec)
+            if method == "DELETE":
+                items.remove(found)
+                touch(spec, obj)
+                return GraphResponse(204)
+            if method == "PATCH":
+                body = validate.require_object(req.body)
+                validate.no_read_only(body)
+                found.update({k: v for k, v in body.items() if k != "id"})
+                touch(spec, obj)
+                return GraphResponse(204)
+            raise _method_not_allowed(method)
+        nested_name = rest[1]
+        if len(rest) == 2 and nested_name in sub.nested and method == "GET":
+            url = (f"{self.base_url}/{req.version}/{spec.path}/{obj['id']}/{sub.name}/"
+                   f"{found['id']}/{nested_name}")
+            values = copy.deepcopy(found.get(nested_name) or [])
+            return GraphResponse(200, self.page(values, q, self.sub_page_size, url,
+                                                f"{ctx}('{found['id']}')/{nested_name}"))
+        if len(rest) == 2 and nested_name in sub.single and method == "GET":
+            value = found.get(nested_name)
+            if value is None:
+                raise GraphError(404, "ResourceNotFound", f"{nested_name} is not set.")
+            return GraphResponse(200, {"@odata.context": f"{ctx}('{found['id']}')/"
+                                                         f"{nested_name}/$entity",
+                                       **copy.deepcopy(value)})
+        if len(rest) == 2 and (nested_name in sub.nested or nested_name in sub.single):
+            raise _method_not_allowed(method)
+        raise bad_request(f"Resource not found for the segment '{nested_name}'.")
+
+
+_IS_ASSIGNED_TYPES = {"configurationPolicies", "iosManagedAppProtections",
+                      "androidManagedAppProtections", "targetedManagedAppConfigurations"}
+
+
+def _method_not_allowed(method: str) -> GraphError:
+    return GraphError(405, "BadRequest", f"The HTTP method '{method}' is not supported on this "
+                                         "resource.")
+
+
+def _require_writable(spec: TypeSpec) -> None:
+    if not spec.writable:
+        raise bad_request(f"Write requests are not supported on '{spec.path}'. Write to the "
+                          "platform collection instead (e.g. iosManagedAppProtections).")
+
+
+def _new_id(tenant: Tenant, spec: TypeSpec) -> str:
+    if spec.id_style == "int":
+        numeric = [int(i) for i in tenant.collection(spec) if i.isdigit()]
+        return str(max(numeric, default=0) + 1)
+    return str(uuid.uuid4())
+
+
+def _normalize_sub(sub: SubSpec | None, items: list[Any], parent_id: str,
+                   keep_ids: bool = False) -> list[dict[str, Any]]:
+    """Give sub-items server ids (client-sent ids are ignored) and their @odata.type."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        item = copy.deepcopy(item) if isinstance(item, dict) else {}
+        for key in [k for k in item if _ANNOTATION.search(k)]:
+            item.pop(key)
+        if sub is not None:
+            item.setdefault("@odata.type", sub.odata_type)
+            if sub.id_style == "index":
+                item["id"] = str(index)
+            elif not keep_ids or "id" not in item:
+                item["id"] = str(uuid.uuid4()) if sub.name != "assignments" else \
+                    f"{parent_id}_{(item.get('target') or {}).get('groupId') or uuid.uuid4()}"
+            if item["id"] in seen:
+                item["id"] = f"{item['id']}_{index}"
+            seen.add(item["id"])
+            for nested in sub.nested:
+                values = item.get(nested)
+                item[nested] = [{**copy.deepcopy(n), "id": str(uuid.uuid4())}
+                                for n in (values if isinstance(values, list) else [])
+                                if isinstance(n, dict)]
+        out.append(item)
+    return out

@@ -1,0 +1,133 @@
+"""In-memory tenants and their objects. Only the event loop thread touches a Store."""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalog, seed
+from .catalog import TypeSpec
+
+
+@dataclass
+class Tenant:
+    id: str
+    display_name: str
+    domain: str
+    consented: bool = True
+    data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def collection(self, spec: TypeSpec) -> dict[str, dict[str, Any]]:
+        """The writable dict behind a collection (union views are read via `items`)."""
+        return self.data.setdefault(spec.key, {})
+
+    def items(self, spec: TypeSpec) -> list[dict[str, Any]]:
+        if spec.union_of:
+            out: list[dict[str, Any]] = []
+            for key in spec.union_of:
+                out.extend(self.data.get(key, {}).values())
+            return out
+        return list(self.data.get(spec.key, {}).values())
+
+    def find(self, spec: TypeSpec, item_id: str) -> dict[str, Any] | None:
+        keys = spec.union_of or (spec.key,)
+        for key in keys:
+            obj = self.data.get(key, {}).get(item_id)
+            if obj is not None:
+                return obj
+        return None
+
+    def ids(self, key: str) -> set[str]:
+        return set(self.data.get(key, {}))
+
+
+@dataclass
+class Store:
+    seed: int
+    tenant_count: int
+    counts: dict[str, int] = field(default_factory=dict)
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.regenerate()
+
+    def regenerate(self) -> None:
+        self.tenants = {}
+        for index, tenant_id in enumerate(seed.tenant_ids(self.seed, self.tenant_count)):
+            self.tenants[tenant_id] = Tenant(
+                id=tenant_id, display_name=f"Contoso {index + 1}",
+                domain=f"contoso{index + 1}.onmicrosoft.com",
+                data=seed.seed_tenant(self.seed, index, self.counts))
+
+    def lookup(self, name: str) -> Tenant | None:
+        """A tenant by GUID (any case) or by its `*.onmicrosoft.com` domain."""
+        lowered = name.lower()
+        tenant = self.tenants.get(lowered)
+        if tenant is not None:
+            return tenant
+        for candidate in self.tenants.values():
+            if candidate.domain == lowered:
+                return candidate
+        return None
+
+    def snapshot(self, tenant_id: str, key_or_path: str) -> list[dict[str, Any]]:
+        """Stored objects with every navigation inline (for test comparisons)."""
+        tenant = self.lookup(tenant_id)
+        spec = catalog.spec_for(key_or_path)
+        if tenant is None or spec is None:
+            raise KeyError(f"unknown tenant or collection: {tenant_id} {key_or_path}")
+        return copy.deepcopy(tenant.items(spec))
+
+    def drift(self, tenant_id: str, key_or_path: str, item_id: str, op: str,
+              patch: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Change an object out of band, as an admin in the portal would."""
+        tenant = self.lookup(tenant_id)
+        spec = catalog.spec_for(key_or_path)
+        if tenant is None or spec is None:
+            raise KeyError(f"unknown tenant or collection: {tenant_id} {key_or_path}")
+        obj = tenant.find(spec, item_id)
+        if obj is None:
+            raise KeyError(f"unknown object: {item_id}")
+        if op == "delete":
+            for key in spec.union_of or (spec.key,):
+                tenant.data.get(key, {}).pop(item_id, None)
+            return None
+        if op == "modify":
+            default = {spec.name_prop: f"{obj.get(spec.name_prop)} (drift)"}
+            obj.update(copy.deepcopy(patch or default))
+        elif op == "reassign":
+            if patch and "assignments" in patch:
+                obj["assignments"] = copy.deepcopy(patch["assignments"])
+            else:
+                groups = sorted(tenant.ids("groups"))
+                rng = random.Random(f"drift:{item_id}:{len(obj.get('assignments', []))}")
+                group = rng.choice(groups) if groups else None
+                target = ({"@odata.type": "#microsoft.graph.groupAssignmentTarget",
+                           "groupId": group,
+                           "deviceAndAppManagementAssignmentFilterId": None,
+                           "deviceAndAppManagementAssignmentFilterType": "none"}
+                          if group else
+                          {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"})
+                sub = spec.sub("assignments")
+                obj["assignments"] = [{"@odata.type": sub.odata_type if sub else None,
+                                       "id": f"{item_id}_{group}", "target": target}]
+        else:
+            raise ValueError(f"unknown drift op: {op}")
+        touch(spec, obj)
+        return copy.deepcopy(obj)
+
+
+def touch(spec: TypeSpec, obj: dict[str, Any]) -> None:
+    """Bump the server-managed modification markers after any change."""
+    if spec.modified_prop:
+        obj[spec.modified_prop] = seed.now_iso()
+    if spec.version_kind == "int":
+        obj["version"] = int(obj.get("version") or 0) + 1
+    elif spec.version_kind == "str":
+        obj["version"] = f'"{random.getrandbits(32):08x}"'
+    if "settingCount" in obj and "settings" in obj:
+        obj["settingCount"] = len(obj["settings"])
+    if "isAssigned" in obj and "assignments" in obj:
+        obj["isAssigned"] = bool(obj["assignments"])

@@ -1,0 +1,189 @@
+"""Write validation: what Graph refuses with a 400 before it stores anything."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from . import catalog
+from .catalog import TypeSpec
+from .odata import bad_request
+from .store import Tenant
+
+_BIND_ID = re.compile(r"\('([^']+)'\)\s*$|/([^/()']+)\s*$")
+_ANNOTATION = re.compile(r"^@odata\.(context|etag|id|editLink)$")
+_EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def list_of(body: dict[str, Any], key: str) -> list[Any]:
+    """`body[key]` as a list (absent or null → []); anything else is a 400."""
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise bad_request(f"'{key}' must be an array.")
+    return value
+
+
+def require_object(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        raise bad_request("Empty Payload. JSON content expected.")
+    if not isinstance(raw, dict):
+        raise bad_request("Invalid request body: a JSON object was expected.")
+    return raw
+
+
+def no_read_only(body: dict[str, Any], extra: frozenset[str] = frozenset()) -> None:
+    for key in body:
+        if key in catalog.COMMON_READ_ONLY or key in extra:
+            raise bad_request(f"The property '{key}' is read-only and cannot be set.")
+    ref = body.get("templateReference")
+    if ref is not None and not isinstance(ref, dict):
+        raise bad_request("'templateReference' must be an object.")
+    if isinstance(ref, dict):
+        for key in ref:
+            if key in catalog.TEMPLATE_REFERENCE_READ_ONLY:
+                raise bad_request(f"The property 'templateReference.{key}' is read-only and "
+                                  "cannot be set.")
+
+
+def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str, Any]:
+    """Checked copy of a POST ("create"), PATCH or PUT body, without ignored keys."""
+    body = copy.deepcopy(require_object(raw))
+    no_read_only(body, spec.read_only)
+    for key in [k for k in body if _ANNOTATION.match(k)]:
+        body.pop(key)
+    body.pop("id", None)
+    odata_type = body.get("@odata.type")
+    if odata_type is not None and odata_type not in spec.odata_types:
+        raise bad_request(f"Invalid type '{odata_type}' for '{spec.path}'. Expected one of: "
+                          f"{', '.join(spec.odata_types)}.")
+    if mode == "create" and odata_type is None and spec.abstract:
+        base = spec.path.rsplit("/", 1)[-1]
+        raise bad_request(f"An instance of an abstract type cannot be created in '{base}': "
+                          "'@odata.type' is required.")
+    for key in body:
+        if key in spec.nav_names and (mode == "patch" or key not in spec.create_navs):
+            raise bad_request(f"The navigation property '{key}' cannot be written with this "
+                              "request; use its own endpoint or action.")
+    if mode in ("create", "put"):
+        for key in spec.required_on_create:
+            if not body.get(key):
+                raise bad_request(f"'{key}' is required: a compliance policy must be created "
+                                  "with at least one scheduled action (block).")
+        if not body.get(spec.name_prop):
+            raise bad_request(f"The property '{spec.name_prop}' is required.")
+    if spec.scope_tag_prop and spec.scope_tag_prop in body:
+        scope_tags(tenant, body[spec.scope_tag_prop])
+    if "settings" in body:
+        settings(body["settings"])
+    if "scheduledActionsForRule" in body:
+        scheduled_actions(tenant, body["scheduledActionsForRule"])
+    if spec.key == "conditionalAccessPolicies":
+        ca_policy(tenant, body, mode)
+    return body
+
+
+def scope_tags(tenant: Tenant, value: Any) -> None:
+    known = tenant.ids("roleScopeTags")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request("Scope tag ids must be an array of strings.")
+    for tag in value:
+        if tag not in known:
+            raise bad_request(f"The scope tag '{tag}' does not exist.")
+
+
+def settings(value: Any) -> None:
+    if not isinstance(value, list):
+        raise bad_request("'settings' must be an array.")
+    for index, setting in enumerate(value):
+        instance = setting.get("settingInstance") if isinstance(setting, dict) else None
+        if not isinstance(instance, dict):
+            raise bad_request(f"settings[{index}] has no settingInstance.")
+        if instance.get("@odata.type") not in catalog.SETTING_INSTANCE_TYPES:
+            raise bad_request(f"settings[{index}].settingInstance has an unknown type "
+                              f"'{instance.get('@odata.type')}'.")
+        if not isinstance(instance.get("settingDefinitionId"), str):
+            raise bad_request(f"settings[{index}].settingInstance.settingDefinitionId is "
+                              "required.")
+
+
+def assignment(tenant: Tenant, item: Any) -> None:
+    if not isinstance(item, dict) or not isinstance(item.get("target"), dict):
+        raise bad_request("An assignment must carry a 'target' object.")
+    target = item["target"]
+    kind = target.get("@odata.type")
+    if kind not in catalog.ASSIGNMENT_TARGET_TYPES:
+        raise bad_request(f"Unknown assignment target type '{kind}'.")
+    if "Group" in kind.rsplit(".", 1)[-1] and not isinstance(target.get("groupId"), str):
+        raise bad_request("A group assignment target requires 'groupId'.")
+    filter_type = target.get("deviceAndAppManagementAssignmentFilterType") or "none"
+    filter_id = target.get("deviceAndAppManagementAssignmentFilterId")
+    if filter_type not in ("none", "include", "exclude"):
+        raise bad_request(f"Invalid filter type '{filter_type}'.")
+    if filter_type != "none" or filter_id not in (None, "", _EMPTY_GUID):
+        if filter_id not in tenant.ids("assignmentFilters"):
+            raise bad_request(f"The assignment filter '{filter_id}' was not found.")
+
+
+def scheduled_actions(tenant: Tenant, rules: Any) -> None:
+    if not isinstance(rules, list) or not rules:
+        raise bad_request("'scheduledActionsForRule' must be a non-empty array.")
+    templates = tenant.ids("notificationMessageTemplates")
+    for rule in rules:
+        actions = rule.get("scheduledActionConfigurations") if isinstance(rule, dict) else None
+        if not isinstance(actions, list) or not actions:
+            raise bad_request("Each scheduled action rule needs 'scheduledActionConfigurations'.")
+        for action in actions:
+            if not isinstance(action, dict) or not action.get("actionType"):
+                raise bad_request("Each scheduled action needs an 'actionType'.")
+            template = action.get("notificationTemplateId")
+            if template not in (None, "", _EMPTY_GUID) and template not in templates:
+                raise bad_request(f"The notification template '{template}' was not found.")
+
+
+def definition_value(tenant: Tenant, item: Any, require_definition: bool) -> dict[str, Any]:
+    """A group policy definition value; `definition@odata.bind` resolves to the definition."""
+    if not isinstance(item, dict):
+        raise bad_request("A definition value must be an object.")
+    value = {k: copy.deepcopy(v) for k, v in item.items()
+             if not k.endswith("@odata.bind") and k != "definition"}
+    bind = item.get("definition@odata.bind")
+    if bind is None and isinstance(item.get("definition"), dict):
+        bind = item["definition"].get("id")
+    if bind is not None:
+        m = _BIND_ID.search(str(bind))
+        def_id = (m.group(1) or m.group(2)) if m else str(bind)
+        definition = tenant.data.get("groupPolicyDefinitions", {}).get(def_id)
+        if definition is None:
+            raise bad_request(f"The group policy definition '{def_id}' was not found.")
+        value["definition"] = copy.deepcopy(definition)
+    elif require_definition:
+        raise bad_request("'definition@odata.bind' is required for a new definition value.")
+    presentations = []
+    for pv in list_of(item, "presentationValues"):
+        if not isinstance(pv, dict):
+            raise bad_request("presentationValues entries must be objects.")
+        presentations.append({k: copy.deepcopy(v) for k, v in pv.items()
+                              if not k.endswith("@odata.bind")})
+    value["presentationValues"] = presentations
+    return value
+
+
+def ca_policy(tenant: Tenant, body: dict[str, Any], mode: str) -> None:
+    state = body.get("state")
+    if state is not None and state not in ("enabled", "disabled",
+                                           "enabledForReportingButNotEnforced"):
+        raise bad_request(f"1031: Invalid state value '{state}'.")
+    conditions = body.get("conditions")
+    if (mode != "patch" or "conditions" in body) and not isinstance(conditions, dict):
+        raise bad_request("1003: 'conditions' is required and must be an object.")
+    locations = (conditions or {}).get("locations") or {}
+    if not isinstance(locations, dict):
+        raise bad_request("1040: 'conditions.locations' must be an object.")
+    known = tenant.ids("namedLocations")
+    for key in ("includeLocations", "excludeLocations"):
+        for loc in list_of(locations, key):
+            if loc not in ("All", "AllTrusted", _EMPTY_GUID) and loc not in known:
+                raise bad_request(f"1040: Invalid location value: '{loc}'.")
