@@ -18,6 +18,7 @@
     │   ├── GraphForbidden           graph_forbidden (403, also "not licensed")
     │   ├── GraphBadRequest          graph_bad_request (400)
     │   ├── GraphConflict            graph_conflict (409)
+    │   ├── GraphBadResponse         graph_bad_response: unparseable body, off-origin nextLink
     │   └── GraphDeadlineExceeded    graph_deadline_exceeded: retries ran out of time
     └── StorageError                 storage_error: Azure Storage failed
 
@@ -180,6 +181,13 @@ class GraphConflict(GraphError):
     """Raised on 409 from Graph."""
 
     code = "graph_conflict"
+
+
+class GraphBadResponse(GraphError):
+    """Raised when Graph answers with a body we cannot use (malformed JSON, a nextLink or
+    batch shape off the contract) — never followed or guessed at."""
+
+    code = "graph_bad_response"
 
 
 class GraphDeadlineExceeded(GraphError):

@@ -1,0 +1,82 @@
+"""Per-tenant admission control: how much of one tenant's traffic may be in flight.
+
+Three limits, all per tenant so a throttled or huge tenant never holds back another:
+
+- ``concurrency`` calls (HTTP round trips) in flight — a ``$batch`` envelope is one call;
+- an adaptive budget of Graph *requests* in flight (a ``$batch`` envelope of 20 costs 20, as
+  Intune's throttling counts every entry): halved once per throttling episode, grown by one
+  per successful round trip (AIMD), so after a 429 the tenant's pace settles near what Graph
+  grants instead of every caller discovering the 429 on its own;
+- a resume time: after a ``Retry-After`` nothing for the tenant is sent before it passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+MAX_BATCH = 20
+
+
+class GateDeadline(Exception):
+    """Raised when the tenant stays closed beyond the caller's deadline."""
+
+
+class TenantGate:
+    def __init__(self, concurrency: int, max_units: int) -> None:
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._changed = asyncio.Condition()
+        self.max_units = max(1, max_units)
+        self.limit = float(self.max_units)
+        self.in_use = 0
+        self.resume_at = 0.0  # loop time
+        self._decreased_at = -math.inf
+
+    @property
+    def batch_size(self) -> int:
+        """How many entries the next ``$batch`` envelope should carry."""
+        return max(1, min(MAX_BATCH, int(self.limit)))
+
+    async def enter(self, units: int, deadline: float) -> float:
+        """Wait until the tenant is open and ``units`` requests fit; returns the loop time
+        the call was admitted (to tell whether a later 429 predates a slow-down)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self.resume_at - loop.time()
+            if wait > 0:
+                if self.resume_at > deadline:
+                    raise GateDeadline()
+                await asyncio.sleep(wait)
+                continue
+            await self._slots.acquire()
+            admitted = False
+            try:
+                async with self._changed:
+                    while (self.in_use and self.in_use + units > self.limit
+                           and self.resume_at <= loop.time()):
+                        await self._changed.wait()
+                    if self.resume_at <= loop.time():
+                        self.in_use += units
+                        admitted = True
+            finally:
+                if not admitted:
+                    self._slots.release()
+            if admitted:
+                return loop.time()
+
+    async def leave(self, units: int) -> None:
+        async with self._changed:
+            self.in_use -= units
+            self._changed.notify_all()
+        self._slots.release()
+
+    def throttled(self, admitted_at: float, delay: float) -> None:
+        """A call admitted at ``admitted_at`` was answered 429 with ``delay`` to wait."""
+        now = asyncio.get_running_loop().time()
+        self.resume_at = max(self.resume_at, now + delay)
+        if admitted_at >= self._decreased_at:  # one halving per episode, not per answer
+            self.limit = max(1.0, self.limit / 2)
+            self._decreased_at = now
+
+    def succeeded(self) -> None:
+        self.limit = min(float(self.max_units), self.limit + 1)

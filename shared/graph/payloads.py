@@ -1,0 +1,109 @@
+"""Write bodies from snapshots, and the references a snapshot makes to other objects.
+
+``to_create_payload`` / ``to_update_payload`` strip Graph-managed fields (catalog
+``strip_on_write``), drop sub-collections that are not written inline, clean inline entries of
+their server ids (settings catalog ``settings``, compliance ``scheduledActionsForRule``), keep
+only ``templateReference.templateId``, then run the entry's ``prepare`` hook.
+
+References (scope tag ids, filter ids in assignment targets, named locations in CA
+conditions, notification templates in compliance actions, group ids) are declared per entry
+as dotted paths; :func:`references_in` lists them and :func:`rewrite_references` applies a
+restore's old→new id map before dependents are written (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shared.errors import ValidationFailed
+from shared.graph.catalog import ResourceType
+from shared.graph.documents import TEMPLATE_REFERENCE_READ_ONLY, clean_entry, strip_annotations
+
+CA_STATES = ("report_only", "as_snapshot")
+# Values in reference positions that name no object (or a built-in present in every tenant).
+NOT_AN_OBJECT = frozenset({"", "All", "AllTrusted", "None",
+                           "00000000-0000-0000-0000-000000000000"})
+
+
+def to_create_payload(rtype: ResourceType, snapshot: dict[str, Any], *,
+                      ca_state: str = "report_only") -> dict[str, Any]:
+    """The POST body that recreates ``snapshot`` (sub-collections written by hooks or
+    ``/assign`` are not in it)."""
+    return _payload(rtype, snapshot, "create", ca_state)
+
+
+def to_update_payload(rtype: ResourceType, snapshot: dict[str, Any], *,
+                      ca_state: str = "report_only") -> dict[str, Any]:
+    """The PATCH body (or, for ``update_method == "PUT"``, the full PUT body with inline
+    sub-collections) that makes the live object match ``snapshot``."""
+    return _payload(rtype, snapshot, "update", ca_state)
+
+
+def _payload(rtype: ResourceType, snapshot: dict[str, Any], mode: str,
+             ca_state: str) -> dict[str, Any]:
+    if ca_state not in CA_STATES:
+        raise ValidationFailed(f"ca_state must be one of {', '.join(CA_STATES)}")
+    doc = strip_annotations(snapshot)
+    payload = {k: v for k, v in doc.items()
+               if k not in rtype.strip_on_write and k not in rtype.sub_names}
+    ref = payload.get("templateReference")
+    if isinstance(ref, dict):
+        payload["templateReference"] = {k: v for k, v in ref.items()
+                                        if k not in TEMPLATE_REFERENCE_READ_ONLY}
+    inline = mode == "create" or rtype.update_method == "PUT"
+    for sub in rtype.subcollections:
+        if sub.write_inline and inline:
+            payload[sub.name] = [clean_entry(sub, e) for e in doc.get(sub.name) or []
+                                 if isinstance(e, dict)]
+    if rtype.prepare is not None:
+        payload = rtype.prepare(payload, snapshot, mode, ca_state)
+    return payload
+
+
+def references_in(rtype: ResourceType, document: dict[str, Any]) -> dict[str, set[str]]:
+    """Ids ``document`` refers to, by target type key (``groups`` included)."""
+    found: dict[str, set[str]] = {}
+    for ref in rtype.references:
+        def collect(value: Any, target: str = ref.target) -> Any:
+            if isinstance(value, str) and value not in NOT_AN_OBJECT:
+                found.setdefault(target, set()).add(value)
+            return value
+        _walk(copy.deepcopy(document), _parts(ref.path), collect)
+    return found
+
+
+def rewrite_references(rtype: ResourceType, document: dict[str, Any],
+                       id_map: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """A copy of ``document`` with referenced ids replaced through ``id_map``
+    (``{target type key: {old id: new id}}``); ids not in the map stay as they are."""
+    out = copy.deepcopy(document)
+    for ref in rtype.references:
+        mapping = id_map.get(ref.target) or {}
+        if not mapping:
+            continue
+        _walk(out, _parts(ref.path),
+              lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
+    return out
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split(".") if p]
+
+
+def _walk(node: Any, parts: list[str], fn: Callable[[Any], Any]) -> Any:
+    """Apply ``fn`` to the values at ``parts`` (``name[]`` walks a list), in place."""
+    if not parts:
+        return fn(node)
+    head, rest = parts[0], parts[1:]
+    many = head.endswith("[]")
+    name = head[:-2] if many else head
+    if not isinstance(node, dict) or name not in node:
+        return node
+    if many:
+        if isinstance(node[name], list):
+            node[name] = [_walk(v, rest, fn) for v in node[name]]
+    else:
+        node[name] = _walk(node[name], rest, fn)
+    return node
