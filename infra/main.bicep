@@ -22,7 +22,6 @@ param apiAuthJwksUrl string
 param portalBaseUrl string = ''
 
 var storageName = toLower('${name}st${uniqueString(resourceGroup().id)}')
-var taskHub = 'PolicyVault'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: take(storageName, 24)
@@ -82,7 +81,6 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         // Shared-key connection string for the Durable Task storage provider and the SDKs.
         { name: 'AzureWebJobsStorage', value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};EndpointSuffix=${environment().suffixes.storage};AccountKey=${storage.listKeys().keys[0].value}' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
-        { name: 'PV_TASK_HUB', value: taskHub }
         { name: 'PV_STORAGE_PREFIX', value: '' }
         { name: 'GRAPH_BASE_URL', value: 'https://graph.microsoft.com' }
         { name: 'ENTRA_AUTHORITY_HOST', value: 'https://login.microsoftonline.com' }
