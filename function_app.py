@@ -3,15 +3,30 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.runs import bp as run_activities
+from activities.snapshots import bp as snapshot_activities
 from api.audit import bp as audit
+from api.backups import bp as backups
 from api.health import bp as health
 from api.notifications import bp as notifications
 from api.runs import bp as runs
+from api.snapshots import bp as snapshots
 from api.tenants import bp as tenants
+from orchestrators.backup_tenant import bp as backup_orchestrations
+from orchestrators.capture_snapshot import bp as capture_orchestration
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+# HTTP API (DESIGN §3)
 app.register_functions(health)
 app.register_functions(tenants)
 app.register_functions(runs)
 app.register_functions(notifications)
 app.register_functions(audit)
+app.register_functions(snapshots)
+app.register_functions(backups)
+
+# Orchestrations and the activities they call
+app.register_functions(capture_orchestration)
+app.register_functions(backup_orchestrations)
+app.register_functions(run_activities)
+app.register_functions(snapshot_activities)

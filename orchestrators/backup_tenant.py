@@ -80,10 +80,11 @@ def backup_tenant(context: df.DurableOrchestrationContext):
             for policy_type in run["parameters"]["policy_types"]
         ])
         batches = _batches(listed)
-        skipped_types = sum(1 for entry in listed if entry.get("skipped"))
-        total = sum(len(b["policy_ids"]) for b in batches) + skipped_types
-        counts = {"total": total, "processed": skipped_types, "succeeded": 0, "failed": 0,
-                  "skipped": skipped_types}
+        counts = {"total": 0, "processed": 0, "succeeded": 0, "failed": 0, "skipped": 0}
+        for entry in listed:  # a type that could not be listed is one item, already recorded
+            if "outcome" in entry:
+                _add(counts, {entry["outcome"]: 1})
+        counts["total"] = counts["processed"] + sum(len(b["policy_ids"]) for b in batches)
         yield context.call_activity_with_retry(
             record_progress, BOOKKEEPING, {**ref, "counts": counts}
         )

@@ -106,14 +106,15 @@ class VersionStore:
     async def record(
         self, tenant_id: str, item: BackupItem, backup_set_id: str, at: datetime
     ) -> bool:
-        """Add a version unless this content hash is already known; True when added."""
+        """Add a version unless this content hash is already known. True when this backup
+        set holds the first copy of the content (also on a retry of the same capture)."""
         table = await self._storage.table(VERSIONS)
         partition = _partition(tenant_id, item.policy_type, item.policy_id)
         pager = table.query_entities(
             "PartitionKey eq @p and sha256 eq @h", parameters={"p": partition, "h": item.sha256}
         )
-        async for _ in pager:
-            return False
+        async for existing in pager:
+            return existing.get("backup_set_id") == backup_set_id
         await table.upsert_entity({
             "PartitionKey": partition,
             "RowKey": f"{inverted_time(at)}_{item.sha256[:16]}",

@@ -14,18 +14,10 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
 from shared.errors import NotFound
+from shared.graph.documents import canonical_json
 from shared.storage import Storage
 
 SNAPSHOTS = "snapshots"
-
-
-def canonical_bytes(document: dict[str, Any]) -> bytes:
-    """Stable serialization: equal content gives equal bytes and so an equal hash."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def content_hash(document: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(document)).hexdigest()
 
 
 def blob_path(tenant_id: str, policy_type: str, policy_id: str, sha256: str) -> str:
@@ -40,7 +32,7 @@ class SnapshotStore:
         self, tenant_id: str, policy_type: str, policy_id: str, document: dict[str, Any]
     ) -> tuple[str, str, bool]:
         """Store ``document``; returns ``(sha256, blob path, newly stored)``."""
-        data = canonical_bytes(document)
+        data = canonical_json(document)
         sha = hashlib.sha256(data).hexdigest()
         path = blob_path(tenant_id, policy_type, policy_id, sha)
         container = await self._storage.container(SNAPSHOTS)

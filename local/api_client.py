@@ -1,0 +1,114 @@
+"""A small client for PolicyVault's HTTP API (DESIGN §3), as the portal or a Logic App
+would call it: start a job, follow ``Location`` until the run is terminal, page lists.
+
+Used by the demo, the end-to-end tests and benchmarks. Every call returns the
+``httpx.Response`` or its JSON; nothing here knows how the server is implemented.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+
+class RunTimeout(Exception):
+    """The run did not reach a terminal state in the time the caller allowed."""
+
+
+class PolicyVaultClient:
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> PolicyVaultClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.request(method, path, **kwargs)
+
+    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of a call that must succeed (raises ``httpx.HTTPStatusError``)."""
+        response = self.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    # ---- tenants and access -----------------------------------------------------------------
+    def register_tenant(self, tenant_id: str, display_name: str) -> dict[str, Any]:
+        return self.ok("PUT", f"/api/tenants/{tenant_id}", json={"display_name": display_name})
+
+    def grant(self, tenant_id: str, principal_id: str, role: str) -> dict[str, Any]:
+        return self.ok("PUT", f"/api/tenants/{tenant_id}/access/{principal_id}",
+                       json={"role": role})
+
+    # ---- jobs -------------------------------------------------------------------------------
+    def capture(self, tenant_id: str, policy_type: str, policy_id: str,
+                idempotency_key: str | None = None) -> httpx.Response:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.request(
+            "POST", f"/api/tenants/{tenant_id}/policies/{policy_type}/{policy_id}/snapshot",
+            headers=headers)
+
+    def backup(self, tenant_id: str, policy_types: list[str] | None = None,
+               label: str | None = None) -> httpx.Response:
+        body: dict[str, Any] = {}
+        if policy_types is not None:
+            body["policy_types"] = policy_types
+        if label is not None:
+            body["label"] = label
+        return self.request("POST", f"/api/tenants/{tenant_id}/backups", json=body)
+
+    def restore(self, tenant_id: str, backup_set_id: str, **options: Any) -> httpx.Response:
+        return self.request("POST", f"/api/tenants/{tenant_id}/restores",
+                            json={"backup_set_id": backup_set_id, **options})
+
+    # ---- runs -------------------------------------------------------------------------------
+    def wait(self, started: httpx.Response | dict[str, Any], *, timeout: float = 300.0,
+             poll_s: float = 0.1) -> dict[str, Any]:
+        """Follow the run's ``Location`` until it answers 200 (terminal); returns the run.
+        ``poll_s`` overrides ``Retry-After`` so local runs are followed closely."""
+        run = started.json() if isinstance(started, httpx.Response) else started
+        location = run["links"]["self"]
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.request("GET", location)
+            response.raise_for_status()
+            if response.status_code == 200:
+                return response.json()
+            if time.monotonic() > deadline:
+                raise RunTimeout(f"run {run['run_id']} still {response.json()['status']}")
+            time.sleep(poll_s)
+
+    def run(self, tenant_id: str, run_id: str) -> httpx.Response:
+        return self.request("GET", f"/api/tenants/{tenant_id}/runs/{run_id}")
+
+    def items(self, tenant_id: str, run_id: str) -> list[dict[str, Any]]:
+        return list(self.pages(f"/api/tenants/{tenant_id}/runs/{run_id}/items"))
+
+    def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every element of a list endpoint, following ``continuation``."""
+        params = {k: v for k, v in params.items() if v is not None}
+        while True:
+            body = self.ok("GET", path, params=params)
+            yield from body["value"]
+            if not body.get("continuation"):
+                return
+            params["continuation"] = body["continuation"]
+
+    # ---- backup sets ------------------------------------------------------------------------
+    def backup_set(self, tenant_id: str, backup_set_id: str) -> dict[str, Any]:
+        return self.ok("GET", f"/api/tenants/{tenant_id}/backups/{backup_set_id}")
+
+    def snapshot(self, tenant_id: str, backup_set_id: str, item_id: str) -> dict[str, Any]:
+        return self.ok("GET", f"/api/tenants/{tenant_id}/backups/{backup_set_id}/items/{item_id}")
+
+    def notifications(self, unread: bool = False) -> list[dict[str, Any]]:
+        return list(self.pages("/api/notifications", unread="true" if unread else None))

@@ -1,0 +1,108 @@
+"""The whole local PolicyVault in one process: Azurite, the Graph simulator, and the local
+Functions runtime serving ``function_app.py`` — what the demo, end-to-end tests and
+benchmarks run against.
+
+    with running_stack(tenants=3) as stack:
+        api = stack.api(oid="engineer-1", roles=["Platform.Admin"])
+        run = api.capture(tenant_id, "configurationPolicies", policy_id)
+
+The function app only sees configuration (DESIGN §2): the stack writes it into the process
+environment before the app starts and restores the environment afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.api_client import PolicyVaultClient
+from local.azurite import running_azurite
+from local.graphsim import GraphSimulator
+from local.host import running_host
+from local.host.runner import RunningHost
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+API_AUDIENCE = "api://policyvault"
+
+
+@dataclass
+class Stack:
+    sim: GraphSimulator
+    host: RunningHost
+    storage_connection: str
+    storage_prefix: str
+
+    @property
+    def base_url(self) -> str:
+        return self.host.base_url
+
+    def token(self, oid: str, roles: list[str] | None = None, **claims: Any) -> str:
+        """A caller token as the MSP's Entra ID would issue it for PolicyVault's API."""
+        return self.sim.mint_token(oid=oid, roles=roles or [], audience=API_AUDIENCE, **claims)
+
+    def api(self, oid: str, roles: list[str] | None = None) -> PolicyVaultClient:
+        """A client acting as the MSP engineer ``oid``."""
+        return PolicyVaultClient(self.base_url, self.token(oid, roles))
+
+
+def stack_environment(sim: GraphSimulator, storage_connection: str,
+                      storage_prefix: str) -> dict[str, str]:
+    """Configuration (DESIGN §2) pointing the app at the simulator and Azurite."""
+    return {
+        "AzureWebJobsStorage": storage_connection,
+        "PV_STORAGE_PREFIX": storage_prefix,
+        "GRAPH_BASE_URL": sim.base_url,
+        "ENTRA_AUTHORITY_HOST": sim.base_url,
+        "GRAPH_CLIENT_ID": sim.client_id,
+        "GRAPH_CLIENT_SECRET": sim.client_secret,
+        "API_AUTH_ISSUER": sim.caller_issuer,
+        "API_AUTH_AUDIENCE": API_AUDIENCE,
+        "API_AUTH_JWKS_URL": sim.caller_jwks_url,
+        "SSL_CERT_FILE": sim.bundle_file,
+        "REQUESTS_CA_BUNDLE": sim.bundle_file,
+    }
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def running_stack(*, tenants: int = 3, seed: int = 1, storage_connection: str | None = None,
+                  storage_prefix: str | None = None, latency_ms: float = 0.0,
+                  limits: str = "off", counts: dict[str, int] | None = None,
+                  port: int = 0) -> Iterator[Stack]:
+    """Start (or reuse, with ``storage_connection``) Azurite, a simulator and the runtime."""
+    from shared.config import get_settings
+
+    prefix = storage_prefix or "pv" + uuid.uuid4().hex[:8]
+    with ExitStack() as stack:
+        if storage_connection is None:
+            storage_connection = stack.enter_context(running_azurite()).connection_string
+        sim = stack.enter_context(GraphSimulator(
+            tenants=tenants, seed=seed, latency_ms=latency_ms, limits=limits, counts=counts,
+        ))
+        stack.enter_context(patched_environ(
+            stack_environment(sim, storage_connection, prefix)))
+        get_settings.cache_clear()
+        stack.callback(get_settings.cache_clear)
+        host = stack.enter_context(running_host(
+            "function_app:app", script_root=REPO_ROOT, port=port, check_storage=True,
+        ))
+        yield Stack(sim=sim, host=host, storage_connection=storage_connection,
+                    storage_prefix=prefix)

@@ -1,0 +1,44 @@
+"""End to end: HTTP into the local runtime serving function_app.py, Durable orchestrations,
+Azurite underneath, Graph and Entra ID from the simulator over HTTPS.
+
+One stack per session (the app's configuration is process-wide); every test gets the
+simulator's seed data back and its own MSP engineer (a fresh ``oid``), who is Platform.Admin
+unless the test says otherwise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from local.api_client import PolicyVaultClient
+from local.stack import Stack, running_stack
+
+
+@pytest.fixture(scope="session")
+def stack(storage_connection: str) -> Iterator[Stack]:
+    with running_stack(tenants=3, storage_connection=storage_connection) as running:
+        yield running
+
+
+@pytest.fixture
+def sim(stack: Stack):
+    stack.sim.reset()
+    yield stack.sim
+    stack.sim.clear_faults()
+
+
+@pytest.fixture
+def admin(stack: Stack, sim) -> Iterator[PolicyVaultClient]:
+    """A Platform.Admin engineer; all simulator tenants are registered."""
+    with stack.api(f"admin-{uuid.uuid4().hex[:8]}", ["Platform.Admin"]) as client:
+        for n, tenant_id in enumerate(sim.tenant_ids):
+            client.register_tenant(tenant_id, f"Customer {n + 1}")
+        yield client
+
+
+@pytest.fixture
+def tenant_id(sim) -> str:
+    return sim.tenant_ids[0]
