@@ -20,11 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableServiceClient
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
+
 from local.api_client import PolicyVaultClient
 from local.azurite import running_azurite
 from local.graphsim import GraphSimulator
 from local.host import running_host
 from local.host.runner import RunningHost
+from shared.storage import expand_connection_string
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 API_AUDIENCE = "api://policyvault"
@@ -48,6 +54,51 @@ class Stack:
     def api(self, oid: str, roles: list[str] | None = None) -> PolicyVaultClient:
         """A client acting as the MSP engineer ``oid``."""
         return PolicyVaultClient(self.base_url, self.token(oid, roles))
+
+    # ---- what the app stored, read with the plain SDK (for assertions and the demo) ---------
+    def entities(self, table: str) -> list[dict[str, Any]]:
+        client = TableServiceClient.from_connection_string(self._connection)
+        with client:
+            try:
+                return list(client.get_table_client(self.storage_prefix + table)
+                            .list_entities())
+            except ResourceNotFoundError:
+                return []
+
+    def blobs(self, container: str) -> dict[str, bytes]:
+        client = BlobServiceClient.from_connection_string(self._connection)
+        with client:
+            box = client.get_container_client(self.storage_prefix + container)
+            if not box.exists():
+                return {}
+            return {b.name: box.download_blob(b.name).readall() for b in box.list_blobs()}
+
+    def drain_queue(self, queue: str) -> list[str]:
+        """Receive and delete every message now on ``queue`` (base64-decoded text)."""
+        client = QueueClient.from_connection_string(
+            self._connection, self.storage_prefix + queue,
+            message_decode_policy=BinaryBase64DecodePolicy())
+        with client:
+            if not _exists(client):
+                return []
+            out = []
+            while batch := list(client.receive_messages(max_messages=32)):
+                for message in batch:
+                    out.append(message.content.decode())
+                    client.delete_message(message)
+            return out
+
+    @property
+    def _connection(self) -> str:
+        return expand_connection_string(self.storage_connection)
+
+
+def _exists(queue: QueueClient) -> bool:
+    try:
+        queue.get_queue_properties()
+    except ResourceNotFoundError:
+        return False
+    return True
 
 
 def stack_environment(sim: GraphSimulator, storage_connection: str,
