@@ -1,0 +1,147 @@
+"""Caller token validation against a real JWKS endpoint whose keys the test rotates."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from shared.auth import CLOCK_SKEW_SECONDS, TokenValidator
+from shared.errors import Unauthenticated
+
+ISSUER, AUDIENCE = "https://issuer.example/v2.0", "api://policyvault"
+
+
+class Issuer:
+    """An identity provider's signing keys, published on a local JWKS endpoint."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, rsa.RSAPrivateKey] = {}
+        self.fetches = 0
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                issuer.fetches += 1
+                body = json.dumps({"keys": [
+                    {**json.loads(RSAAlgorithm.to_jwk(k.public_key())), "kid": kid}
+                    for kid, k in issuer.keys.items()]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.jwks_url = f"http://127.0.0.1:{self.server.server_port}/keys"
+
+    def new_key(self) -> str:
+        kid = uuid.uuid4().hex[:8]
+        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return kid
+
+    def token(self, kid: str, **claims: object) -> str:
+        now = int(time.time())
+        body = {"iss": ISSUER, "aud": AUDIENCE, "oid": "engineer-1", "iat": now, "nbf": now,
+                "exp": now + 600, "roles": ["Platform.Admin"], **claims}
+        return jwt.encode(body, self.keys[kid], algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    server = Issuer()
+    yield server
+    server.server.shutdown()
+
+
+@pytest.fixture
+def validator(issuer: Issuer) -> TokenValidator:
+    return TokenValidator(issuer=ISSUER, audience=AUDIENCE, jwks_url=issuer.jwks_url)
+
+
+@pytest.mark.anyio
+async def test_a_valid_token_names_the_caller_and_keys_are_fetched_once(issuer, validator):
+    kid = issuer.new_key()
+
+    first = await validator.principal(f"Bearer {issuer.token(kid)}")
+    second = await validator.principal(f"Bearer {issuer.token(kid, oid='engineer-2')}")
+
+    assert (first.oid, first.platform_admin) == ("engineer-1", True)
+    assert second.oid == "engineer-2"
+    assert issuer.fetches == 1
+
+
+@pytest.mark.anyio
+async def test_a_rotated_key_is_picked_up_by_one_refresh(issuer):
+    validator = TokenValidator(issuer=ISSUER, audience=AUDIENCE, jwks_url=issuer.jwks_url,
+                               min_refresh_interval_s=0)  # the rotation comes right away here
+    old = issuer.new_key()
+    await validator.principal(f"Bearer {issuer.token(old)}")
+    new = issuer.new_key()  # the issuer rotates; the cache predates the new kid
+
+    principal = await validator.principal(f"Bearer {issuer.token(new)}")
+
+    assert principal.oid == "engineer-1"
+    assert issuer.fetches == 2
+
+
+@pytest.mark.anyio
+async def test_unknown_kids_cannot_make_the_validator_hammer_the_issuer(issuer, validator):
+    kid = issuer.new_key()
+    await validator.principal(f"Bearer {issuer.token(kid)}")
+    forged = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    for _ in range(5):
+        token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "oid": "x", "exp": 2**31},
+                           forged, algorithm="RS256", headers={"kid": uuid.uuid4().hex})
+        with pytest.raises(Unauthenticated):
+            await validator.principal(f"Bearer {token}")
+
+    assert issuer.fetches == 1  # unknown kids right after a fetch trigger no refresh
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("claims, accepted", [
+    ({"nbf": int(time.time()) + CLOCK_SKEW_SECONDS // 2}, True),  # issuer clock a bit ahead
+    ({"exp": int(time.time()) - CLOCK_SKEW_SECONDS // 2}, True),  # just expired, within skew
+    ({"exp": int(time.time()) - CLOCK_SKEW_SECONDS * 2}, False),
+    ({"nbf": int(time.time()) + CLOCK_SKEW_SECONDS * 2}, False),
+    ({"aud": "api://someone-else"}, False),
+    ({"iss": "https://another-issuer.example/v2.0"}, False),
+    ({"oid": None}, False),
+])
+async def test_clock_skew_audience_issuer_and_caller_claims(issuer, validator, claims, accepted):
+    kid = issuer.new_key()
+    token = issuer.token(kid, **claims)
+    if claims.get("oid", "") is None:
+        token = jwt.encode({k: v for k, v in jwt.decode(token, options={
+            "verify_signature": False}).items() if k != "oid"},
+            issuer.keys[kid], algorithm="RS256", headers={"kid": kid})
+
+    if accepted:
+        assert (await validator.principal(f"Bearer {token}")).oid == "engineer-1"
+    else:
+        with pytest.raises(Unauthenticated) as refused:
+            await validator.principal(f"Bearer {token}")
+        assert token not in str(refused.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("header", [
+    None, "", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt",
+    "Bearer " + jwt.encode({"oid": "x"}, "s" * 32, algorithm="HS256"),
+])
+async def test_missing_malformed_or_symmetric_tokens_are_refused(validator, header):
+    with pytest.raises(Unauthenticated):
+        await validator.principal(header)
