@@ -30,6 +30,7 @@ from local.azurite import running_azurite
 from local.graphsim import GraphSimulator
 from local.host import running_host
 from local.host.runner import RunningHost
+from local.host.timer_trigger import TimerExtension
 from shared.storage import expand_connection_string
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,11 @@ class Stack:
     def api(self, oid: str, roles: list[str] | None = None) -> PolicyVaultClient:
         """A client acting as the MSP engineer ``oid``."""
         return PolicyVaultClient(self.base_url, self.token(oid, roles))
+
+    def fire_timer(self, name: str) -> None:
+        """Run timer function ``name`` now instead of at its schedule."""
+        timers = next(e for e in self.host.host.extensions if isinstance(e, TimerExtension))
+        self.host.call(timers.fire_now(self.host.host, name))
 
     # ---- what the app stored, read with the plain SDK (for assertions and the demo) ---------
     def entities(self, table: str) -> list[dict[str, Any]]:

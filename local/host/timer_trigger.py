@@ -70,6 +70,14 @@ class TimerExtension(NoInputBindings):
             task.add_done_callback(_report_crash)
             self._tasks.append(task)
 
+    async def fire_now(self, host: FunctionHost, name: str) -> None:
+        """Run timer function ``name`` once, now (as Azure's ``POST /admin/functions/{name}``
+        does): for tests and the demo, which cannot wait for a nightly schedule."""
+        spec = next((s for s in host.functions_for(self.trigger_types) if s.name == name), None)
+        if spec is None:
+            raise KeyError(f"no timer function named {name!r}")
+        await self._fire(host, spec, self._schedules[name], None, None)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
