@@ -78,17 +78,21 @@ Endpoint = Callable[[ApiCall], Awaitable[func.HttpResponse]]
 
 
 async def handle(
-    req: func.HttpRequest, endpoint: Endpoint, *, role: Role | None
+    req: func.HttpRequest, endpoint: Endpoint, *, role: Role | None,
+    platform_admin: bool = False,
 ) -> func.HttpResponse:
     """Run ``endpoint`` for an authenticated caller; ``role`` is what the path's tenant needs
-    (``None`` for routes without a tenant)."""
+    (``None`` for routes without a tenant); ``platform_admin`` routes need that app role."""
     try:
-        if len(req.get_body() or b"") > MAX_BODY_BYTES:
-            raise ValidationFailed("the body is larger than 1 MiB")
+        # Who, then whether they may, then what they sent: a refusal never depends on the body.
         principal = await _validators.get().principal(req.headers.get("Authorization"))
         call = ApiCall(req=req, principal=principal, storage=get_storage())
+        if platform_admin and not principal.platform_admin:
+            raise Forbidden("this needs the Platform.Admin role")
         if role is not None:
             call.tenant = await _authorize(call, role)
+        if len(req.get_body() or b"") > MAX_BODY_BYTES:
+            raise ValidationFailed("the body is larger than 1 MiB")
         return await endpoint(call)
     except PolicyVaultError as exc:
         if exc.http_status >= 500:

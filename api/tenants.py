@@ -5,7 +5,7 @@ import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
 from shared.audit import AuditEvent, AuditLog
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import NotFound, ValidationFailed
 from shared.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants import Grant, Role, Tenant, TenantStore
 
@@ -15,7 +15,7 @@ MAX_DISPLAY_NAME = 256
 
 @bp.route(route="tenants/{tenant_id}", methods=["PUT"])
 async def put_tenant(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _put_tenant, role=None)
+    return await handle(req, _put_tenant, role=None, platform_admin=True)
 
 
 @bp.route(route="tenants", methods=["GET"])
@@ -44,8 +44,6 @@ async def delete_access(req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def _put_tenant(call: ApiCall) -> func.HttpResponse:
-    if not call.principal.platform_admin:
-        raise Forbidden("registering tenants needs the Platform.Admin role")
     tenant_id = call.route("tenant_id")
     if not is_guid(tenant_id):
         raise ValidationFailed("tenant_id must be a GUID")

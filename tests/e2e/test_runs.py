@@ -35,7 +35,7 @@ def test_capturing_an_unchanged_policy_again_stores_no_new_blob_or_version(admin
     assert stack.blobs("snapshots") == blobs_after_first
     assert _versions(admin, tenant_id, policy) == versions_after_first
     stored = admin.backup_set(tenant_id, second["backup_set_id"])["items"][0]
-    assert stored["sha256"] == versions_after_first[0]["sha256"]
+    assert stored["sha256"] in {v["sha256"] for v in versions_after_first}
 
 
 def test_a_changed_policy_gets_a_new_version_newest_first(admin, sim, tenant_id):
