@@ -18,7 +18,7 @@ import httpx
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
-from shared.errors import Unauthenticated
+from shared.errors import DependencyUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class JwksCache:
                 document = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("JWKS fetch failed: %s", type(exc).__name__)
-            raise Unauthenticated("token keys are unavailable; try again") from exc
+            raise DependencyUnavailable("the token issuer's keys are unavailable; retry") from exc
         self._fetched_at = time.monotonic()
         keys: dict[str, object] = {}
         for jwk in document.get("keys", []):

@@ -2,6 +2,7 @@
 
     PolicyVaultError                 code, http_status, retryable; message is always safe
     ├── ConfigError                  configuration missing or invalid
+    ├── DependencyUnavailable        503 dependency_unavailable: e.g. the token issuer's keys
     ├── RequestError                 the caller sent something we refuse (4xx)
     │   ├── ValidationFailed         400 validation_failed
     │   ├── Unauthenticated          401 unauthenticated
@@ -54,6 +55,15 @@ class ConfigError(PolicyVaultError):
     """Raised when required configuration is missing or malformed."""
 
     code = "config_error"
+
+
+class DependencyUnavailable(PolicyVaultError):
+    """Raised when something we depend on is briefly unreachable (the caller's token may be
+    fine): 503, so clients retry instead of discarding their token."""
+
+    code = "dependency_unavailable"
+    http_status = 503
+    retryable = True
 
 
 class RequestError(PolicyVaultError):

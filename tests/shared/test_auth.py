@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from shared.auth import CLOCK_SKEW_SECONDS, TokenValidator
-from shared.errors import Unauthenticated
+from shared.errors import DependencyUnavailable, Unauthenticated
 
 ISSUER, AUDIENCE = "https://issuer.example/v2.0", "api://policyvault"
 
@@ -63,6 +63,7 @@ def issuer() -> Iterator[Issuer]:
     server = Issuer()
     yield server
     server.server.shutdown()
+    server.server.server_close()
 
 
 @pytest.fixture
@@ -145,3 +146,17 @@ async def test_clock_skew_audience_issuer_and_caller_claims(issuer, validator, c
 async def test_missing_malformed_or_symmetric_tokens_are_refused(validator, header):
     with pytest.raises(Unauthenticated):
         await validator.principal(header)
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_issuer_is_a_retryable_503_not_a_bad_token(issuer):
+    kid = issuer.new_key()
+    token = issuer.token(kid)
+    issuer.server.shutdown()
+    issuer.server.server_close()
+    validator = TokenValidator(issuer=ISSUER, audience=AUDIENCE, jwks_url=issuer.jwks_url)
+
+    with pytest.raises(DependencyUnavailable) as unavailable:
+        await validator.principal(f"Bearer {token}")
+
+    assert unavailable.value.http_status == 503
