@@ -16,7 +16,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from typing import Any
+
+import aiohttp
+from azure.durable_functions.models.utils import http_utils
 
 from local.host.durable.activities import ActivityDispatcher
 from local.host.durable.client import DurableClientOps
@@ -58,6 +62,39 @@ def _durable_settings(host: Any) -> dict[str, Any]:
                                    "maxConcurrentOrchestratorFunctions", default=10)),
         "partitions": int(provider.get("partitionCount") or 4),
     }
+
+
+_sdk_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _loop_session() -> aiohttp.ClientSession:
+    """The SDK's client keeps one module-global aiohttp session, bound to the loop that made
+    it — right for the Functions worker (one loop per process), wrong for a process that runs
+    several hosts, each on its own loop (tests, the demo). Here each loop gets its own."""
+    loop = asyncio.get_running_loop()
+    session = _sdk_sessions.get(loop)
+    if session is None or session.closed:
+        session = _sdk_sessions[loop] = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=240, sock_connect=10))
+    return session
+
+
+async def _forget_loop_session() -> None:
+    session = _sdk_sessions.pop(asyncio.get_running_loop(), None)
+    if session is not None and not session.closed:
+        await session.close()
+
+
+http_utils._get_session = _loop_session
+http_utils._handle_request_error = _forget_loop_session
+http_utils._close_session = _forget_loop_session
+
+
+async def _release_sdk_session() -> None:
+    """Close this loop's SDK session when the host stops."""
+    await _forget_loop_session()
 
 
 class DurableExtension:
@@ -144,6 +181,7 @@ class DurableExtension:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.storage.close()
+        await _release_sdk_session()
 
     def input_binding_value(self, binding: dict[str, Any]) -> Any:
         """The `durableClient` JSON string the Functions host passes to the SDK."""
