@@ -59,19 +59,24 @@ async def finish_run(payload: dict[str, Any]) -> dict[str, Any]:
     items = await runs.all_items(run_id)
     counts = Counts.of([item.status for item in items])
     error = payload.get("error")
-    status = RunStatus.FAILED if error or not items else counts.final_status()
+    kind = payload.get("backup_set_kind")
+    # A capture must produce its item; a backup of a tenant with nothing to back up (a new
+    # customer) succeeds with an empty set.
+    empty = not items and kind != "backup"
+    status = RunStatus.FAILED if error or empty else counts.final_status()
     if status is RunStatus.SUCCEEDED and _unreadable_types(items):
         status = RunStatus.PARTIAL
     if error is None and status is not RunStatus.SUCCEEDED:
         error = _summarize_failures(items) or {
             "code": "internal_error", "message": "the run produced no items"}
+    empty_ok = not items and status is RunStatus.SUCCEEDED
     run = await runs.get(tenant_id, run_id)
     assert run is not None
-    if payload.get("backup_set_kind") and counts.succeeded and run.backup_set_id:
+    if kind and run.backup_set_id and (counts.succeeded or (kind == "backup" and empty_ok)):
         await BackupSetStore(storage).put(BackupSet(
             backup_set_id=run.backup_set_id, tenant_id=tenant_id,
             label=run.parameters.get("label"), run_id=run_id, created_at=at,
-            item_count=counts.succeeded, kind=payload["backup_set_kind"],
+            item_count=counts.succeeded, kind=kind,
         ))
     if not run.terminal:
         run = await runs.update(tenant_id, run_id, status=status.value, finished_at=at,
@@ -94,7 +99,9 @@ def _summarize_failures(items: list) -> dict[str, str] | None:
         parts.append(f"{len(failed)} of {len(items)} items failed ({', '.join(codes)})")
     if skipped_types:
         parts.append(f"types not readable in this tenant: {', '.join(skipped_types)}")
-    code = (failed[0].error or {}).get("code", "internal_error") if failed else "graph_forbidden"
+    first = failed[0] if failed else next(i for i in items if i.policy_id == TYPE_LEVEL_ID
+                                          and i.status == ItemStatus.SKIPPED.value)
+    code = (first.error or {}).get("code", "internal_error")
     return {"code": code, "message": "; ".join(parts)}
 
 

@@ -1,30 +1,38 @@
-"""Graph reading activities shared by capture and backup: list a type, capture a batch.
+"""Graph reading activities shared by capture and backup: list types, capture a batch.
 
 Both write their outcomes as run item rows (deterministic keys, so a retried activity
-rewrites the same rows) and hand the orchestrator only ids and counts. A fault Graph may
-recover from (throttling, 5xx, timeouts) is raised so the orchestrator's retry policy runs
-the activity again; a permanent one is recorded on the item and the run goes on.
+rewrites the same rows) and hand the orchestrator only ids and counts. A permanent fault is
+recorded on the item and the run goes on. A fault Graph may recover from (throttling, 5xx,
+timeouts, after the client's own retries) fails a capture's activity so its retry policy
+runs it again; a backup (``final`` given) instead gets those ids back to try in a later
+batch, and records them as failed on the last try — so one bad item never fails its batch.
 """
 
+import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
 from shared.backup_sets import BackupItem, BackupSetStore, VersionStore
-from shared.errors import GraphBadRequest, GraphError, GraphForbidden
-from shared.graph import fetch_snapshots, list_items, supported_type
+from shared.errors import GraphBadRequest, GraphError, GraphForbidden, GraphTransient
+from shared.graph import FetchResult, fetch_snapshots, list_items, supported_type
 from shared.keys import parse_iso
 from shared.run_store import RunStore
 from shared.runs import TYPE_LEVEL_ID, Counts, ItemAction, RunItem, item_key
 from shared.snapshots import SnapshotStore
-from shared.storage import get_storage
+from shared.storage import Storage, get_storage
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A type the tenant cannot list (not licensed, not consented for it): skipped, the run goes on.
 _UNREADABLE = (GraphForbidden, GraphBadRequest)
+# Items of one batch being stored at once (each: snapshot blob, then version row; the set
+# and run item rows follow in one transaction per batch).
+_STORE_CONCURRENCY = 8
 
 
 def _retryable(exc: Exception) -> bool:
@@ -32,20 +40,45 @@ def _retryable(exc: Exception) -> bool:
 
 
 def _error(exc: GraphError) -> dict[str, str]:
-    return {"code": exc.code, "message": str(exc)}
+    return exc.to_dict()
+
+
+async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
+    """Await ``jobs`` with at most ``limit`` running at once, keeping their order."""
+    slots = asyncio.Semaphore(limit)
+
+    async def one(job: Awaitable[T]) -> T:
+        async with slots:
+            return await job
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))
 
 
 @bp.activity_trigger(input_name="payload")
-async def list_policies(payload: dict[str, Any]) -> dict[str, Any]:
-    """Every id of one type in the tenant. A type that cannot be listed becomes one
-    type-level item (``skipped`` when unreadable, ``failed`` otherwise) and no ids."""
-    tenant_id, policy_type = payload["tenant_id"], payload["policy_type"]
+async def list_policies(payload: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+    """Every id of each requested type (``policy_types``; or one ``policy_type``, answered
+    with a single entry), listed concurrently. A type that cannot be listed becomes one
+    type-level item (``skipped`` when unreadable, ``failed`` otherwise) and no ids.
+
+    A type Graph keeps refusing transiently: without ``final`` the activity fails (its
+    retry lists again); with ``final: false`` its entry says ``retry``; with ``final: true``
+    it is recorded as a failed type-level item with its code."""
+    types = payload.get("policy_types") or [payload["policy_type"]]
+    listed = await asyncio.gather(*(_list_type(payload, t) for t in types))
+    return listed if "policy_types" in payload else listed[0]
+
+
+async def _list_type(payload: dict[str, Any], policy_type: str) -> dict[str, Any]:
+    final = payload.get("final")
     try:
-        refs = await list_items(tenant_id, policy_type)
+        refs = await list_items(payload["tenant_id"], policy_type)
     except GraphError as exc:
-        if _retryable(exc):
-            raise
-        action = ItemAction.SKIPPED if isinstance(exc, _UNREADABLE) else ItemAction.FAILED
+        if _retryable(exc) and not final:
+            if final is None:
+                raise
+            return {"policy_type": policy_type, "ids": [], "retry": True}
+        action = (ItemAction.SKIPPED if isinstance(exc, _UNREADABLE) and not _retryable(exc)
+                  else ItemAction.FAILED)
         await RunStore(get_storage()).put_item(payload["run_id"], RunItem(
             item_id=item_key(policy_type, TYPE_LEVEL_ID), policy_type=policy_type,
             policy_id=TYPE_LEVEL_ID, display_name=policy_type, action=action.value,
@@ -56,57 +89,122 @@ async def list_policies(payload: dict[str, Any]) -> dict[str, Any]:
     return {"policy_type": policy_type, "ids": [ref.id for ref in refs]}
 
 
-@bp.activity_trigger(input_name="payload")
-async def capture_policies(payload: dict[str, Any]) -> dict[str, int]:
-    """Fetch complete snapshots of a batch of one type, store them content-addressed, and
-    record backup items, versions and run items. Returns the batch's counts."""
-    tenant_id, run_id = payload["tenant_id"], payload["run_id"]
-    policy_type, backup_set_id = payload["policy_type"], payload["backup_set_id"]
-    at = parse_iso(payload["at"])
-    storage = get_storage()
-    runs, snapshots = RunStore(storage), SnapshotStore(storage)
-    sets, versions = BackupSetStore(storage), VersionStore(storage)
-    try:
-        results = await fetch_snapshots(tenant_id, policy_type, payload["policy_ids"])
-    except GraphError as exc:
-        if _retryable(exc):
-            raise
-        failures = {policy_id: exc for policy_id in payload["policy_ids"]}
-        results = []
-    else:
-        failures = {r.item_id: r.error for r in results if r.error is not None}
-    if any(_retryable(err) for err in failures.values()):
-        raise next(err for err in failures.values() if _retryable(err))
+def _groups(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The batch as ``[{policy_type, policy_ids}]``: a backup packs several small types into
+    one batch (``groups``); a capture sends one ``policy_type`` with its ``policy_ids``."""
+    if payload.get("groups"):
+        return list(payload["groups"])
+    return [{"policy_type": payload["policy_type"], "policy_ids": payload["policy_ids"]}]
 
-    actions: list[ItemAction] = []
-    for result in results:
-        if result.document is None:
-            continue
-        document = result.document
-        sha, path, _ = await snapshots.put(tenant_id, policy_type, result.item_id, document)
-        item = BackupItem(
-            item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
-            policy_id=result.item_id, display_name=_display_name(policy_type, document), sha256=sha,
-            blob_path=path,
-        )
-        await sets.put_item(backup_set_id, item)
-        first_copy = await versions.record(tenant_id, item, backup_set_id, at)
-        action = ItemAction.CAPTURED if first_copy else ItemAction.UNCHANGED
-        await runs.put_item(run_id, RunItem(
-            item_id=item.item_id, policy_type=policy_type, policy_id=result.item_id,
-            display_name=item.display_name, action=action.value,
-        ))
-        actions.append(action)
-    for policy_id, exc in failures.items():
-        await runs.put_item(run_id, RunItem(
-            item_id=item_key(policy_type, policy_id), policy_type=policy_type,
-            policy_id=policy_id, display_name="", action=ItemAction.FAILED.value,
-            error=_error(exc),
-        ))
-        actions.append(ItemAction.FAILED)
-        log.warning("run %s: %s %s not captured (%s)", run_id, policy_type, policy_id, exc.code)
-    counts = Counts.of([action.status for action in actions])
-    return {"succeeded": counts.succeeded, "failed": counts.failed, "skipped": counts.skipped}
+
+async def _fetch_group(tenant_id: str, group: dict[str, Any], *, per_item: bool
+                       ) -> list[FetchResult]:
+    """One type's documents. A failure of the whole call becomes each item's error — a
+    transient one only when ``per_item`` (else it fails the activity)."""
+    ids = group["policy_ids"]
+    try:
+        return await fetch_snapshots(tenant_id, group["policy_type"], ids)
+    except GraphError as exc:
+        if _retryable(exc) and not per_item:
+            raise
+        return [FetchResult(policy_id, error=exc) for policy_id in ids]
+
+
+@bp.activity_trigger(input_name="payload")
+async def capture_policies(payload: dict[str, Any]) -> dict[str, Any]:
+    """Fetch complete snapshots of a batch (one type, or several small ones), store them
+    content-addressed, and record backup items, versions and run items. Returns the batch's
+    counts.
+
+    Items Graph may still deliver (throttled, 5xx, deadline) after the client's retries:
+    without ``final`` (a capture) the activity fails so its retry policy runs it again;
+    with ``final: false`` (a backup) the others are recorded and these come back as
+    ``retry`` groups for a later batch — one bad item never holds back its batch-mates;
+    with ``final: true`` they are recorded as failed with their codes.
+    """
+    tenant_id, final = payload["tenant_id"], payload.get("final")
+    groups = _groups(payload)
+    fetched = await asyncio.gather(*(_fetch_group(tenant_id, g, per_item=final is not None)
+                                     for g in groups))
+    pairs = [(g["policy_type"], r) for g, results in zip(groups, fetched, strict=True)
+             for r in results]
+    transient = [(t, r) for t, r in pairs if r.error is not None and _retryable(r.error)]
+    if transient and final is None:  # Graph may still recover: the orchestrator retries
+        raise next(r.error for _, r in transient if r.error is not None)
+    later = transient if not final else []
+    again = {id(result) for _, result in later}
+    storage = get_storage()
+    captured = await _bounded(_STORE_CONCURRENCY, [
+        _store(storage, payload, policy_type, result)
+        for policy_type, result in pairs if result.document is not None
+    ])
+    failed = [_failed(payload, policy_type, result) for policy_type, result in pairs
+              if result.document is None and id(result) not in again]
+    await _record(storage, payload, captured, failed)
+    counts = Counts.of([ItemAction(item.action).status for item in
+                        [run_item for _, run_item in captured] + failed])
+    outcome: dict[str, Any] = {"succeeded": counts.succeeded, "failed": counts.failed,
+                               "skipped": counts.skipped}
+    if later:
+        retry: dict[str, list[str]] = {}
+        for policy_type, result in later:
+            retry.setdefault(policy_type, []).append(result.item_id)
+        outcome["retry"] = [{"policy_type": t, "policy_ids": ids} for t, ids in retry.items()]
+        log.info("run %s: %d items to fetch again later", payload["run_id"], len(later))
+    return outcome
+
+
+@bp.activity_trigger(input_name="payload")
+async def record_unfetched(payload: dict[str, Any]) -> dict[str, int]:
+    """Record every item of a batch that kept failing after its retries as failed, so the
+    run ends ``partial`` rather than failing as a whole."""
+    error = GraphTransient("Graph kept failing for this item after every retry")
+    failed = [_failed(payload, group["policy_type"], FetchResult(policy_id, error=error))
+              for group in _groups(payload) for policy_id in group["policy_ids"]]
+    await _record(get_storage(), payload, [], failed)
+    return {"succeeded": 0, "failed": len(failed), "skipped": 0}
+
+
+async def _store(storage: Storage, payload: dict[str, Any], policy_type: str,
+                 result: FetchResult) -> tuple[BackupItem, RunItem]:
+    """Store one document (blob, then its version) and describe its set and run items."""
+    tenant_id = payload["tenant_id"]
+    document = result.document or {}
+    sha, path, new = await SnapshotStore(storage).put(tenant_id, policy_type, result.item_id,
+                                                      document)
+    item = BackupItem(
+        item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
+        policy_id=result.item_id, display_name=_display_name(policy_type, document),
+        sha256=sha, blob_path=path,
+    )
+    first_copy = await VersionStore(storage).record(
+        tenant_id, item, payload["backup_set_id"], parse_iso(payload["at"]), new_content=new)
+    action = ItemAction.CAPTURED if first_copy else ItemAction.UNCHANGED
+    return item, RunItem(item_id=item.item_id, policy_type=policy_type,
+                         policy_id=result.item_id, display_name=item.display_name,
+                         action=action.value)
+
+
+def _failed(payload: dict[str, Any], policy_type: str, result: FetchResult) -> RunItem:
+    error = result.error or GraphError("Graph returned no document")
+    log.warning("run %s: %s %s not captured (%s)", payload["run_id"], policy_type,
+                result.item_id, error.code)
+    return RunItem(item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
+                   policy_id=result.item_id, display_name="", action=ItemAction.FAILED.value,
+                   error=_error(error))
+
+
+async def _record(storage: Storage, payload: dict[str, Any],
+                  captured: list[tuple[BackupItem, RunItem]], failed: list[RunItem]) -> None:
+    """Write the batch's set items and run items (one transaction each per 100 rows). A
+    failed item drops the set item an earlier attempt of the batch may have left."""
+    sets, backup_set_id = BackupSetStore(storage), payload["backup_set_id"]
+    await _bounded(_STORE_CONCURRENCY, [sets.delete_item(backup_set_id, i.item_id)
+                                        for i in failed])
+    if captured:
+        await sets.put_items(backup_set_id, [item for item, _ in captured])
+    await RunStore(storage).put_items(payload["run_id"],
+                                      [run_item for _, run_item in captured] + failed)
 
 
 def _display_name(policy_type: str, document: dict[str, Any]) -> str:

@@ -61,6 +61,25 @@ class BackupSetStore:
             mode=UpdateMode.REPLACE,
         )
 
+    async def put_items(self, backup_set_id: str, items: list[BackupItem]) -> None:
+        """Upsert many items of one set, up to 100 per entity-group transaction."""
+        table = await self._storage.table(BACKUP_ITEMS)
+        for start in range(0, len(items), 100):
+            await table.submit_transaction([
+                ("upsert", {"PartitionKey": backup_set_id, "RowKey": item.item_id,
+                            **asdict(item)}, {"mode": UpdateMode.REPLACE})
+                for item in items[start:start + 100]
+            ])
+
+    async def delete_item(self, backup_set_id: str, item_id: str) -> None:
+        """Remove an item (a retried capture that now fails must not leave the earlier
+        attempt's item in the set); absent is fine."""
+        table = await self._storage.table(BACKUP_ITEMS)
+        try:
+            await table.delete_entity(backup_set_id, item_id)
+        except ResourceNotFoundError:
+            pass
+
     async def items(self, backup_set_id: str) -> list[BackupItem]:
         table = await self._storage.table(BACKUP_ITEMS)
         pager = table.query_entities("PartitionKey eq @s", parameters={"s": backup_set_id})
@@ -104,17 +123,22 @@ class VersionStore:
         self._storage = storage
 
     async def record(
-        self, tenant_id: str, item: BackupItem, backup_set_id: str, at: datetime
+        self, tenant_id: str, item: BackupItem, backup_set_id: str, at: datetime, *,
+        new_content: bool = False,
     ) -> bool:
         """Add a version unless this content hash is already known. True when this backup
-        set holds the first copy of the content (also on a retry of the same capture)."""
+        set holds the first copy of the content (also on a retry of the same capture).
+        ``new_content``: the snapshot blob was just created, so no version can hold this
+        hash yet (versions are written after their blob) and the lookup is skipped."""
         table = await self._storage.table(VERSIONS)
         partition = _partition(tenant_id, item.policy_type, item.policy_id)
-        pager = table.query_entities(
-            "PartitionKey eq @p and sha256 eq @h", parameters={"p": partition, "h": item.sha256}
-        )
-        async for existing in pager:
-            return existing.get("backup_set_id") == backup_set_id
+        if not new_content:
+            pager = table.query_entities(
+                "PartitionKey eq @p and sha256 eq @h",
+                parameters={"p": partition, "h": item.sha256},
+            )
+            async for existing in pager:
+                return existing.get("backup_set_id") == backup_set_id
         await table.upsert_entity({
             "PartitionKey": partition,
             "RowKey": f"{inverted_time(at)}_{item.sha256[:16]}",

@@ -7,6 +7,7 @@ under PartitionKey = run id, RowKey = item key, so a retried activity overwrites
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict, fields
 from typing import Any
@@ -23,6 +24,7 @@ from shared.storage import Storage
 
 RUNS, RUN_INDEX, RUN_ITEMS = "runs", "runindex", "runitems"
 _JSON_FIELDS = ("counts", "error", "parameters")
+_TRANSACTION_LIMIT = 100  # entities per entity-group transaction
 _MAX_PROPERTY_CHARS = 30_000  # Azure Table strings hold 32K UTF-16 characters (64 KiB)
 
 
@@ -49,9 +51,10 @@ class RunStore:
     async def create(self, run: Run) -> None:
         runs = await self._storage.table(RUNS)
         index = await self._storage.table(RUN_INDEX)
-        await runs.upsert_entity(_to_entity(run))
-        await index.upsert_entity(
-            {"PartitionKey": run.run_id, "RowKey": "run", "tenant_id": run.tenant_id}
+        await asyncio.gather(
+            runs.upsert_entity(_to_entity(run)),
+            index.upsert_entity(
+                {"PartitionKey": run.run_id, "RowKey": "run", "tenant_id": run.tenant_id}),
         )
 
     async def get(self, tenant_id: str, run_id: str) -> Run | None:
@@ -121,13 +124,24 @@ class RunStore:
 
     async def put_item(self, run_id: str, item: RunItem) -> None:
         items = await self._storage.table(RUN_ITEMS)
-        entity: dict[str, Any] = {"PartitionKey": run_id, "RowKey": item.item_id}
-        for name, value in asdict(item).items():
-            entity[name] = json.dumps(value) if name in ("error", "diff") else value
-        if len(entity["diff"]) > _MAX_PROPERTY_CHARS:
-            entity["diff"] = json.dumps(_truncate_diff(item.diff or []))
-        entity["status"] = item.status
-        await items.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        await items.upsert_entity(_item_entity(run_id, item), mode=UpdateMode.REPLACE)
+
+    async def put_items(self, run_id: str, items: list[RunItem]) -> None:
+        """Upsert many items of one run, up to 100 per entity-group transaction."""
+        table = await self._storage.table(RUN_ITEMS)
+        entities = [_item_entity(run_id, item) for item in items]
+        for start in range(0, len(entities), _TRANSACTION_LIMIT):
+            await table.submit_transaction([
+                ("upsert", entity, {"mode": UpdateMode.REPLACE})
+                for entity in entities[start:start + _TRANSACTION_LIMIT]
+            ])
+
+    async def get_item(self, run_id: str, item_id: str) -> RunItem | None:
+        items = await self._storage.table(RUN_ITEMS)
+        try:
+            return _item_from_entity(await items.get_entity(run_id, item_id))
+        except ResourceNotFoundError:
+            return None
 
     async def list_items(
         self, run_id: str, *, top: int, continuation: str | None = None
@@ -143,6 +157,16 @@ class RunStore:
         items = await self._storage.table(RUN_ITEMS)
         pager = items.query_entities("PartitionKey eq @run", parameters={"run": run_id})
         return [_item_from_entity(e) async for e in pager]
+
+
+def _item_entity(run_id: str, item: RunItem) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": run_id, "RowKey": item.item_id}
+    for name, value in asdict(item).items():
+        entity[name] = json.dumps(value) if name in ("error", "diff") else value
+    if len(entity["diff"]) > _MAX_PROPERTY_CHARS:
+        entity["diff"] = json.dumps(_truncate_diff(item.diff or []))
+    entity["status"] = item.status
+    return entity
 
 
 def _item_from_entity(entity: dict[str, Any]) -> RunItem:
