@@ -3,17 +3,22 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.restore import bp as restore_activities
 from activities.runs import bp as run_activities
+from activities.schedules import bp as schedule_activities
 from activities.snapshots import bp as snapshot_activities
 from api.audit import bp as audit
 from api.backups import bp as backups
 from api.health import bp as health
 from api.notifications import bp as notifications
+from api.restores import bp as restores
 from api.runs import bp as runs
 from api.snapshots import bp as snapshots
 from api.tenants import bp as tenants
 from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
+from orchestrators.restore import bp as restore_orchestration
+from orchestrators.scheduled_backups import bp as scheduled_backups
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 # HTTP API (DESIGN §3)
@@ -24,9 +29,14 @@ app.register_functions(notifications)
 app.register_functions(audit)
 app.register_functions(snapshots)
 app.register_functions(backups)
+app.register_functions(restores)
 
 # Orchestrations and the activities they call
 app.register_functions(capture_orchestration)
 app.register_functions(backup_orchestrations)
+app.register_functions(restore_orchestration)
+app.register_functions(scheduled_backups)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
+app.register_functions(schedule_activities)
+app.register_functions(restore_activities)

@@ -76,7 +76,8 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
             raise bad_request(f"The property '{spec.name_prop}' is required.")
     if spec.scope_tag_prop and spec.scope_tag_prop in body:
         scope_tags(tenant, body[spec.scope_tag_prop])
-    if "settings" in body:
+    if "settings" in body and "settings" in spec.nav_names:
+        # settings catalog settings; elsewhere (iOS app configurations) a plain property
         settings(body["settings"])
     if "scheduledActionsForRule" in body:
         scheduled_actions(tenant, body["scheduledActionsForRule"])

@@ -123,10 +123,13 @@ class GraphClient:
         deadline = loop.time() + (deadline_s if deadline_s is not None else
                                   self.policy.deadline_s)
         gate = self.gate(tenant_id)
+        is_write = method != "GET" and not path.endswith("$batch")
         transient = throttled = 0
         refreshed = False
         while True:
             try:
+                if is_write:
+                    await gate.writes.turn()
                 admitted_at = await gate.enter(units, deadline)
             except GateDeadline:
                 raise GraphDeadlineExceeded(
@@ -160,8 +163,12 @@ class GraphClient:
                 raise
             if error is None:
                 gate.succeeded()
+                if is_write:
+                    gate.writes.accepted()
             elif error.status == 429:
                 gate.throttled(admitted_at, self.policy.delay(error, throttled + 1))
+                if is_write:
+                    gate.writes.throttled()
             await gate.leave(units)
             if error is None:
                 assert response is not None

@@ -7,7 +7,10 @@ Three limits, all per tenant so a throttled or huge tenant never holds back anot
   Intune's throttling counts every entry): halved once per throttling episode, grown by one
   per successful round trip (AIMD), so after a 429 the tenant's pace settles near what Graph
   grants instead of every caller discovering the 429 on its own;
-- a resume time: after a ``Retry-After`` nothing for the tenant is sent before it passes.
+- a resume time: after a ``Retry-After`` nothing for the tenant is sent before it passes;
+- a write pace (:class:`WritePacer`): Intune limits writes far below reads (100 per 20 s per
+  app per tenant), so once writes are throttled they are spaced at the rate Graph was seen
+  to grant, instead of bursting into the next 429 after every ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class TenantGate:
         self.in_use = 0
         self.resume_at = 0.0  # loop time
         self._decreased_at = -math.inf
+        self.writes = WritePacer()
 
     @property
     def batch_size(self) -> int:
@@ -80,3 +84,46 @@ class TenantGate:
 
     def succeeded(self) -> None:
         self.limit = min(float(self.max_units), self.limit + 1)
+
+
+class WritePacer:
+    """Spaces one tenant's writes once Graph has throttled them.
+
+    Unpaced until the second write 429: between two throttled writes Graph accepted
+    ``n`` writes in ``t`` seconds, which is the rate its bucket refills at; writes are then
+    started ``1 / (SAFETY * n / t)`` apart. Every accepted paced write shortens the interval a
+    little (``SPEED_UP``), so a pace that was too careful drifts back up until the next 429
+    measures again. Rare 429s, not a steady stream, are the result.
+    """
+
+    SAFETY = 0.9
+    SPEED_UP = 0.995
+
+    def __init__(self) -> None:
+        self.interval = 0.0  # seconds between write starts; 0 = not paced
+        self._next_at = 0.0
+        self._accepted = 0  # writes accepted since the last write 429
+        self._last_429: float | None = None
+
+    async def turn(self) -> None:
+        """Wait for this write's slot (at once while unpaced)."""
+        if self.interval <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self._next_at)
+        self._next_at = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def accepted(self) -> None:
+        self._accepted += 1
+        self.interval *= self.SPEED_UP
+
+    def throttled(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._last_429 is not None and self._accepted > 0 and now > self._last_429:
+            rate = self._accepted / (now - self._last_429)
+            self.interval = 1.0 / (self.SAFETY * rate)
+        self._accepted = 0
+        self._last_429 = now

@@ -24,20 +24,8 @@ from shared.graph.documents import canonical_json
 
 pytestmark = pytest.mark.anyio
 
-SIM_SETTINGS_BUG = (
-    "graphsim validate.write_body treats any 'settings' property as settings-catalog "
-    "settings, so an iOS mobileAppConfiguration (appConfigurationSettingItem list) is refused"
-)
-
-
 def _params() -> list:
-    out = []
-    for entry in CATALOG:
-        marks = ()
-        if entry.key == "mobileAppConfigurations":
-            marks = (pytest.mark.xfail(reason=SIM_SETTINGS_BUG, strict=False),)
-        out.append(pytest.param(entry, id=entry.key, marks=marks))
-    return out
+    return [pytest.param(entry, id=entry.key) for entry in CATALOG]
 
 
 @pytest.mark.parametrize("rtype", _params())

@@ -1,0 +1,305 @@
+"""Restore activities (DESIGN §8): plan, preview, pre-restore capture, apply, audit.
+
+Every activity gets references (run, tenant, backup set, item keys of one type) and loads the
+snapshots itself; the tenant comes from the run the orchestrator started. Outcomes are run
+item rows keyed by item, so a retried activity rewrites its own rows; an item whose row is
+already final is not touched again. Graph faults that may pass (throttling, 5xx) are raised
+so the orchestrator's retry policy runs the batch again; permanent ones are recorded on the
+item and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared.audit import AuditEvent, AuditLog
+from shared.backup_sets import BackupItem, BackupSet, BackupSetStore, VersionStore
+from shared.errors import GraphError, NotFound
+from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
+from shared.keys import new_ulid, parse_iso, stable_id
+from shared.restore_match import Assessment, assess_batch
+from shared.restore_state import RestoreState, Step, StepState
+from shared.run_store import RunStore
+from shared.runs import Counts, ItemAction, ItemStatus, RunItem, RunStatus, item_key
+from shared.snapshots import SnapshotStore
+from shared.storage import Storage, get_storage
+
+bp = df.Blueprint()
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 20
+ITEM_CONCURRENCY = 4  # items of one batch written at once (the Graph client gates the tenant)
+PREVIEW_ACTIONS = {"create": ItemAction.WOULD_CREATE, "update": ItemAction.WOULD_UPDATE,
+                   "no_change": ItemAction.NO_CHANGE, "skip": ItemAction.WOULD_SKIP,
+                   "fail": ItemAction.FAILED}
+_AUDIT_ITEM_IDS = 100  # item ids listed in an audit event (the count is always there)
+
+
+def _counts(actions: list[ItemAction]) -> dict[str, int]:
+    counts = Counts.of([a.status for a in actions])
+    return {"succeeded": counts.succeeded, "failed": counts.failed, "skipped": counts.skipped}
+
+
+async def _load(storage: Storage, tenant_id: str, backup_set_id: str, item_ids: list[str]
+                ) -> list[tuple[BackupItem, dict[str, Any]]]:
+    """The batch's backup items and snapshot documents, read inside the run's tenant."""
+    sets = BackupSetStore(storage)
+    if await sets.get(tenant_id, backup_set_id) is None:
+        raise NotFound("the backup set is not in this run's tenant")
+    items = await asyncio.gather(*(sets.item(backup_set_id, i) for i in item_ids))
+    found = [i for i in items if i is not None]
+    snapshots = SnapshotStore(storage)
+    documents = await asyncio.gather(*(snapshots.get(i.blob_path) for i in found))
+    return list(zip(found, documents, strict=True))
+
+
+async def _assess(storage: Storage, payload: dict[str, Any],
+                  id_map: dict[str, dict[str, str]] | None = None
+                  ) -> tuple[list[BackupItem], list[Assessment]]:
+    loaded = await _load(storage, payload["tenant_id"], payload["backup_set_id"],
+                         payload["item_ids"])
+    rtype = supported_type(payload["policy_type"])
+    assessments = await assess_batch(
+        payload["tenant_id"], rtype, [(item.item_id, doc) for item, doc in loaded],
+        include_assignments=payload["include_assignments"], ca_state=payload["ca_state"],
+        id_map=id_map)
+    return [item for item, _ in loaded], assessments
+
+
+def _row(item: BackupItem, a: Assessment, action: ItemAction,
+         error: dict[str, str] | None = None) -> RunItem:
+    return RunItem(item_id=item.item_id, policy_type=item.policy_type, policy_id=item.policy_id,
+                   display_name=item.display_name or a.display_name, action=action.value,
+                   error=error if error is not None else a.error, diff=a.diff)
+
+
+@bp.activity_trigger(input_name="payload")
+async def plan_restore(payload: dict[str, Any]) -> dict[str, Any]:
+    """The backup set's items (or the requested ones), in batches of one type, each tagged
+    with its dependency level (DESIGN §8: what others refer to is written first)."""
+    storage = get_storage()
+    sets = BackupSetStore(storage)
+    if await sets.get(payload["tenant_id"], payload["backup_set_id"]) is None:
+        raise NotFound("the backup set is not in this run's tenant")
+    items = await sets.items(payload["backup_set_id"])
+    wanted = payload.get("item_ids")
+    if wanted is not None:
+        keep = set(wanted)
+        items = [i for i in items if i.item_id in keep]
+    level_of = {key: n for n, level in enumerate(restore_levels()) for key in level}
+    by_type: dict[str, list[str]] = {}
+    for item in sorted(items, key=lambda i: (level_of[i.policy_type], i.item_id)):
+        by_type.setdefault(item.policy_type, []).append(item.item_id)
+    batches = [
+        {"policy_type": policy_type, "level": level_of[policy_type],
+         "item_ids": ids[start:start + BATCH_SIZE]}
+        for policy_type, ids in by_type.items()
+        for start in range(0, len(ids), BATCH_SIZE)
+    ]
+    return {"batches": batches, "total": len(items)}
+
+
+@bp.activity_trigger(input_name="payload")
+async def preview_items(payload: dict[str, Any]) -> dict[str, int]:
+    """Dry run: read live state, record the planned action and diff per item. No Graph
+    writes (DESIGN §6)."""
+    storage = get_storage()
+    runs = RunStore(storage)
+    items, assessments = await _assess(storage, payload)
+    actions = [PREVIEW_ACTIONS[a.action] for a in assessments]
+    await asyncio.gather(*(runs.put_item(payload["run_id"], _row(item, a, action))
+                           for item, a, action in zip(items, assessments, actions, strict=True)))
+    return _counts(actions)
+
+
+@bp.activity_trigger(input_name="payload")
+async def begin_restore(payload: dict[str, Any]) -> dict[str, Any]:
+    """Give the run its pre-restore backup set id (once) and audit the start."""
+    storage = get_storage()
+    runs = RunStore(storage)
+    run = await runs.get(payload["tenant_id"], payload["run_id"])
+    assert run is not None
+    if run.pre_restore_backup_set_id is None:
+        run = await runs.update(run.tenant_id, run.run_id, pre_restore_backup_set_id=new_ulid())
+    await _audit(storage, run.run_id, run.tenant_id, run.requested_by, "restore.started",
+                 run.backup_set_id or "", "started", payload["at"], {
+                     "backup_set_id": run.backup_set_id, **_item_ids(run.parameters),
+                     "include_assignments": run.parameters.get("include_assignments"),
+                     "ca_state": run.parameters.get("ca_state"),
+                     "pre_restore_backup_set_id": run.pre_restore_backup_set_id,
+                 })
+    return {"pre_restore_backup_set_id": run.pre_restore_backup_set_id}
+
+
+@bp.activity_trigger(input_name="payload")
+async def capture_live_items(payload: dict[str, Any]) -> dict[str, int]:
+    """Before any write: the live state of every object the batch may touch goes into the
+    pre-restore backup set, so the restore itself can be undone."""
+    storage = get_storage()
+    tenant_id, pre_id = payload["tenant_id"], payload["pre_restore_backup_set_id"]
+    _, assessments = await _assess(storage, payload)
+    snapshots, sets, versions = SnapshotStore(storage), BackupSetStore(storage), VersionStore(
+        storage)
+    rtype = supported_type(payload["policy_type"])
+    at = parse_iso(payload["at"])
+
+    async def keep(live_id: str, document: dict[str, Any]) -> None:
+        sha, path, _ = await snapshots.put(tenant_id, rtype.key, live_id, document)
+        item = BackupItem(item_id=item_key(rtype.key, live_id), policy_type=rtype.key,
+                          policy_id=live_id,
+                          display_name=str(document.get(rtype.name_field) or ""),
+                          sha256=sha, blob_path=path)
+        await sets.put_item(pre_id, item)
+        await versions.record(tenant_id, item, pre_id, at)
+
+    touched = [(a.target_id, a.live) for a in assessments
+               if a.live is not None and a.target_id is not None]
+    await asyncio.gather(*(keep(live_id, document) for live_id, document in touched))
+    return {"captured": len(touched)}
+
+
+@bp.activity_trigger(input_name="payload")
+async def seal_pre_restore_set(payload: dict[str, Any]) -> dict[str, int]:
+    """Publish the pre-restore backup set once every batch is captured (before any write)."""
+    storage = get_storage()
+    sets = BackupSetStore(storage)
+    pre_id = payload["pre_restore_backup_set_id"]
+    count = len(await sets.items(pre_id))
+    await sets.put(BackupSet(
+        backup_set_id=pre_id, tenant_id=payload["tenant_id"],
+        label=f"before restore {payload['run_id']}", run_id=payload["run_id"],
+        created_at=payload["at"], item_count=count, kind="pre_restore"))
+    return {"item_count": count}
+
+
+@bp.activity_trigger(input_name="payload")
+async def apply_items(payload: dict[str, Any]) -> dict[str, int]:
+    """Live restore of one batch: create, update and assign what differs; leave equal
+    objects untouched; record the outcome per item."""
+    storage = get_storage()
+    runs, state = RunStore(storage), RestoreState(storage)
+    run_id = payload["run_id"]
+    done: dict[str, ItemAction] = {}
+    rows = await asyncio.gather(*(runs.get_item(run_id, i) for i in payload["item_ids"]))
+    for item_id, row in zip(payload["item_ids"], rows, strict=True):
+        if row is not None and row.status != ItemStatus.FAILED.value:
+            done[item_id] = ItemAction(row.action)  # finished: never written again
+    pending = [i for i in payload["item_ids"] if i not in done]
+    if not pending:
+        return _counts(list(done.values()))
+    id_map = await state.id_map(run_id)
+    steps = dict(zip(pending, await asyncio.gather(*(state.step(run_id, i) for i in pending)),
+                     strict=True))
+    own = id_map.setdefault(payload["policy_type"], {})
+    for item_id, step in steps.items():
+        if step is not None and step.target_id:  # written by an earlier attempt
+            own.setdefault(item_id.split(".", 1)[1], step.target_id)
+    items, assessments = await _assess(storage, {**payload, "item_ids": pending}, id_map)
+    semaphore = asyncio.Semaphore(ITEM_CONCURRENCY)
+
+    async def one(item: BackupItem, a: Assessment) -> ItemAction:
+        async with semaphore:
+            return await _apply(storage, payload, item, a, steps.get(item.item_id))
+
+    results = await asyncio.gather(*(one(i, a) for i, a in zip(items, assessments,
+                                                               strict=True)),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result  # retryable: the batch runs again; finished items are kept
+    return _counts([*done.values(), *results])
+
+
+async def _apply(storage: Storage, payload: dict[str, Any], item: BackupItem,
+                 a: Assessment, step: Step | None) -> ItemAction:
+    run_id, tenant_id = payload["run_id"], payload["tenant_id"]
+    policy_type, ca_state = payload["policy_type"], payload["ca_state"]
+    runs, state = RunStore(storage), RestoreState(storage)
+    if a.action in ("skip", "fail"):
+        action = ItemAction.SKIPPED if a.action == "skip" else ItemAction.FAILED
+        await runs.put_item(run_id, _row(item, a, action))
+        return action
+    created_before = step is not None and step.state in (StepState.CREATING, StepState.CREATED)
+    try:
+        if a.action == "create":
+            await state.put_step(run_id, item.item_id, Step(StepState.CREATING))
+            new = await create_item(tenant_id, policy_type, a.desired, ca_state=ca_state)
+            await state.put_step(run_id, item.item_id, Step(StepState.CREATED, new.id))
+            await state.map_id(run_id, policy_type, a.policy_id, new.id)
+            if a.write_assignments:
+                await assign_item(tenant_id, policy_type, new.id,
+                                  a.desired.get("assignments") or [], document=a.desired)
+            action = ItemAction.CREATED
+        else:
+            assert a.target_id is not None
+            if a.target_id != a.policy_id:
+                await state.map_id(run_id, policy_type, a.policy_id, a.target_id)
+            if a.action == "update":
+                if not created_before:
+                    await state.put_step(run_id, item.item_id,
+                                         Step(StepState.WRITING, a.target_id))
+                if a.write_body:
+                    await update_item(tenant_id, policy_type, a.target_id, a.desired,
+                                      ca_state=ca_state)
+                if a.write_assignments:
+                    await assign_item(tenant_id, policy_type, a.target_id,
+                                      a.desired.get("assignments") or [], document=a.desired)
+            if created_before:
+                action = ItemAction.CREATED
+            elif a.action == "update" or step is not None:
+                action = ItemAction.UPDATED
+            else:
+                action = ItemAction.NO_CHANGE
+    except GraphError as exc:
+        if exc.retryable:
+            raise
+        log.warning("run %s: %s not restored (%s)", run_id, item.item_id, exc.code)
+        await runs.put_item(run_id, _row(item, a, ItemAction.FAILED, exc.to_dict()))
+        return ItemAction.FAILED
+    await runs.put_item(run_id, _row(item, a, action, error=None))
+    return action
+
+
+@bp.activity_trigger(input_name="payload")
+async def audit_restore_finished(payload: dict[str, Any]) -> None:
+    """The closing audit event, written before the run turns terminal (so whoever sees the
+    run finished finds it audited): outcome, counts, and the objects the restore created (an
+    undo lists them; it never deletes them)."""
+    storage = get_storage()
+    run = await RunStore(storage).get(payload["tenant_id"], payload["run_id"])
+    assert run is not None
+    id_map = await RestoreState(storage).id_map(run.run_id)
+    items = await RunStore(storage).all_items(run.run_id)
+    counts = Counts.of([i.status for i in items])
+    error = payload.get("error")
+    outcome = RunStatus.FAILED if error or not items else counts.final_status()
+    created = [{"item_id": i.item_id, "policy_type": i.policy_type, "old_id": i.policy_id,
+                "new_id": id_map.get(i.policy_type, {}).get(i.policy_id)}
+               for i in items if i.action == ItemAction.CREATED.value]
+    await _audit(storage, run.run_id, run.tenant_id, run.requested_by, "restore.finished",
+                 run.backup_set_id or "", outcome.value, payload["at"], {
+                     "backup_set_id": run.backup_set_id, **_item_ids(run.parameters),
+                     "pre_restore_backup_set_id": run.pre_restore_backup_set_id,
+                     "counts": counts.__dict__, "error": error,
+                     "created": created[:_AUDIT_ITEM_IDS], "created_count": len(created),
+                 })
+
+
+def _item_ids(parameters: dict[str, Any]) -> dict[str, Any]:
+    ids = parameters.get("item_ids")
+    if ids is None:
+        return {"item_ids": "*"}
+    return {"item_ids": ids[:_AUDIT_ITEM_IDS], "item_count": len(ids)}
+
+
+async def _audit(storage: Storage, run_id: str, tenant_id: str, actor: str, action: str,
+                 target: str, outcome: str, at: str, details: dict[str, Any]) -> None:
+    await AuditLog(storage).record(AuditEvent(
+        event_id=stable_id(run_id, action), tenant_id=tenant_id, actor=actor, action=action,
+        target=f"backup_set:{target}", outcome=outcome, created_at=at, run_id=run_id,
+        details=details,
+    ), parse_iso(at))

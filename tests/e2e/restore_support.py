@@ -1,0 +1,73 @@
+"""Helpers for the restore end-to-end tests: back up, drift, compare live with snapshots."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.graph import comparable, supported_type
+
+
+def backup(admin, tenant_id: str, policy_types: list[str] | None = None) -> dict[str, Any]:
+    run = admin.wait(admin.backup(tenant_id, policy_types))
+    assert run["status"] == "succeeded", run
+    return run
+
+
+def collection(policy_type: str) -> str:
+    return supported_type(policy_type).path
+
+
+def live(sim, tenant_id: str, policy_type: str) -> list[dict[str, Any]]:
+    return sim.objects(tenant_id, collection(policy_type))
+
+
+def restore(admin, tenant_id: str, backup_set_id: str, **options: Any) -> dict[str, Any]:
+    started = admin.restore(tenant_id, backup_set_id, **options)
+    assert started.status_code == 202, started.text
+    return admin.wait(started)
+
+
+def by_policy(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {i["policy_id"]: i for i in items}
+
+
+def matches_snapshot(admin, sim, tenant_id: str, backup_set_id: str,
+                     policy_types: list[str], renamed: dict[str, str] | None = None
+                     ) -> list[Any]:
+    """Names (and diffs) of the set's objects whose live copy (matched by id, else by unique
+    name) differs from the snapshot — empty when the tenant is back to the backup.
+    ``renamed`` maps ids of recreated objects to their new ids, as references now say."""
+    wrong = []
+    for item in admin.backup_set(tenant_id, backup_set_id)["items"]:
+        if item["policy_type"] not in policy_types:
+            continue
+        rtype = supported_type(item["policy_type"])
+        snapshot = admin.snapshot(tenant_id, backup_set_id, item["item_id"])
+        text = json.dumps(snapshot)
+        for old, new in (renamed or {}).items():
+            text = text.replace(f'"{old}"', f'"{new}"')
+        snapshot = {**json.loads(text), "id": snapshot["id"]}
+        objects = live(sim, tenant_id, item["policy_type"])
+        same = [o for o in objects if o["id"] == item["policy_id"]] or [
+            o for o in objects if o.get(rtype.name_field) == item["display_name"]]
+        if len(same) != 1 or _normal(rtype, same[0]) != _normal(rtype, snapshot):
+            wrong.append(item["display_name"] if len(same) != 1 else (
+                item["display_name"], _diff(_normal(rtype, same[0]), _normal(rtype, snapshot))))
+    return wrong
+
+
+def _diff(live_doc: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, str]]:
+    from shared.diff import diff
+    return diff(live_doc, snapshot)
+
+
+def _normal(rtype, document: dict[str, Any]) -> dict[str, Any]:
+    """Comparable form without ids that a recreate legitimately changes (filter ids in
+    assignments are checked separately by the tests that recreate filters)."""
+    doc = comparable(rtype, document)
+    for assignment in doc.get("assignments") or []:
+        target = assignment.get("target") or {}
+        target.pop("deviceAndAppManagementAssignmentFilterId", None)
+    doc.get("assignments", []).sort(key=lambda a: json.dumps(a, sort_keys=True))
+    return doc

@@ -1,0 +1,194 @@
+"""Live restore: pre-restore snapshot, dependency order, id remapping, no duplicates, audit."""
+
+from __future__ import annotations
+
+from tests.e2e.restore_support import backup, by_policy, live, matches_snapshot, restore
+
+TYPES = ["roleScopeTags", "assignmentFilters", "configurationPolicies", "deviceConfigurations",
+         "deviceCompliancePolicies", "namedLocations", "conditionalAccessPolicies"]
+FILTER_KEY = "deviceAndAppManagementAssignmentFilterId"
+
+
+def _filtered_policy(sim, tenant_id: str) -> tuple[dict, str]:
+    """A device configuration assigned through an assignment filter, and the filter's id."""
+    for policy in live(sim, tenant_id, "deviceConfigurations"):
+        for assignment in policy.get("assignments") or []:
+            filter_id = (assignment.get("target") or {}).get(FILTER_KEY)
+            if filter_id:
+                return policy, filter_id
+    raise AssertionError("the simulator seeds a filtered assignment")
+
+
+def test_live_restore_returns_drift_and_a_second_restore_changes_nothing(admin, sim,
+                                                                         tenant_id):
+    source = backup(admin, tenant_id, TYPES)
+    drifted = live(sim, tenant_id, "configurationPolicies")[1]
+    sim.drift(tenant_id, "configurationPolicies", drifted["id"],
+              patch={"description": "drifted by hand"})
+    deleted = live(sim, tenant_id, "deviceCompliancePolicies")[0]
+    sim.drift(tenant_id, "deviceCompliancePolicies", deleted["id"], op="delete")
+    reassigned = live(sim, tenant_id, "deviceConfigurations")[2]
+    sim.drift(tenant_id, "deviceConfigurations", reassigned["id"], op="reassign")
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                  ca_state="as_snapshot")
+
+    assert run["status"] == "succeeded", run
+    items = by_policy(admin.items(tenant_id, run["run_id"]))
+    assert items[drifted["id"]]["action"] == "updated"
+    assert items[drifted["id"]]["diff"] == [{"path": "description", "change": "changed"}]
+    assert items[deleted["id"]]["action"] == "created"
+    assert items[reassigned["id"]]["action"] == "updated"
+    assert run["counts"]["succeeded"] == run["counts"]["total"] == len(items)
+    assert matches_snapshot(admin, sim, tenant_id, source["backup_set_id"], TYPES) == []
+
+    cursor = sim.request_cursor()
+    again = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                    ca_state="as_snapshot")
+
+    assert again["run_id"] != run["run_id"]
+    assert sim.writes(cursor) == []
+    assert {i["action"] for i in admin.items(tenant_id, again["run_id"])} == {"no_change"}
+
+    undo = restore(admin, tenant_id, run["pre_restore_backup_set_id"], dry_run=False,
+                   ca_state="as_snapshot")
+
+    assert undo["status"] == "succeeded", undo
+    back = {o["id"]: o for o in live(sim, tenant_id, "configurationPolicies")}
+    assert back[drifted["id"]]["description"] == "drifted by hand"
+    pre_set = admin.backup_set(tenant_id, run["pre_restore_backup_set_id"])
+    assert pre_set["kind"] == "pre_restore" and pre_set["run_id"] == run["run_id"]
+    assert deleted["id"] not in {i["policy_id"] for i in pre_set["items"]}
+    undone = by_policy(admin.items(tenant_id, undo["run_id"]))
+    assert undone[drifted["id"]]["action"] == "updated"
+    assert undone[reassigned["id"]]["action"] == "updated"
+
+
+def test_a_deleted_named_location_is_recreated_before_the_ca_policies_using_it(
+        admin, sim, tenant_id):
+    source = backup(admin, tenant_id, ["namedLocations", "conditionalAccessPolicies"])
+    using = [p for p in live(sim, tenant_id, "conditionalAccessPolicies")
+             if (p.get("conditions") or {}).get("locations")]
+    location_ids = {i for p in using for side in ("includeLocations", "excludeLocations")
+                    for i in p["conditions"]["locations"].get(side) or []}
+    location = next(o for o in live(sim, tenant_id, "namedLocations")
+                    if o["id"] in location_ids)
+    sim.drift(tenant_id, "namedLocations", location["id"], op="delete")
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                  ca_state="as_snapshot")
+
+    assert run["status"] == "succeeded", run
+    [copy] = [o for o in live(sim, tenant_id, "namedLocations")
+              if o["displayName"] == location["displayName"]]
+    assert copy["id"] != location["id"]
+    assert by_policy(admin.items(tenant_id, run["run_id"]))[location["id"]]["action"] == (
+        "created")
+    assert matches_snapshot(admin, sim, tenant_id, source["backup_set_id"],
+                            ["namedLocations", "conditionalAccessPolicies"],
+                            renamed={location["id"]: copy["id"]}) == []
+
+
+def test_a_deleted_filter_and_its_policy_come_back_pointing_at_the_new_filter(admin, sim,
+                                                                              tenant_id):
+    policy, filter_id = _filtered_policy(sim, tenant_id)
+    source = backup(admin, tenant_id, ["assignmentFilters", "deviceConfigurations"])
+    sim.drift(tenant_id, "deviceConfigurations", policy["id"], op="delete")
+    sim.drift(tenant_id, "assignmentFilters", filter_id, op="delete")
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False, item_ids=[
+        f"assignmentFilters.{filter_id}", f"deviceConfigurations.{policy['id']}"])
+
+    assert run["status"] == "succeeded", run
+    items = by_policy(admin.items(tenant_id, run["run_id"]))
+    assert items[filter_id]["action"] == items[policy["id"]]["action"] == "created"
+    filters = live(sim, tenant_id, "assignmentFilters")
+    assert filter_id not in {f["id"] for f in filters}
+    [new_policy] = [p for p in live(sim, tenant_id, "deviceConfigurations")
+                    if p["displayName"] == policy["displayName"]]
+    used = {(a.get("target") or {}).get(FILTER_KEY) for a in new_policy["assignments"]} - {None}
+    assert used and used <= {f["id"] for f in filters}
+    assert len(new_policy["assignments"]) == len(policy["assignments"])
+
+
+def test_conditional_access_is_recreated_report_only_unless_asked(admin, sim, tenant_id):
+    policies = live(sim, tenant_id, "conditionalAccessPolicies")
+    enabled = next((p for p in policies if p["state"] == "enabled"), policies[0])
+    if enabled["state"] != "enabled":
+        sim.drift(tenant_id, "conditionalAccessPolicies", enabled["id"],
+                  patch={"state": "enabled"})
+    source = backup(admin, tenant_id, ["namedLocations", "conditionalAccessPolicies"])
+    sim.drift(tenant_id, "conditionalAccessPolicies", enabled["id"], op="delete")
+    item_ids = [f"conditionalAccessPolicies.{enabled['id']}"]
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False, item_ids=item_ids)
+
+    assert run["status"] == "succeeded", run
+    [copy] = [p for p in live(sim, tenant_id, "conditionalAccessPolicies")
+              if p["displayName"] == enabled["displayName"]]
+    assert copy["state"] == "enabledForReportingButNotEnforced"
+    cursor = sim.request_cursor()
+    again = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                    item_ids=item_ids)
+    assert [i["action"] for i in admin.items(tenant_id, again["run_id"])] == ["no_change"]
+    assert sim.writes(cursor) == []
+
+    enforced = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                       item_ids=item_ids, ca_state="as_snapshot")
+    assert [i["action"] for i in admin.items(tenant_id, enforced["run_id"])] == ["updated"]
+    [copy] = [p for p in live(sim, tenant_id, "conditionalAccessPolicies")
+              if p["displayName"] == enabled["displayName"]]
+    assert copy["state"] == "enabled"
+
+
+def test_live_restore_is_audited_with_actor_set_items_and_outcome(admin, sim, tenant_id):
+    source = backup(admin, tenant_id, ["deviceConfigurations"])
+    policy = live(sim, tenant_id, "deviceConfigurations")[0]
+    sim.drift(tenant_id, "deviceConfigurations", policy["id"])
+    item_ids = [f"deviceConfigurations.{policy['id']}"]
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False, item_ids=item_ids)
+
+    events = [e for e in admin.pages(f"/api/tenants/{tenant_id}/audit")
+              if e["run_id"] == run["run_id"]]
+    assert [e["action"] for e in events] == ["restore.finished", "restore.started"]
+    finished, started = events
+    me = admin.ok("GET", f"/api/tenants/{tenant_id}/runs/{run['run_id']}")["requested_by"]
+    assert {finished["actor"], started["actor"]} == {me}
+    assert started["details"]["item_ids"] == item_ids
+    assert started["details"]["backup_set_id"] == source["backup_set_id"]
+    assert finished["outcome"] == "succeeded"
+    assert finished["details"]["counts"]["succeeded"] == 1
+    assert finished["details"]["pre_restore_backup_set_id"] == run["pre_restore_backup_set_id"]
+
+
+def test_one_deleted_object_of_every_type_is_recreated_and_references_follow(admin, sim,
+                                                                              tenant_id):
+    from shared.graph import CATALOG, supported_type
+
+    source = backup(admin, tenant_id)
+    deleted: dict[str, dict] = {}
+    for entry in CATALOG:
+        candidates = [o for o in live(sim, tenant_id, entry.key) if entry.can_create(o)]
+        assert candidates, entry.key
+        deleted[entry.key] = candidates[-1]
+        sim.drift(tenant_id, entry.path, candidates[-1]["id"], op="delete")
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                  ca_state="as_snapshot")
+
+    assert run["status"] == "succeeded", run
+    items = by_policy(admin.items(tenant_id, run["run_id"]))
+    renamed = {}
+    for key, gone in deleted.items():
+        assert items[gone["id"]]["action"] == "created", (key, items[gone["id"]])
+        name_field = supported_type(key).name_field
+        [copy] = [o for o in live(sim, tenant_id, key) if o[name_field] == gone[name_field]]
+        renamed[gone["id"]] = copy["id"]
+    assert matches_snapshot(admin, sim, tenant_id, source["backup_set_id"],
+                            [e.key for e in CATALOG], renamed=renamed) == []
+    cursor = sim.request_cursor()
+    again = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                    ca_state="as_snapshot")
+    assert {i["action"] for i in admin.items(tenant_id, again["run_id"])} == {"no_change"}
+    assert sim.writes(cursor) == []

@@ -1,0 +1,70 @@
+"""One live restore per tenant (409 restore_in_progress) on real Azure Tables (Azurite)."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from shared.jobs import start_job
+from shared.keys import utc_now
+from shared.restore_lock import (
+    CLAIM_GRACE,
+    RestoreInProgress,
+    claim_live_restore,
+    release_live_restore,
+)
+from shared.run_store import RunStore
+from shared.runs import RunStatus
+from tests.shared.test_jobs import TENANT, RecordingScheduler, _request
+
+pytestmark = pytest.mark.anyio
+KEY_A, KEY_B = f"{TENANT}|restore|A|false|*|true|report_only", f"{TENANT}|restore|B|false"
+
+
+async def _start(storage, key: str):
+    await claim_live_restore(storage, TENANT, key, utc_now())
+    run, _ = await start_job(_request(key, run_type="restore", orchestrator="restore"),
+                             storage=storage, scheduler=RecordingScheduler())
+    return run
+
+
+async def test_restore_lock_second_key_refused_while_first_runs_then_free(storage):
+    run = await _start(storage, KEY_A)
+    await claim_live_restore(storage, TENANT, KEY_A, utc_now())  # its own key passes
+
+    with pytest.raises(RestoreInProgress) as refused:
+        await claim_live_restore(storage, TENANT, KEY_B, utc_now())
+    assert (refused.value.http_status, refused.value.code) == (409, "restore_in_progress")
+
+    await RunStore(storage).update(TENANT, run.run_id, status=RunStatus.SUCCEEDED.value)
+    await _start(storage, KEY_B)
+    with pytest.raises(RestoreInProgress):
+        await claim_live_restore(storage, TENANT, KEY_A, utc_now())
+
+
+async def test_restore_lock_claimed_without_a_run_expires_after_the_grace(storage):
+    now = utc_now()
+    await claim_live_restore(storage, TENANT, KEY_A, now)  # the claimer crashed here
+    with pytest.raises(RestoreInProgress):
+        await claim_live_restore(storage, TENANT, KEY_B, now + timedelta(seconds=1))
+    await claim_live_restore(storage, TENANT, KEY_B, now + CLAIM_GRACE + timedelta(seconds=1))
+
+
+async def test_restore_lock_concurrent_different_keys_one_wins(storage):
+    keys = [f"{TENANT}|restore|{n}" for n in range(10)]
+    results = await asyncio.gather(*(claim_live_restore(storage, TENANT, k, utc_now())
+                                     for k in keys), return_exceptions=True)
+    assert results.count(True) == 1
+    assert all(isinstance(r, RestoreInProgress) for r in results if r is not True)
+
+
+async def test_restore_lock_released_by_its_holder_is_free_at_once(storage):
+    assert await claim_live_restore(storage, TENANT, KEY_A, utc_now()) is True
+    assert await claim_live_restore(storage, TENANT, KEY_A, utc_now()) is False  # held
+
+    await release_live_restore(storage, TENANT, KEY_B)  # not the holder: no effect
+    with pytest.raises(RestoreInProgress):
+        await claim_live_restore(storage, TENANT, KEY_B, utc_now())
+    await release_live_restore(storage, TENANT, KEY_A)
+
+    assert await claim_live_restore(storage, TENANT, KEY_B, utc_now()) is True
