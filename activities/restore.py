@@ -78,7 +78,7 @@ def _row(item: BackupItem, a: Assessment, action: ItemAction,
 
 
 @bp.activity_trigger(input_name="payload")
-async def plan_restore(payload: dict[str, Any]) -> dict[str, Any]:
+async def plan_restore(payload: dict) -> dict:
     """The backup set's items (or the requested ones), in batches of one type, each tagged
     with its dependency level (DESIGN §8: what others refer to is written first)."""
     storage = get_storage()
@@ -104,7 +104,7 @@ async def plan_restore(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def preview_items(payload: dict[str, Any]) -> dict[str, int]:
+async def preview_items(payload: dict) -> dict:
     """Dry run: read live state, record the planned action and diff per item. No Graph
     writes (DESIGN §6)."""
     storage = get_storage()
@@ -117,7 +117,7 @@ async def preview_items(payload: dict[str, Any]) -> dict[str, int]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def begin_restore(payload: dict[str, Any]) -> dict[str, Any]:
+async def begin_restore(payload: dict) -> dict:
     """Give the run its pre-restore backup set id (once) and audit the start."""
     storage = get_storage()
     runs = RunStore(storage)
@@ -136,7 +136,7 @@ async def begin_restore(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def capture_live_items(payload: dict[str, Any]) -> dict[str, int]:
+async def capture_live_items(payload: dict) -> dict:
     """Before any write: the live state of every object the batch may touch goes into the
     pre-restore backup set, so the restore itself can be undone."""
     storage = get_storage()
@@ -163,7 +163,7 @@ async def capture_live_items(payload: dict[str, Any]) -> dict[str, int]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def seal_pre_restore_set(payload: dict[str, Any]) -> dict[str, int]:
+async def seal_pre_restore_set(payload: dict) -> dict:
     """Publish the pre-restore backup set once every batch is captured (before any write)."""
     storage = get_storage()
     sets = BackupSetStore(storage)
@@ -177,7 +177,7 @@ async def seal_pre_restore_set(payload: dict[str, Any]) -> dict[str, int]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def apply_items(payload: dict[str, Any]) -> dict[str, int]:
+async def apply_items(payload: dict) -> dict:
     """Live restore of one batch: create, update and assign what differs; leave equal
     objects untouched; record the outcome per item."""
     storage = get_storage()
@@ -227,9 +227,13 @@ async def _apply(storage: Storage, payload: dict[str, Any], item: BackupItem,
     try:
         if a.action == "create":
             await state.put_step(run_id, item.item_id, Step(StepState.CREATING))
-            new = await create_item(tenant_id, policy_type, a.desired, ca_state=ca_state)
-            await state.put_step(run_id, item.item_id, Step(StepState.CREATED, new.id))
-            await state.map_id(run_id, policy_type, a.policy_id, new.id)
+
+            async def created(new_id: str) -> None:  # recorded before any follow-up write
+                await state.put_step(run_id, item.item_id, Step(StepState.CREATED, new_id))
+                await state.map_id(run_id, policy_type, a.policy_id, new_id)
+
+            new = await create_item(tenant_id, policy_type, a.desired, ca_state=ca_state,
+                                    on_created=created)
             if a.write_assignments:
                 await assign_item(tenant_id, policy_type, new.id,
                                   a.desired.get("assignments") or [], document=a.desired)
@@ -265,7 +269,7 @@ async def _apply(storage: Storage, payload: dict[str, Any], item: BackupItem,
 
 
 @bp.activity_trigger(input_name="payload")
-async def audit_restore_finished(payload: dict[str, Any]) -> None:
+async def audit_restore_finished(payload: dict) -> None:
     """The closing audit event, written before the run turns terminal (so whoever sees the
     run finished finds it audited): outcome, counts, and the objects the restore created (an
     undo lists them; it never deletes them)."""

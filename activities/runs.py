@@ -6,7 +6,6 @@ from the orchestrator (``at``), so a retried activity rewrites the same rows.
 """
 
 import logging
-from typing import Any
 
 import azure.durable_functions as df
 
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.activity_trigger(input_name="payload")
-async def start_run(payload: dict[str, Any]) -> dict[str, Any]:
+async def start_run(payload: dict) -> dict:
     """Mark the run running and notify; returns the run's parameters for the orchestrator."""
     storage = get_storage()
     run = await RunStore(storage).update(
@@ -42,7 +41,7 @@ async def start_run(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def record_progress(payload: dict[str, Any]) -> None:
+async def record_progress(payload: dict) -> None:
     """Publish the orchestrator's counters so pollers see the run grow."""
     await RunStore(get_storage()).update(
         payload["tenant_id"], payload["run_id"], counts=payload["counts"]
@@ -50,7 +49,7 @@ async def record_progress(payload: dict[str, Any]) -> None:
 
 
 @bp.activity_trigger(input_name="payload")
-async def finish_run(payload: dict[str, Any]) -> dict[str, Any]:
+async def finish_run(payload: dict) -> dict:
     """Count the item rows, settle the final status, write the backup set (if the run made
     one), and notify. ``error`` overrides the status with ``failed`` (the run could not go on)."""
     storage = get_storage()

@@ -1,7 +1,6 @@
 """Activities of the nightly backup: which tenants, and one recorded run per tenant."""
 
 import logging
-from typing import Any
 
 import azure.durable_functions as df
 
@@ -25,18 +24,18 @@ class _StartedByOrchestrator:
     async def schedule(self, orchestrator: str, instance_id: str, payload: dict) -> None:
         return None
 
-    async def exists(self, instance_id: str) -> bool:
-        return True
+    async def status(self, instance_id: str) -> str | None:
+        return "Running"  # the parent orchestration owns it
 
 
 @bp.activity_trigger(input_name="payload")
-async def list_registered_tenants(payload: dict[str, Any]) -> list[str]:
+async def list_registered_tenants(payload: dict) -> list:
     del payload
     return sorted(t.tenant_id for t in await TenantStore(get_storage()).all())
 
 
 @bp.activity_trigger(input_name="payload")
-async def record_scheduled_backup(payload: dict[str, Any]) -> dict[str, Any]:
+async def record_scheduled_backup(payload: dict) -> dict:
     """Create (or find) the tenant's backup run under the same key a manual full backup
     uses, so a backup already running for the tenant is not started twice."""
     tenant_id, label = payload["tenant_id"], payload["label"]

@@ -55,17 +55,16 @@ async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def list_policies(payload: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
-    """Every id of each requested type (``policy_types``; or one ``policy_type``, answered
-    with a single entry), listed concurrently. A type that cannot be listed becomes one
-    type-level item (``skipped`` when unreadable, ``failed`` otherwise) and no ids.
+async def list_policies(payload: dict) -> list:
+    """Every id of each requested type (``policy_types``), listed concurrently. A type that
+    cannot be listed becomes one type-level item (``skipped`` when unreadable, ``failed``
+    otherwise) and no ids.
 
     A type Graph keeps refusing transiently: without ``final`` the activity fails (its
     retry lists again); with ``final: false`` its entry says ``retry``; with ``final: true``
     it is recorded as a failed type-level item with its code."""
-    types = payload.get("policy_types") or [payload["policy_type"]]
-    listed = await asyncio.gather(*(_list_type(payload, t) for t in types))
-    return listed if "policy_types" in payload else listed[0]
+    return list(await asyncio.gather(*(_list_type(payload, t)
+                                       for t in payload["policy_types"])))
 
 
 async def _list_type(payload: dict[str, Any], policy_type: str) -> dict[str, Any]:
@@ -86,7 +85,8 @@ async def _list_type(payload: dict[str, Any], policy_type: str) -> dict[str, Any
         ))
         log.warning("run %s: %s not listed (%s)", payload["run_id"], policy_type, exc.code)
         return {"policy_type": policy_type, "ids": [], "outcome": action.status.value}
-    return {"policy_type": policy_type, "ids": [ref.id for ref in refs]}
+    # A listing can repeat an id when objects change while it pages; keep each id once.
+    return {"policy_type": policy_type, "ids": list(dict.fromkeys(ref.id for ref in refs))}
 
 
 def _groups(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -111,7 +111,7 @@ async def _fetch_group(tenant_id: str, group: dict[str, Any], *, per_item: bool
 
 
 @bp.activity_trigger(input_name="payload")
-async def capture_policies(payload: dict[str, Any]) -> dict[str, Any]:
+async def capture_policies(payload: dict) -> dict:
     """Fetch complete snapshots of a batch (one type, or several small ones), store them
     content-addressed, and record backup items, versions and run items. Returns the batch's
     counts.
@@ -155,7 +155,7 @@ async def capture_policies(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def record_unfetched(payload: dict[str, Any]) -> dict[str, int]:
+async def record_unfetched(payload: dict) -> dict:
     """Record every item of a batch that kept failing after its retries as failed, so the
     run ends ``partial`` rather than failing as a whole."""
     error = GraphTransient("Graph kept failing for this item after every retry")

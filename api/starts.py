@@ -25,9 +25,11 @@ class DurableScheduler:
     async def schedule(self, orchestrator: str, instance_id: str, payload: dict) -> None:
         await self._client.start_new(orchestrator, instance_id, payload)
 
-    async def exists(self, instance_id: str) -> bool:
-        status = await self._client.get_status(instance_id)
-        return bool(status and status.runtime_status)
+    async def status(self, instance_id: str) -> str | None:
+        found = await self._client.get_status(instance_id)
+        if not (found and found.runtime_status):
+            return None
+        return found.runtime_status.name
 
 
 def job_key(call: ApiCall, derived_key: str) -> tuple[str, bool]:

@@ -44,12 +44,23 @@ def _waves(context: df.DurableOrchestrationContext, activity, job: dict, batches
     outcomes = []
     for start in range(0, len(batches), PARALLEL_BATCHES):
         wave = batches[start:start + PARALLEL_BATCHES]
-        results = yield context.task_all([
+        tasks = [
             context.call_activity_with_retry(activity, GRAPH_BATCH, {
                 **job, "policy_type": batch["policy_type"], "item_ids": batch["item_ids"],
             })
             for batch in wave
-        ])
+        ]
+        # Not task_all: it fails on the first failed batch while its siblings still write to
+        # Graph, and the run would be finished (and the tenant unlocked) under them.
+        pending, failure = list(tasks), None
+        while pending:
+            done = yield context.task_any(pending)
+            pending.remove(done)
+            if isinstance(done.result, Exception) and failure is None:
+                failure = done.result
+        if failure is not None:
+            raise failure
+        results = [task.result for task in tasks]
         outcomes.extend(results)
         if counts is not None:
             for outcome in results:

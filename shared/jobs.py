@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from shared.errors import IdempotencyMismatch
 from shared.idempotency import IdempotencyRecord, IdempotencyStore, LostRace
-from shared.keys import new_ulid, parse_iso, utc_now
+from shared.keys import iso, new_ulid, parse_iso, utc_now
 from shared.run_store import RunStore
 from shared.runs import Run, RunStatus
 from shared.storage import Storage
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # A queued run younger than this is being scheduled by the request that created it.
 REPAIR_GRACE = timedelta(seconds=10)
+_DEAD = frozenset({"Failed", "Terminated"})  # ended without settling its run
 _MAX_ATTEMPTS = 25
 
 
@@ -31,8 +32,9 @@ class Scheduler(Protocol):
     async def schedule(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
         """Start the orchestration; starting an instance that already runs is not an error."""
 
-    async def exists(self, instance_id: str) -> bool:
-        """Whether the orchestration instance was ever scheduled."""
+    async def status(self, instance_id: str) -> str | None:
+        """The instance's Durable runtime status ("Running", "Failed", …); None if it was
+        never scheduled."""
 
 
 @dataclass
@@ -92,8 +94,8 @@ async def start_job(
                     # record the same run, with the same id, from this identical request.
                     run = request.new_run(record)
                     await runs.create(run)
+                run = await _check_in_flight(run, request, scheduler, runs, moment)
                 if live_client_key or not run.terminal:
-                    await _repair_if_unscheduled(run, request, scheduler, moment)
                     return run, True
         try:
             claimed = await keys.claim(
@@ -116,15 +118,25 @@ async def start_job(
     raise RuntimeError("idempotency record kept changing; giving up")  # pragma: no cover
 
 
-async def _repair_if_unscheduled(
-    run: Run, request: JobRequest, scheduler: Scheduler, now: datetime
-) -> None:
-    """A run recorded but never scheduled (a crash in between) is scheduled again."""
-    if run.status != RunStatus.QUEUED.value or now - parse_iso(run.created_at) < REPAIR_GRACE:
-        return
-    if not await scheduler.exists(run.instance_id):
+async def _check_in_flight(run: Run, request: JobRequest, scheduler: Scheduler,
+                           runs: RunStore, now: datetime) -> Run:
+    """A run recorded but never scheduled (a crash in between) is scheduled again; a run
+    whose orchestration died without settling it (its bookkeeping kept failing) is marked
+    failed, so its key can start a new run instead of returning a dead one forever."""
+    if run.terminal or now - parse_iso(run.created_at) < REPAIR_GRACE:
+        return run
+    status = await scheduler.status(run.instance_id)
+    if status is None and run.status == RunStatus.QUEUED.value:
         log.warning("run %s was never scheduled; scheduling %s", run.run_id, run.instance_id)
         await scheduler.schedule(request.orchestrator, run.instance_id, orchestration_input(run))
+    elif status in _DEAD:
+        log.warning("run %s: orchestration %s is %s; marking the run failed", run.run_id,
+                    run.instance_id, status)
+        run = await runs.update(run.tenant_id, run.run_id, status=RunStatus.FAILED.value,
+                                finished_at=iso(now), error={
+                                    "code": "internal_error",
+                                    "message": "the run stopped before it could finish"})
+    return run
 
 
 __all__ = ["JobRequest", "Scheduler", "orchestration_input", "start_job"]

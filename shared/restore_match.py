@@ -33,6 +33,7 @@ from shared.graph import (
     fetch_snapshots,
     find_by_display_name,
     rewrite_references,
+    to_create_payload,
     to_update_payload,
 )
 
@@ -54,12 +55,22 @@ class Assessment:
     error: dict[str, str] | None = None
 
 
-def _effective(rtype: ResourceType, desired: dict[str, Any], ca_state: str) -> dict[str, Any]:
+def _effective(rtype: ResourceType, desired: dict[str, Any], ca_state: str,
+               live: dict[str, Any] | None) -> dict[str, Any]:
     """What the restore would make the object: the snapshot with the write hooks' top-level
-    adjustments (e.g. CA state report-only)."""
-    payload = to_update_payload(rtype, desired, ca_state=ca_state)
+    adjustments (e.g. a CA policy created report-only; its state left as it is live on an
+    update)."""
+    if live is None:
+        payload = to_create_payload(rtype, desired, ca_state=ca_state)
+    else:
+        payload = to_update_payload(rtype, desired, ca_state=ca_state)
     effective = dict(desired)
     effective.update({k: v for k, v in payload.items() if k not in rtype.sub_names})
+    if live is not None:
+        written = to_update_payload(rtype, desired, ca_state="as_snapshot")
+        for name in written.keys() - payload.keys():  # a hook leaves it as it is live
+            if name in live:
+                effective[name] = live[name]
     return effective
 
 
@@ -73,7 +84,7 @@ def _scope(rtype: ResourceType, document: dict[str, Any], include_assignments: b
 def compare(rtype: ResourceType, live: dict[str, Any] | None, desired: dict[str, Any], *,
             include_assignments: bool, ca_state: str) -> tuple[Diff, bool, bool]:
     """``(diff, write_body, write_assignments)`` live → what the restore would write."""
-    effective = _scope(rtype, _effective(rtype, desired, ca_state), include_assignments)
+    effective = _scope(rtype, _effective(rtype, desired, ca_state, live), include_assignments)
     if live is None:
         return diff(rtype, {}, effective), True, bool(effective.get(ASSIGNMENTS))
     current = _scope(rtype, live, include_assignments)

@@ -13,7 +13,11 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
 from azure.data.tables import UpdateMode
 
 from shared.errors import ValidationFailed
@@ -52,7 +56,7 @@ class RunStore:
         runs = await self._storage.table(RUNS)
         index = await self._storage.table(RUN_INDEX)
         await asyncio.gather(
-            runs.upsert_entity(_to_entity(run)),
+            _create_once(runs, _to_entity(run)),
             index.upsert_entity(
                 {"PartitionKey": run.run_id, "RowKey": "run", "tenant_id": run.tenant_id}),
         )
@@ -186,3 +190,12 @@ def _truncate_diff(diff: list[dict[str, str]]) -> list[dict[str, str]]:
             break
         kept.append(entry)
     return kept
+
+
+async def _create_once(table: Any, entity: dict[str, Any]) -> None:
+    """Insert, never overwrite: a start that lost a race must not reset a run the
+    orchestrator already moved on (e.g. back from ``running`` to ``queued``)."""
+    try:
+        await table.create_entity(entity)
+    except ResourceExistsError:
+        pass

@@ -63,10 +63,15 @@ def prepare_settings_catalog(payload: dict[str, Any], snapshot: dict[str, Any], 
 
 def prepare_conditional_access(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
                                ca_state: str) -> dict[str, Any]:
-    """DESIGN §8: an enabled policy is written report-only unless the restore asked for
-    ``as_snapshot`` — a restore must never lock an MSP out of its customer."""
-    if ca_state == "report_only" and payload.get("state") == "enabled":
-        payload["state"] = "enabledForReportingButNotEnforced"
+    """DESIGN §8: a policy is created report-only unless the restore asked for
+    ``as_snapshot`` — a restore must never lock an MSP out of its customer. An update then
+    leaves the live policy's state alone: it neither enforces a policy nor silently stops
+    enforcing one (only ``as_snapshot`` writes the backed-up state)."""
+    if ca_state == "report_only":
+        if mode == "update":
+            payload.pop("state", None)
+        elif payload.get("state") == "enabled":
+            payload["state"] = "enabledForReportingButNotEnforced"
     return payload
 
 

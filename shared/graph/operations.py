@@ -9,7 +9,7 @@ running event loop's (:func:`get_graph_client`) and may be passed in. Every func
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -198,9 +198,12 @@ def _as_graph_error(exc: Exception) -> GraphError:
 
 async def create_item(tenant_id: str, type_key: str, snapshot: dict[str, Any], *,
                       ca_state: str = "report_only",
+                      on_created: Callable[[str], Awaitable[None]] | None = None,
                       client: GraphClient | None = None) -> ItemRef:
     """Create a new object from ``snapshot`` (plus the follow-up writes its type needs);
-    assignments are separate (:func:`assign_item`). Returns the new object's id."""
+    assignments are separate (:func:`assign_item`). Returns the new object's id.
+    ``on_created`` gets the id as soon as Graph answers the POST — before the follow-up
+    writes, which may fail — so a caller can record it and never create the object twice."""
     rtype = _entry(type_key)
     client = client or get_graph_client()
     if not rtype.can_create(snapshot):
@@ -212,6 +215,8 @@ async def create_item(tenant_id: str, type_key: str, snapshot: dict[str, Any], *
     if not created.get("id"):
         raise GraphBadResponse(f"POST {rtype.path}: the answer carries no id",
                                status=response.status, request_id=response.request_id)
+    if on_created is not None:
+        await on_created(str(created["id"]))
     if rtype.after_write is not None:
         await rtype.after_write(WriteContext(client, tenant_id, rtype, str(created["id"]),
                                              snapshot, "create"))

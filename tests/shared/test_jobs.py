@@ -22,13 +22,16 @@ class RecordingScheduler:
 
     def __init__(self) -> None:
         self.started: list[str] = []
+        self.statuses: dict[str, str] = {}
 
     async def schedule(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
         if instance_id not in self.started:
             self.started.append(instance_id)
 
-    async def exists(self, instance_id: str) -> bool:
-        return instance_id in self.started
+    async def status(self, instance_id: str) -> str | None:
+        if instance_id not in self.started:
+            return None
+        return self.statuses.get(instance_id, "Running")
 
 
 def _request(key: str = f"{TENANT}|capture|deviceConfigurations|p1", **overrides) -> JobRequest:
@@ -123,3 +126,27 @@ async def test_start_job_young_queued_run_is_left_to_its_creator(storage):
     other = RecordingScheduler()
     await start_job(_request(), storage=storage, scheduler=other)
     assert other.started == []
+
+
+async def test_start_job_run_whose_orchestration_died_is_failed_and_a_new_run_starts(storage):
+    scheduler = RecordingScheduler()
+    dead, _ = await start_job(_request(), storage=storage, scheduler=scheduler)
+    scheduler.statuses[dead.instance_id] = "Failed"  # its bookkeeping kept failing
+
+    fresh, reused = await start_job(_request(), storage=storage, scheduler=scheduler,
+                                    now=utc_now() + REPAIR_GRACE * 2)
+
+    assert not reused and fresh.run_id != dead.run_id
+    assert fresh.instance_id != dead.instance_id
+    settled = await RunStore(storage).get(TENANT, dead.run_id)
+    assert (settled.status, settled.error["code"]) == ("failed", "internal_error")
+
+
+async def test_start_job_running_orchestration_is_reused_however_old(storage):
+    scheduler = RecordingScheduler()
+    running, _ = await start_job(_request(), storage=storage, scheduler=scheduler)
+
+    again, reused = await start_job(_request(), storage=storage, scheduler=scheduler,
+                                    now=utc_now() + REPAIR_GRACE * 100)
+
+    assert reused and again.run_id == running.run_id

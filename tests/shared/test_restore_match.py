@@ -63,5 +63,11 @@ def test_compare_enabled_ca_policy_restored_report_only_is_not_rewritten():
     assert _compare(CA, snapshot, snapshot)[0] == []  # as captured: left alone
     assert _compare(CA, report_only, snapshot, ca_state="as_snapshot")[0] == [
         {"path": "state", "change": "changed"}]
+    # report_only never changes a live policy's enforcement: not down, not up
+    enforced_drifted = {**snapshot, "conditions": {"users": "drifted"}}
+    assert _compare(CA, enforced_drifted, snapshot)[0] == [
+        {"path": "conditions.users", "change": "removed"}]
     disabled = {**snapshot, "state": "disabled"}
-    assert _compare(CA, disabled, snapshot)[0] == [{"path": "state", "change": "changed"}]
+    assert _compare(CA, disabled, snapshot)[0] == []
+    assert _compare(CA, disabled, snapshot, ca_state="as_snapshot")[0] == [
+        {"path": "state", "change": "changed"}]
