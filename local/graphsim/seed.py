@@ -26,6 +26,17 @@ DEFAULT_COUNTS: dict[str, int] = {
     "mobileAppConfigurations": 2, "targetedManagedAppConfigurations": 2,
     "conditionalAccessPolicies": 4,
 }
+# Not policies: what policies reference.
+_SUPPORTING = ("groups", "groupPolicyDefinitions")
+
+
+def policy_counts(policies: int) -> dict[str, int]:
+    """The default mix of policy types scaled to about ``policies`` per tenant (benchmarks)."""
+    mix = {k: v for k, v in DEFAULT_COUNTS.items() if k not in _SUPPORTING}
+    factor = policies / sum(mix.values())
+    return {k: max(1, round(v * factor)) for k, v in mix.items()}
+
+
 BIG_POLICY_SETTINGS = 60  # every tenth settings catalog policy (from the first) has this many
 _EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 G = "#microsoft.graph."

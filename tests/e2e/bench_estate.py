@@ -36,22 +36,11 @@ from typing import Any
 from local.api_client import PolicyVaultClient
 from local.azurite import running_azurite
 from local.graphsim import GraphSimulator, Limits
+from local.graphsim.seed import policy_counts
 from local.stack import API_AUDIENCE
 from tests.e2e.backup_support import RuntimeProcess, estate, history_events
 
 APP_REQUESTS, WINDOW_S = 1000, 20.0  # Intune: any request, per app per tenant per 20 s
-# The seed's per-tenant counts (about 60 policies); scaled to reach --policies.
-_MIX = {
-    "configurationPolicies": 8, "deviceConfigurations": 6, "deviceCompliancePolicies": 4,
-    "groupPolicyConfigurations": 3, "deviceManagementScripts": 2, "deviceShellScripts": 2,
-    "deviceHealthScripts": 2, "deviceEnrollmentConfigurations": 3,
-    "windowsAutopilotDeploymentProfiles": 2, "windowsFeatureUpdateProfiles": 2,
-    "windowsQualityUpdateProfiles": 1, "windowsDriverUpdateProfiles": 1,
-    "iosManagedAppProtections": 2, "androidManagedAppProtections": 2,
-    "mobileAppConfigurations": 2, "targetedManagedAppConfigurations": 2,
-    "conditionalAccessPolicies": 4, "assignmentFilters": 3, "namedLocations": 3,
-    "notificationMessageTemplates": 2, "roleScopeTags": 3,
-}
 
 
 @dataclass
@@ -73,11 +62,6 @@ class Step:
         return self.wall_s / self.bound_s if self.bound_s > 0 else float("nan")
 
 
-def _counts(policies: int) -> dict[str, int]:
-    factor = policies / sum(_MIX.values())
-    return {k: max(1, round(v * factor)) for k, v in _MIX.items()}
-
-
 def _load() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 1)[0]
 
@@ -94,7 +78,7 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
     with ExitStack() as stack:
         sim = stack.enter_context(GraphSimulator(
             tenants=tenants, seed=args.seed, latency_ms=args.latency_ms, limits=limits,
-            counts=_counts(args.policies)))
+            counts=policy_counts(args.policies)))
         prefix = "bench" + uuid.uuid4().hex[:8]
         runtime = RuntimeProcess(sim, connection, prefix, workdir / f"runtime-{tenants}.log")
         stack.callback(runtime.stop)

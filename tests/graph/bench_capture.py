@@ -27,28 +27,12 @@ from pathlib import Path
 
 import httpx
 
+from local.graphsim.seed import policy_counts
 from shared.config import load_settings
 from shared.graph import CATALOG, RetryPolicy, build_graph_client, fetch_snapshots, list_items
 from shared.graph.tokens import MsalTokenProvider
 
-# Default per-tenant seed counts add up to ~60 policies; multiply to reach --policies.
-_POLICY_COUNTS = {
-    "configurationPolicies": 8, "deviceConfigurations": 6, "deviceCompliancePolicies": 4,
-    "groupPolicyConfigurations": 3, "deviceManagementScripts": 2, "deviceShellScripts": 2,
-    "deviceHealthScripts": 2, "deviceEnrollmentConfigurations": 3,
-    "windowsAutopilotDeploymentProfiles": 2, "windowsFeatureUpdateProfiles": 2,
-    "windowsQualityUpdateProfiles": 1, "windowsDriverUpdateProfiles": 1,
-    "iosManagedAppProtections": 2, "androidManagedAppProtections": 2,
-    "mobileAppConfigurations": 2, "targetedManagedAppConfigurations": 2,
-    "conditionalAccessPolicies": 4, "assignmentFilters": 3, "namedLocations": 3,
-    "notificationMessageTemplates": 2, "roleScopeTags": 3,
-}
 APP_REQUESTS_PER_WINDOW, WINDOW_S = 1000, 20.0  # Intune: per app per tenant
-
-
-def _counts(policies: int) -> dict[str, int]:
-    factor = policies / sum(_POLICY_COUNTS.values())
-    return {k: max(1, round(v * factor)) for k, v in _POLICY_COUNTS.items()}
 
 
 def _start_sim(workdir: Path, args: argparse.Namespace) -> tuple[subprocess.Popen, dict]:
@@ -57,7 +41,7 @@ def _start_sim(workdir: Path, args: argparse.Namespace) -> tuple[subprocess.Pope
                "--ca-file", str(workdir / "ca.pem"), "--info-file", str(info_file),
                "--latency-ms", str(args.latency_ms), "--limits", "intune",
                "--limits-scale", str(args.scale), "--counts",
-               json.dumps(_counts(args.policies))]
+               json.dumps(policy_counts(args.policies))]
     proc = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
