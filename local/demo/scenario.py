@@ -19,7 +19,6 @@ import httpx
 
 from local.api_client import PolicyVaultClient
 from local.demo.console import Console, counts_text, duration
-from local.host.http_trigger import HttpExtension
 from local.stack import API_AUDIENCE, Stack
 
 # The demo's two callers (Entra object ids are GUIDs; these are fixed so the output reads
@@ -216,18 +215,9 @@ class Demo:
             self.require_status(run, "succeeded")
 
     # ---- 5. restore ---------------------------------------------------------------------------
-    def restore_available(self) -> bool:
-        """Whether the app registers ``POST /api/tenants/{tenant_id}/restores``."""
-        http = next(e for e in self.stack.host.host.extensions if isinstance(e, HttpExtension))
-        return http.match("POST", f"/api/tenants/{self.first_tenant}/restores") is not None
-
     def restore(self) -> None:
         out = self.out
         out.section(5, "Restore after drift (preview as operator, live as admin)")
-        if not self.restore_available():
-            out.note("restore not available yet: function_app.py registers no "
-                     "POST /api/tenants/{tenant_id}/restores")
-            return
         tenant_id = self.first_tenant
         backup = self.backups[tenant_id]
         changed, deleted = self.drift(tenant_id)
@@ -271,6 +261,21 @@ class Demo:
                     ("counts", counts_text(live["counts"]))])
         self.require_status(live, "succeeded")
         self.check_restored(tenant_id, changed, deleted)
+
+        out.line()
+        out.note("The same live restore again: everything already equals the backup, so "
+                 "nothing is written:")
+        writes_before = len(self.sim.writes())
+        again = self.start_restore(self.engineer, "engineer", tenant_id, body)
+        self.require_status(again, "succeeded")
+        repeat = Counter(i["action"] for i in self.items(self.engineer, tenant_id,
+                                                          again["run_id"]))
+        writes = len(self.sim.writes()) - writes_before
+        out.note(f"  {', '.join(f'{n} {a}' for a, n in sorted(repeat.items()))}; "
+                 f"{writes} Graph writes")
+        if set(repeat) != {"no_change"} or writes:
+            raise DemoFailed(f"a second identical restore changed things: {dict(repeat)}, "
+                             f"{writes} writes")
 
         events = expect(self.engineer.request(
             "GET", f"/api/tenants/{tenant_id}/audit", params={"top": "5"}), 200)["value"]
