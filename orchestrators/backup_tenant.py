@@ -13,7 +13,7 @@ import azure.durable_functions as df
 from activities.runs import finish_run, record_progress, start_run
 from activities.snapshots import capture_policies, list_policies, record_unfetched
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
-from orchestrators.run_steps import failed_run_error, now_iso
+from orchestrators.run_steps import add_counts, failed_run_error, now_iso
 
 bp = df.Blueprint()
 
@@ -43,12 +43,6 @@ def _batches(listed: list[dict]) -> list[dict]:
     if groups:
         batches.append({"groups": groups})
     return batches
-
-
-def _add(counts: dict, outcome: dict) -> None:
-    for name in ("succeeded", "failed", "skipped"):
-        counts[name] += outcome.get(name, 0)
-    counts["processed"] = counts["succeeded"] + counts["failed"] + counts["skipped"]
 
 
 def _capture(context: df.DurableOrchestrationContext, job: dict, batches: list[dict],
@@ -82,7 +76,7 @@ def _capture(context: df.DurableOrchestrationContext, job: dict, batches: list[d
             if outcome.get("retry"):  # items Graph refused transiently: a later batch
                 waiting.append({"groups": outcome["retry"],
                                 "attempt": batch.get("attempt", 1) + 1})
-        _add(counts, outcome)
+        add_counts(counts, outcome)
         fill()  # the next batch starts before the counters are published
         yield context.call_activity_with_retry(record_progress, BOOKKEEPING,
                                                {**ref, "counts": counts})
@@ -124,7 +118,7 @@ def backup_tenant(context: df.DurableOrchestrationContext):
         counts = {"total": 0, "processed": 0, "succeeded": 0, "failed": 0, "skipped": 0}
         for entry in listed:  # a type that could not be listed is one item, already recorded
             if "outcome" in entry:
-                _add(counts, {entry["outcome"]: 1})
+                add_counts(counts, {entry["outcome"]: 1})
         counts["total"] = counts["processed"] + sum(len(e.get("ids") or []) for e in listed)
         yield context.call_activity_with_retry(
             record_progress, BOOKKEEPING, {**ref, "counts": counts}

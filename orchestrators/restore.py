@@ -24,17 +24,11 @@ from activities.restore import (
 )
 from activities.runs import finish_run, record_progress, start_run
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
-from orchestrators.run_steps import failed_run_error, now_iso
+from orchestrators.run_steps import add_counts, failed_run_error, now_iso
 
 bp = df.Blueprint()
 
 PARALLEL_BATCHES = 4
-
-
-def _add(counts: dict, outcome: dict) -> None:
-    for name in ("succeeded", "failed", "skipped"):
-        counts[name] += outcome.get(name, 0)
-    counts["processed"] = counts["succeeded"] + counts["failed"] + counts["skipped"]
 
 
 def _waves(context: df.DurableOrchestrationContext, activity, job: dict, batches: list[dict],
@@ -64,7 +58,7 @@ def _waves(context: df.DurableOrchestrationContext, activity, job: dict, batches
         outcomes.extend(results)
         if counts is not None:
             for outcome in results:
-                _add(counts, outcome)
+                add_counts(counts, outcome)
             yield context.call_activity_with_retry(record_progress, BOOKKEEPING, {
                 "run_id": job["run_id"], "tenant_id": job["tenant_id"], "counts": counts,
             })
