@@ -16,17 +16,17 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared.audit import AuditEvent, AuditLog
-from shared.backup_sets import BackupItem, BackupSet, BackupSetStore, VersionStore
-from shared.errors import GraphError, NotFound
+from shared.backups.sets import BackupItem, BackupSet, BackupSetStore, VersionStore
+from shared.backups.snapshots import SnapshotStore
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
-from shared.keys import new_ulid, parse_iso, stable_id
-from shared.restore_match import Assessment, assess_batch
-from shared.restore_state import RestoreState, Step, StepState
-from shared.run_store import RunStore
-from shared.runs import Counts, ItemAction, ItemStatus, RunItem, RunStatus, item_key
-from shared.snapshots import SnapshotStore
-from shared.storage import Storage, get_storage
+from shared.platform.errors import GraphError, NotFound
+from shared.platform.keys import new_ulid, parse_iso, stable_id
+from shared.platform.storage import Storage, get_storage
+from shared.restore.match import Assessment, assess_batch
+from shared.restore.state import RestoreState, Step, StepState
+from shared.runs.model import Counts, ItemAction, ItemStatus, RunItem, RunStatus, item_key
+from shared.runs.store import RunStore
+from shared.tenants.audit import AuditEvent, AuditLog
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ import logging
 
 import azure.durable_functions as df
 
-from shared.backup_sets import BackupSet, BackupSetStore
-from shared.config import get_settings
-from shared.keys import parse_iso
-from shared.notifications import NotificationStore, notification_for
-from shared.run_store import RunStore
-from shared.runs import TYPE_LEVEL_ID, Counts, ItemStatus, Run, RunStatus
-from shared.storage import get_storage
+from shared.backups.sets import BackupSet, BackupSetStore
+from shared.platform.config import get_settings
+from shared.platform.keys import parse_iso
+from shared.platform.storage import get_storage
+from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemStatus, Run, RunStatus
+from shared.runs.notifications import NotificationStore, notification_for
+from shared.runs.store import RunStore
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)

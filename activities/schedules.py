@@ -5,11 +5,11 @@ import logging
 import azure.durable_functions as df
 
 from shared.graph import SUPPORTED_KEYS
-from shared.idempotency import fingerprint
-from shared.jobs import JobRequest, start_job
-from shared.runs import RunType
-from shared.storage import get_storage
-from shared.tenants import TenantStore
+from shared.platform.storage import get_storage
+from shared.runs.idempotency import fingerprint
+from shared.runs.model import RunType
+from shared.runs.starter import JobRequest, start_job
+from shared.tenants.store import TenantStore
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)

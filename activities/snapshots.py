@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
-from shared.backup_sets import BackupItem, BackupSetStore, VersionStore
-from shared.errors import GraphBadRequest, GraphError, GraphForbidden, GraphTransient
+from shared.backups.sets import BackupItem, BackupSetStore, VersionStore
+from shared.backups.snapshots import SnapshotStore
 from shared.graph import FetchResult, fetch_snapshots, list_items, supported_type
-from shared.keys import parse_iso
-from shared.run_store import RunStore
-from shared.runs import TYPE_LEVEL_ID, Counts, ItemAction, RunItem, item_key
-from shared.snapshots import SnapshotStore
-from shared.storage import Storage, get_storage
+from shared.platform.errors import GraphBadRequest, GraphError, GraphForbidden, GraphTransient
+from shared.platform.keys import parse_iso
+from shared.platform.storage import Storage, get_storage
+from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemAction, RunItem, item_key
+from shared.runs.store import RunStore
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)

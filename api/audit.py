@@ -4,9 +4,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, list_response
-from shared.audit import AuditLog
-from shared.paging import parse_top
-from shared.tenants import Role
+from shared.platform.paging import parse_top
+from shared.tenants.audit import AuditLog
+from shared.tenants.store import Role
 
 bp = df.Blueprint()
 

@@ -5,14 +5,14 @@ import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response, list_response
 from api.starts import start
-from shared.backup_sets import BackupSetStore
-from shared.errors import NotFound, ValidationFailed
+from shared.backups.sets import BackupSetStore
+from shared.backups.snapshots import SnapshotStore
 from shared.graph.catalog import CATALOG, supported_type
-from shared.keys import is_ulid
-from shared.paging import parse_top
-from shared.runs import RunType
-from shared.snapshots import SnapshotStore
-from shared.tenants import Role
+from shared.platform.errors import NotFound, ValidationFailed
+from shared.platform.keys import is_ulid
+from shared.platform.paging import parse_top
+from shared.runs.model import RunType
+from shared.tenants.store import Role
 
 bp = df.Blueprint()
 MAX_LABEL = 200

@@ -16,15 +16,15 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.auth import Principal, TokenValidator
-from shared.config import get_settings
-from shared.errors import Forbidden, PolicyVaultError, ValidationFailed
-from shared.keys import is_guid, is_ulid
-from shared.loop_local import LoopLocal
-from shared.redact import redact
-from shared.run_store import RunStore
-from shared.storage import Storage, get_storage
-from shared.tenants import Role, Tenant, TenantStore, require_role
+from shared.platform.config import get_settings
+from shared.platform.errors import Forbidden, PolicyVaultError, ValidationFailed
+from shared.platform.keys import is_guid, is_ulid
+from shared.platform.loop_local import LoopLocal
+from shared.platform.redact import redact
+from shared.platform.storage import Storage, get_storage
+from shared.runs.store import RunStore
+from shared.tenants.auth import Principal, TokenValidator
+from shared.tenants.store import Role, Tenant, TenantStore, require_role
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, list_response
-from shared.errors import NotFound, ValidationFailed
-from shared.notifications import NotificationStore
-from shared.paging import parse_top
+from shared.platform.errors import NotFound, ValidationFailed
+from shared.platform.paging import parse_top
+from shared.runs.notifications import NotificationStore
 
 bp = df.Blueprint()
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -16,13 +16,13 @@ import azure.functions as func
 
 from api.handler import ApiCall, handle
 from api.starts import job_key, start
-from shared.backup_sets import BackupSetStore
-from shared.errors import NotFound, ValidationFailed
+from shared.backups.sets import BackupSetStore
 from shared.graph.payloads import CA_STATES
-from shared.keys import is_ulid, utc_now
-from shared.restore_lock import claim_live_restore, release_live_restore
-from shared.runs import RunStatus, RunType
-from shared.tenants import Role, TenantStore, require_role
+from shared.platform.errors import NotFound, ValidationFailed
+from shared.platform.keys import is_ulid, utc_now
+from shared.restore.lock import claim_live_restore, release_live_restore
+from shared.runs.model import RunStatus, RunType
+from shared.tenants.store import Role, TenantStore, require_role
 
 bp = df.Blueprint()
 FIELDS = {"backup_set_id", "item_ids", "dry_run", "include_assignments", "ca_state"}

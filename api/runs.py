@@ -8,11 +8,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response, list_response
-from shared.errors import ValidationFailed
-from shared.paging import parse_top
-from shared.run_store import RunStore
-from shared.runs import Run, RunType
-from shared.tenants import Role
+from shared.platform.errors import ValidationFailed
+from shared.platform.paging import parse_top
+from shared.runs.model import Run, RunType
+from shared.runs.store import RunStore
+from shared.tenants.store import Role
 
 bp = df.Blueprint()
 RETRY_AFTER_SECONDS = 2

@@ -7,12 +7,12 @@ import azure.functions as func
 
 from api.handler import ApiCall, handle, list_response
 from api.starts import start
-from shared.backup_sets import VersionStore
-from shared.errors import ValidationFailed
+from shared.backups.sets import VersionStore
 from shared.graph.catalog import supported_type
-from shared.paging import parse_top
-from shared.runs import RunType
-from shared.tenants import Role
+from shared.platform.errors import ValidationFailed
+from shared.platform.paging import parse_top
+from shared.runs.model import RunType
+from shared.tenants.store import Role
 
 bp = df.Blueprint()
 # Graph ids: GUIDs, integers (scope tags), or GUID_suffix (enrollment configurations).

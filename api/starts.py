@@ -9,9 +9,9 @@ import azure.functions as func
 
 from api.handler import ApiCall
 from api.runs import run_response
-from shared.errors import ValidationFailed
-from shared.idempotency import fingerprint
-from shared.jobs import JobRequest, start_job
+from shared.platform.errors import ValidationFailed
+from shared.runs.idempotency import fingerprint
+from shared.runs.starter import JobRequest, start_job
 
 _CLIENT_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 

@@ -4,10 +4,10 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
-from shared.audit import AuditEvent, AuditLog
-from shared.errors import NotFound, ValidationFailed
-from shared.keys import is_guid, iso, stable_id, utc_now
-from shared.tenants import Grant, Role, Tenant, TenantStore
+from shared.platform.errors import NotFound, ValidationFailed
+from shared.platform.keys import is_guid, iso, stable_id, utc_now
+from shared.tenants.audit import AuditEvent, AuditLog
+from shared.tenants.store import Grant, Role, Tenant, TenantStore
 
 bp = df.Blueprint()
 MAX_DISPLAY_NAME = 256

@@ -31,7 +31,7 @@ from local.graphsim import GraphSimulator
 from local.host import running_host
 from local.host.runner import RunningHost
 from local.host.timer_trigger import TimerExtension
-from shared.storage import expand_connection_string
+from shared.platform.storage import expand_connection_string
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 API_AUDIENCE = "api://policyvault"
@@ -145,7 +145,7 @@ def running_stack(*, tenants: int = 3, seed: int = 1, storage_connection: str | 
                   limits: str = "off", counts: dict[str, int] | None = None,
                   port: int = 0) -> Iterator[Stack]:
     """Start (or reuse, with ``storage_connection``) Azurite, a simulator and the runtime."""
-    from shared.config import get_settings
+    from shared.platform.config import get_settings
 
     prefix = storage_prefix or "pv" + uuid.uuid4().hex[:8]
     with ExitStack() as stack:

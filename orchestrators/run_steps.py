@@ -2,7 +2,7 @@
 
 import azure.durable_functions as df
 
-from shared.keys import iso
+from shared.platform.keys import iso
 
 
 def now_iso(context: df.DurableOrchestrationContext) -> str:

@@ -15,7 +15,7 @@ import azure.functions as func
 
 from activities.schedules import list_registered_tenants, record_scheduled_backup
 from orchestrators.retry import BOOKKEEPING
-from shared.keys import utc_now
+from shared.platform.keys import utc_now
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def storage(storage_connection: str, storage_prefix: str):
     """Async clients over the session's Azurite, under this test's own prefix."""
-    from shared.storage import Storage
+    from shared.platform.storage import Storage
 
     store = Storage(storage_connection, storage_prefix)
     yield store

@@ -1,7 +1,7 @@
 """Run the app's own configuration check before serving (DESIGN §2: fail fast, one line).
 
-If the app module's folder has `shared/config.py`, it is imported as `shared.config` (or
-`<package>.shared.config` for an app inside a package) and its `validate()` — or, failing
+If the app module's folder has `shared/config.py`, it is imported as `shared.platform.config` (or
+`<package>.shared.platform.config` for an app inside a package) and its `validate()` — or, failing
 that, `load_settings()` — is called. Any exception whose class (or a base class) is named
 `ConfigError` becomes an `AppConfigError` carrying its message.
 """
@@ -28,7 +28,8 @@ def validate_app_config(app_ref: str) -> None:
     if not (Path(module_file).parent / "shared" / "config.py").exists():
         return
     package = module.__package__ or ""
-    config = importlib.import_module(f"{package}.shared.config" if package else "shared.config")
+    name = "shared.platform.config"
+    config = importlib.import_module(f"{package}.{name}" if package else name)
     check = getattr(config, "validate", None) or getattr(config, "load_settings", None)
     if check is None:
         return

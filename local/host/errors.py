@@ -3,7 +3,7 @@
     HostStartError            the runtime cannot start; `str()` is the whole explanation
     ├── HostConfigError       host.json, local.settings.json, an app setting or a binding is wrong
     ├── AppLoadError          the app module cannot be imported or is not a function app
-    ├── AppConfigError        the app's own configuration check (`shared.config`) failed
+    ├── AppConfigError        the app's own configuration check (`shared.platform.config`) failed
     └── StorageUnreachable    the storage account does not answer or refuses the credentials
 """
 

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.errors import GraphBadResponse, GraphDeadlineExceeded, GraphError
 from shared.graph.client import GraphClient
 from shared.graph.error_map import map_http_error
 from shared.graph.gate import MAX_BATCH
 from shared.graph.retry import IDEMPOTENT_METHODS
+from shared.platform.errors import GraphBadResponse, GraphDeadlineExceeded, GraphError
 
 
 @dataclass(frozen=True)

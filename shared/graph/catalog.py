@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ValidationFailed
 from shared.graph import hooks
 from shared.graph.documents import COMMON_VOLATILE, SUB_SERVER_FIELDS
+from shared.platform.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from shared.graph.hooks import WriteContext

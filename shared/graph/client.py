@@ -23,18 +23,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from shared.config import Settings, get_settings
-from shared.errors import (
+from shared.graph.error_map import map_http_error, map_transport_error
+from shared.graph.gate import MAX_BATCH, GateDeadline, TenantGate
+from shared.graph.retry import IDEMPOTENT_METHODS, RetryPolicy
+from shared.graph.tokens import TokenSource, check_tenant_id, get_token_provider
+from shared.platform.config import Settings, get_settings
+from shared.platform.errors import (
     AuthFailed,
     GraphBadResponse,
     GraphDeadlineExceeded,
     GraphError,
     GraphThrottled,
 )
-from shared.graph.error_map import map_http_error, map_transport_error
-from shared.graph.gate import MAX_BATCH, GateDeadline, TenantGate
-from shared.graph.retry import IDEMPOTENT_METHODS, RetryPolicy
-from shared.graph.tokens import TokenSource, check_tenant_id, get_token_provider
 
 log = logging.getLogger("shared.graph")
 

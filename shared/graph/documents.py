@@ -14,7 +14,7 @@ Normalization rules (what :func:`normalize_document` guarantees):
 - entries of set-like sub-collections (``assignments``, ``apps``) are sorted by content.
 
 So the canonical bytes (sorted keys, compact separators, UTF-8) of two captures of an unchanged
-policy are identical, and :func:`sha256_of` — the same hash ``shared.snapshots`` computes —
+policy are identical, and :func:`sha256_of` — the same hash ``shared.backups.snapshots`` computes —
 stores it once. ``id`` and ``createdDateTime`` stay: they do not change and restore matches by
 id.
 """
@@ -27,7 +27,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from shared.diff import diff as field_diff
+from shared.restore.diff import diff as field_diff
 
 if TYPE_CHECKING:
     from shared.graph.catalog import ResourceType, SubCollection
@@ -61,7 +61,7 @@ def drop_deep(value: Any, keys: frozenset[str]) -> Any:
 
 
 def canonical_json(document: Any) -> bytes:
-    """Stable serialization: equal content → equal bytes (matches ``shared.snapshots``)."""
+    """Stable serialization: equal content → equal bytes (matches ``shared.backups.snapshots``)."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False).encode()
 
@@ -125,6 +125,6 @@ def comparable(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
 
 def diff(rtype: ResourceType, live: dict[str, Any], desired: dict[str, Any]
          ) -> list[dict[str, str]]:
-    """Field-level differences live → desired (``shared.diff``) over the comparable forms,
+    """Field-level differences live → desired (``shared.restore.diff``) over the comparable forms,
     so Graph-managed fields and server ids never show up as changes."""
     return field_diff(comparable(rtype, live), comparable(rtype, desired))

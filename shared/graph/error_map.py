@@ -2,8 +2,8 @@
 
 Every message built here is safe by construction: it names the method, the path (never the
 query), the status, Graph's error code and Graph's message run through
-:func:`shared.redact.redact` with the credentials the caller knows (client secret, the bearer
-token just sent). Request bodies and headers never enter a message.
+:func:`shared.platform.redact.redact` with the credentials the caller knows (client secret,
+the bearer token just sent). Request bodies and headers never enter a message.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from shared.errors import (
+from shared.graph.retry import parse_retry_after
+from shared.platform.errors import (
     AuthFailed,
     GraphBadRequest,
     GraphBadResponse,
@@ -25,8 +26,7 @@ from shared.errors import (
     GraphThrottled,
     GraphTransient,
 )
-from shared.graph.retry import parse_retry_after
-from shared.redact import redact
+from shared.platform.redact import redact
 
 GRAPH_MESSAGE_LIMIT = 240
 

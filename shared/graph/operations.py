@@ -2,8 +2,9 @@
 
 Activities call these with a tenant id and a catalog key; the Graph client defaults to the
 running event loop's (:func:`get_graph_client`) and may be passed in. Every function raises
-:class:`shared.errors.GraphError` subclasses (or :class:`ValidationFailed` for an unknown type);
-:func:`fetch_snapshots` instead reports per-item errors so one missing item never fails a batch.
+:class:`shared.platform.errors.GraphError` subclasses (or :class:`ValidationFailed` for an
+unknown type); :func:`fetch_snapshots` instead reports per-item errors so one missing item
+never fails a batch.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from shared.errors import GraphBadRequest, GraphBadResponse, GraphError, ValidationFailed
 from shared.graph.batch import BatchRequest, batch
 from shared.graph.catalog import ResourceType, SubCollection, supported_type
 from shared.graph.client import GraphClient, get_graph_client
 from shared.graph.documents import clean_entry, normalize_document
 from shared.graph.hooks import WriteContext
 from shared.graph.payloads import to_create_payload, to_update_payload
+from shared.platform.errors import GraphBadRequest, GraphBadResponse, GraphError, ValidationFailed
 
 
 @dataclass(frozen=True)

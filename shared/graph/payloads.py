@@ -17,9 +17,9 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.errors import ValidationFailed
 from shared.graph.catalog import ResourceType
 from shared.graph.documents import TEMPLATE_REFERENCE_READ_ONLY, clean_entry, strip_annotations
+from shared.platform.errors import ValidationFailed
 
 CA_STATES = ("report_only", "as_snapshot")
 # Values in reference positions that name no object (or a built-in present in every tenant).

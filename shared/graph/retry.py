@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.errors import GraphBadResponse, GraphError, GraphThrottled, GraphTransient
+from shared.platform.errors import GraphBadResponse, GraphError, GraphThrottled, GraphTransient
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Statuses whose request Graph certainly did not process: safe to resend even a POST.

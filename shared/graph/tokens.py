@@ -27,10 +27,16 @@ import msal
 import msal.exceptions
 import requests
 
-from shared.config import GraphCredentials, Settings, get_settings
-from shared.errors import AuthFailed, ConfigError, ConsentMissing, GraphTransient, ValidationFailed
 from shared.graph.retry import parse_retry_after
-from shared.redact import redact
+from shared.platform.config import GraphCredentials, Settings, get_settings
+from shared.platform.errors import (
+    AuthFailed,
+    ConfigError,
+    ConsentMissing,
+    GraphTransient,
+    ValidationFailed,
+)
+from shared.platform.redact import redact
 
 log = logging.getLogger(__name__)
 

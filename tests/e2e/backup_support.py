@@ -25,7 +25,7 @@ from local.api_client import PolicyVaultClient
 from local.graphsim import GraphSimulator
 from local.stack import API_AUDIENCE, stack_environment
 from shared.graph import CATALOG
-from shared.storage import expand_connection_string
+from shared.platform.storage import expand_connection_string
 
 REPO = Path(__file__).resolve().parents[2]
 HUB = "PolicyVault"  # host.json durableTask.hubName

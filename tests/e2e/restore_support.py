@@ -58,7 +58,7 @@ def matches_snapshot(admin, sim, tenant_id: str, backup_set_id: str,
 
 
 def _diff(live_doc: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, str]]:
-    from shared.diff import diff
+    from shared.restore.diff import diff
     return diff(live_doc, snapshot)
 
 

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.api_client import PolicyVaultClient
 from local.stack import API_AUDIENCE, Stack
-from shared.storage import expand_connection_string
+from shared.platform.storage import expand_connection_string
 
 # ---- who may call what (DESIGN §3) ---------------------------------------------------------
 ANYONE, ANY_CALLER, OWNER, PLATFORM_ADMIN = "anyone", "any caller", "owner", "Platform.Admin"

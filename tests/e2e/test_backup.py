@@ -18,7 +18,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from local.stack import Stack
 from shared.graph import CATALOG, comparable, supported_type
-from shared.storage import expand_connection_string
+from shared.platform.storage import expand_connection_string
 from tests.e2e.backup_support import (
     RuntimeProcess,
     estate,

@@ -28,9 +28,9 @@ from pathlib import Path
 import httpx
 
 from local.graphsim.seed import policy_counts
-from shared.config import load_settings
 from shared.graph import CATALOG, RetryPolicy, build_graph_client, fetch_snapshots, list_items
 from shared.graph.tokens import MsalTokenProvider
+from shared.platform.config import load_settings
 
 APP_REQUESTS_PER_WINDOW, WINDOW_S = 1000, 20.0  # Intune: per app per tenant
 

@@ -13,9 +13,9 @@ import pytest
 
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
-from shared.config import Settings, load_settings
 from shared.graph import GraphClient, RetryPolicy, build_graph_client
 from shared.graph.tokens import MsalTokenProvider
+from shared.platform.config import Settings, load_settings
 
 # Fast but real: honours Retry-After (capped low) and keeps backoff short so faults settle
 # in milliseconds. Tests of the real caps use their own policy.

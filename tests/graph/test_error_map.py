@@ -1,5 +1,5 @@
 """The error mapping is complete: every httpx exception class and every HTTP status becomes
-one of shared.errors' classes — a new httpx exception or an unlisted status fails here."""
+one of shared.platform.errors' classes — a new httpx exception or an unlisted status fails here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import inspect
 import httpx
 import pytest
 
-from shared.errors import (
+from shared.graph.error_map import TRANSPORT_ERRORS, map_http_error, map_transport_error
+from shared.platform.errors import (
     AuthFailed,
     GraphBadRequest,
     GraphConflict,
@@ -18,7 +19,6 @@ from shared.errors import (
     GraphThrottled,
     GraphTransient,
 )
-from shared.graph.error_map import TRANSPORT_ERRORS, map_http_error, map_transport_error
 
 HTTPX_EXCEPTIONS = sorted(
     (obj for _, obj in inspect.getmembers(httpx, inspect.isclass) if issubclass(obj, Exception)),

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import load_settings
-from shared.errors import (
+from shared.graph import RetryPolicy, fetch_snapshots, list_items
+from shared.platform.config import load_settings
+from shared.platform.errors import (
     AuthFailed,
     ConsentMissing,
     GraphDeadlineExceeded,
     GraphForbidden,
     GraphTransient,
 )
-from shared.graph import RetryPolicy, fetch_snapshots, list_items
 
 from .conftest import graph_requests, sim_env
 

@@ -11,8 +11,10 @@ import time
 import httpx
 import pytest
 
-from shared.config import load_settings
-from shared.errors import (
+from shared.graph import RetryPolicy, build_graph_client
+from shared.graph.retry import parse_retry_after
+from shared.platform.config import load_settings
+from shared.platform.errors import (
     AuthFailed,
     GraphBadResponse,
     GraphDeadlineExceeded,
@@ -20,8 +22,6 @@ from shared.errors import (
     GraphThrottled,
     GraphTransient,
 )
-from shared.graph import RetryPolicy, build_graph_client
-from shared.graph.retry import parse_retry_after
 
 pytestmark = pytest.mark.anyio
 TENANT = "11111111-1111-1111-1111-111111111111"

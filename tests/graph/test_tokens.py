@@ -11,10 +11,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from shared.config import load_settings
-from shared.errors import ConfigError, ValidationFailed
 from shared.graph import list_items
 from shared.graph.tokens import MsalTokenProvider, client_credential, get_token_provider
+from shared.platform.config import load_settings
+from shared.platform.errors import ConfigError, ValidationFailed
 
 from .conftest import sim_env
 
@@ -97,8 +97,8 @@ async def test_tokens_malformed_tenant_id_is_refused_before_any_request(client, 
 
 
 async def test_client_is_one_per_event_loop_and_closes(graphsim, tenants, monkeypatch):
-    from shared.config import get_settings
     from shared.graph import close_graph_client, get_graph_client
+    from shared.platform.config import get_settings
 
     for name, value in sim_env(graphsim).items():
         monkeypatch.setenv(name, value)

@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from shared.auth import CLOCK_SKEW_SECONDS, TokenValidator
-from shared.errors import DependencyUnavailable, Unauthenticated
+from shared.platform.errors import DependencyUnavailable, Unauthenticated
+from shared.tenants.auth import CLOCK_SKEW_SECONDS, TokenValidator
 
 ISSUER, AUDIENCE = "https://issuer.example/v2.0", "api://policyvault"
 

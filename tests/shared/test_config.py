@@ -1,7 +1,7 @@
 import pytest
 
-from shared.config import load_settings
-from shared.errors import ConfigError
+from shared.platform.config import load_settings
+from shared.platform.errors import ConfigError
 
 BASE = {
     "GRAPH_CLIENT_ID": "00000000-0000-0000-0000-000000000001",

@@ -1,4 +1,4 @@
-from shared.diff import diff
+from shared.restore.diff import diff
 
 SNAPSHOT = {
     "name": "Baseline",

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from shared.errors import IdempotencyMismatch
-from shared.jobs import REPAIR_GRACE, JobRequest, start_job
-from shared.keys import utc_now
-from shared.run_store import RunStore
-from shared.runs import RunStatus
+from shared.platform.errors import IdempotencyMismatch
+from shared.platform.keys import utc_now
+from shared.runs.model import RunStatus
+from shared.runs.starter import REPAIR_GRACE, JobRequest, start_job
+from shared.runs.store import RunStore
 
 pytestmark = pytest.mark.anyio
 TENANT = "11111111-1111-1111-1111-111111111111"

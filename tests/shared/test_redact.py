@@ -1,6 +1,6 @@
 import pytest
 
-from shared.redact import REDACTED, redact
+from shared.platform.redact import REDACTED, redact
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2lnbmF0dXJlLXZhbHVl"
 

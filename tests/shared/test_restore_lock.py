@@ -5,16 +5,16 @@ from datetime import timedelta
 
 import pytest
 
-from shared.jobs import start_job
-from shared.keys import utc_now
-from shared.restore_lock import (
+from shared.platform.keys import utc_now
+from shared.restore.lock import (
     CLAIM_GRACE,
     RestoreInProgress,
     claim_live_restore,
     release_live_restore,
 )
-from shared.run_store import RunStore
-from shared.runs import RunStatus
+from shared.runs.model import RunStatus
+from shared.runs.starter import start_job
+from shared.runs.store import RunStore
 from tests.shared.test_jobs import TENANT, RecordingScheduler, _request
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from shared.graph import supported_type
-from shared.restore_match import compare
+from shared.restore.match import compare
 
 CA = supported_type("conditionalAccessPolicies")
 DEVICE = supported_type("deviceConfigurations")

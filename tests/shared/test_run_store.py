@@ -2,10 +2,10 @@
 
 import pytest
 
-from shared.errors import ValidationFailed
-from shared.keys import new_ulid
-from shared.run_store import RunStore
-from shared.runs import Counts, Run, RunItem
+from shared.platform.errors import ValidationFailed
+from shared.platform.keys import new_ulid
+from shared.runs.model import Counts, Run, RunItem
+from shared.runs.store import RunStore
 
 pytestmark = pytest.mark.anyio
 TENANT = "22222222-2222-2222-2222-222222222222"

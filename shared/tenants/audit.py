@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.keys import inverted_time, iso
-from shared.paging import Page, first_page
-from shared.storage import Storage
+from shared.platform.keys import inverted_time, iso
+from shared.platform.paging import Page, first_page
+from shared.platform.storage import Storage
 
 AUDIT = "audit"
 

@@ -18,7 +18,7 @@ import httpx
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
-from shared.errors import DependencyUnavailable, Unauthenticated
+from shared.platform.errors import DependencyUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
 

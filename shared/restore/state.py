@@ -20,7 +20,7 @@ from enum import StrEnum
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared.storage import Storage
+from shared.platform.storage import Storage
 
 RESTORE_STEPS, RESTORE_ID_MAP = "restoresteps", "restoreidmap"
 

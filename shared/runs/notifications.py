@@ -14,10 +14,10 @@ from typing import Any
 
 from azure.data.tables import UpdateMode
 
-from shared.keys import inverted_time, iso, stable_id
-from shared.paging import Page, first_page
-from shared.runs import Run
-from shared.storage import Storage
+from shared.platform.keys import inverted_time, iso, stable_id
+from shared.platform.paging import Page, first_page
+from shared.platform.storage import Storage
+from shared.runs.model import Run
 
 NOTIFICATIONS, RUN_EVENTS = "notifications", "run-events"
 

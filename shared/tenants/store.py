@@ -14,9 +14,9 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from shared.auth import Principal
-from shared.errors import Forbidden, ValidationFailed
-from shared.storage import Storage
+from shared.platform.errors import Forbidden, ValidationFailed
+from shared.platform.storage import Storage
+from shared.tenants.auth import Principal
 
 TENANTS, ACCESS = "tenants", "access"
 

@@ -16,8 +16,8 @@ from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
-from shared.config import get_settings
-from shared.loop_local import LoopLocal
+from shared.platform.config import get_settings
+from shared.platform.loop_local import LoopLocal
 
 _AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

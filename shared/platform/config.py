@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from shared.errors import ConfigError
+from shared.platform.errors import ConfigError
 
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
 _PREFIX_RE = re.compile(r"^([a-z][a-z0-9]{0,19})?$")

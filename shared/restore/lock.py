@@ -19,11 +19,11 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import UpdateMode
 
-from shared.errors import Conflict
-from shared.idempotency import IdempotencyStore
-from shared.keys import iso, parse_iso
-from shared.run_store import RunStore
-from shared.storage import Storage
+from shared.platform.errors import Conflict
+from shared.platform.keys import iso, parse_iso
+from shared.platform.storage import Storage
+from shared.runs.idempotency import IdempotencyStore
+from shared.runs.store import RunStore
 
 RESTORE_LOCKS = "restorelocks"
 CLAIM_GRACE = timedelta(seconds=60)

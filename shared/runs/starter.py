@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from shared.errors import IdempotencyMismatch
-from shared.idempotency import IdempotencyRecord, IdempotencyStore, LostRace
-from shared.keys import iso, new_ulid, parse_iso, utc_now
-from shared.run_store import RunStore
-from shared.runs import Run, RunStatus
-from shared.storage import Storage
+from shared.platform.errors import IdempotencyMismatch
+from shared.platform.keys import iso, new_ulid, parse_iso, utc_now
+from shared.platform.storage import Storage
+from shared.runs.idempotency import IdempotencyRecord, IdempotencyStore, LostRace
+from shared.runs.model import Run, RunStatus
+from shared.runs.store import RunStore
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,6 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.diff import Diff
-from shared.errors import GraphError, GraphForbidden, GraphNotFound
 from shared.graph import (
     ResourceType,
     diff,
@@ -36,6 +34,8 @@ from shared.graph import (
     to_create_payload,
     to_update_payload,
 )
+from shared.platform.errors import GraphError, GraphForbidden, GraphNotFound
+from shared.restore.diff import Diff
 
 ASSIGNMENTS = "assignments"
 

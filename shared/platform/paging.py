@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from shared.errors import ValidationFailed
+from shared.platform.errors import ValidationFailed
 
 T = TypeVar("T")
 DEFAULT_TOP = 100

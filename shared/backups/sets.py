@@ -14,9 +14,9 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared.keys import inverted_time, inverted_ulid, iso
-from shared.paging import Page, first_page
-from shared.storage import Storage
+from shared.platform.keys import inverted_time, inverted_ulid, iso
+from shared.platform.paging import Page, first_page
+from shared.platform.storage import Storage
 
 BACKUP_SETS, BACKUP_ITEMS, VERSIONS = "backupsets", "backupitems", "versions"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from shared.errors import MAX_MESSAGE_LENGTH
+from shared.platform.errors import MAX_MESSAGE_LENGTH
 
 REDACTED = "[redacted]"
 

@@ -20,11 +20,11 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import UpdateMode
 
-from shared.errors import ValidationFailed
-from shared.keys import inverted_ulid
-from shared.paging import Page, first_page
-from shared.runs import Counts, Run, RunItem, RunStatus
-from shared.storage import Storage
+from shared.platform.errors import ValidationFailed
+from shared.platform.keys import inverted_ulid
+from shared.platform.paging import Page, first_page
+from shared.platform.storage import Storage
+from shared.runs.model import Counts, Run, RunItem, RunStatus
 
 RUNS, RUN_INDEX, RUN_ITEMS = "runs", "runindex", "runitems"
 _JSON_FIELDS = ("counts", "error", "parameters")

@@ -25,7 +25,7 @@
 
 Foreign exceptions (httpx, azure-core, MSAL) are translated once, at the edge that calls the
 library, with ``raise ... from exc``. Messages given to these classes must already be safe: no
-token, secret, Authorization header, SAS signature or storage key (see ``shared.redact``).
+token, secret, Authorization header, SAS signature or storage key (see ``shared.platform.redact``).
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
-from shared.errors import NotFound
 from shared.graph.documents import canonical_json
-from shared.storage import Storage
+from shared.platform.errors import NotFound
+from shared.platform.storage import Storage
 
 SNAPSHOTS = "snapshots"
 

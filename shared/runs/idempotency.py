@@ -22,8 +22,8 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import UpdateMode
 
-from shared.keys import iso, parse_iso
-from shared.storage import Storage
+from shared.platform.keys import iso, parse_iso
+from shared.platform.storage import Storage
 
 IDEMPOTENCY = "idempotency"
 CLIENT_KEY_TTL = timedelta(hours=24)
