@@ -10,6 +10,7 @@ import logging
 import azure.durable_functions as df
 
 from shared.backups.sets import BackupSet, BackupSetStore
+from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
 from shared.platform.keys import parse_iso
 from shared.platform.storage import get_storage
@@ -67,7 +68,7 @@ async def finish_run(payload: dict) -> dict:
         status = RunStatus.PARTIAL
     if error is None and status is not RunStatus.SUCCEEDED:
         error = _summarize_failures(items) or {
-            "code": "internal_error", "message": "the run produced no items"}
+            "code": ErrorCode.INTERNAL_ERROR, "message": "the run produced no items"}
     empty_ok = not items and status is RunStatus.SUCCEEDED
     run = await runs.get(tenant_id, run_id)
     assert run is not None
@@ -94,13 +95,13 @@ def _summarize_failures(items: list) -> dict[str, str] | None:
         return failed[0].error
     parts = []
     if failed:
-        codes = sorted({(i.error or {}).get("code", "internal_error") for i in failed})
+        codes = sorted({(i.error or {}).get("code", ErrorCode.INTERNAL_ERROR) for i in failed})
         parts.append(f"{len(failed)} of {len(items)} items failed ({', '.join(codes)})")
     if skipped_types:
         parts.append(f"types not readable in this tenant: {', '.join(skipped_types)}")
     first = failed[0] if failed else next(i for i in items if i.policy_id == TYPE_LEVEL_ID
                                           and i.status == ItemStatus.SKIPPED.value)
-    code = (first.error or {}).get("code", "internal_error")
+    code = (first.error or {}).get("code", ErrorCode.INTERNAL_ERROR)
     return {"code": code, "message": "; ".join(parts)}
 
 

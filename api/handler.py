@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.functions as func
 
+from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
 from shared.platform.errors import Forbidden, PolicyVaultError, ValidationFailed
 from shared.platform.keys import is_guid, is_ulid
@@ -101,7 +102,8 @@ async def handle(
     except Exception as exc:  # the outermost layer: nothing foreign reaches the caller
         log.error("unhandled %s in %s %s: %s", type(exc).__name__, req.method, _path(req),
                   redact(str(exc)))
-        return problem(500, "internal_error", "an internal error occurred; it has been logged")
+        return problem(500, ErrorCode.INTERNAL_ERROR,
+                       "an internal error occurred; it has been logged")
 
 
 async def _authorize(call: ApiCall, role: Role) -> Tenant:

@@ -2,6 +2,7 @@
 
 import azure.durable_functions as df
 
+from shared.platform.codes import ErrorCode
 from shared.platform.keys import iso
 
 
@@ -14,7 +15,7 @@ def failed_run_error(exc: Exception) -> dict[str, str]:
     """A safe run error for an activity that failed after its retries. The activity's own
     message may carry foreign text, so only a fixed message is kept."""
     del exc
-    return {"code": "internal_error",
+    return {"code": ErrorCode.INTERNAL_ERROR,
             "message": "a step of this run kept failing; the details are in the logs"}
 
 

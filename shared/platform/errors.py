@@ -8,7 +8,8 @@
     │   ├── Unauthenticated          401 unauthenticated
     │   ├── Forbidden                403 forbidden
     │   ├── NotFound                 404 not_found
-    │   ├── Conflict                 409 (e.g. restore_in_progress)
+    │   ├── Conflict                 409 conflict
+    │   │   └── RestoreInProgress    409 restore_in_progress: one live restore per tenant
     │   └── IdempotencyMismatch      422 idempotency_key_reused
     ├── GraphError                   Microsoft Graph or Entra failed; carries request_id
     │   ├── AuthFailed               auth_failed: no token for the tenant
@@ -30,13 +31,15 @@ token, secret, Authorization header, SAS signature or storage key (see ``shared.
 
 from __future__ import annotations
 
+from shared.platform.codes import ErrorCode
+
 MAX_MESSAGE_LENGTH = 500
 
 
 class PolicyVaultError(Exception):
     """Root of every error PolicyVault raises on purpose."""
 
-    code = "internal_error"
+    code = ErrorCode.INTERNAL_ERROR
     http_status = 500
     retryable = False
 
@@ -48,20 +51,20 @@ class PolicyVaultError(Exception):
 
     def to_dict(self) -> dict[str, str]:
         """The `{code, message}` shape persisted on runs and items (DESIGN §3)."""
-        return {"code": self.code, "message": self.message}
+        return {"code": str(self.code), "message": self.message}
 
 
 class ConfigError(PolicyVaultError):
     """Raised when required configuration is missing or malformed."""
 
-    code = "config_error"
+    code = ErrorCode.CONFIG_ERROR
 
 
 class DependencyUnavailable(PolicyVaultError):
     """Raised when something we depend on is briefly unreachable (the caller's token may be
     fine): 503, so clients retry instead of discarding their token."""
 
-    code = "dependency_unavailable"
+    code = ErrorCode.DEPENDENCY_UNAVAILABLE
     http_status = 503
     retryable = True
 
@@ -75,49 +78,55 @@ class RequestError(PolicyVaultError):
 class ValidationFailed(RequestError):
     """Raised when input is malformed: bad JSON, bad id, unknown type, oversize body."""
 
-    code = "validation_failed"
+    code = ErrorCode.VALIDATION_FAILED
     http_status = 400
 
 
 class Unauthenticated(RequestError):
     """Raised when the bearer token is missing or invalid."""
 
-    code = "unauthenticated"
+    code = ErrorCode.UNAUTHENTICATED
     http_status = 401
 
 
 class Forbidden(RequestError):
     """Raised when the caller may not act on the tenant (also for unknown tenants)."""
 
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
     http_status = 403
 
 
 class NotFound(RequestError):
     """Raised when a resource inside an authorized tenant (or the caller's own scope) is absent."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     http_status = 404
 
 
 class Conflict(RequestError):
     """Raised when the request conflicts with current state (e.g. a live restore running)."""
 
-    code = "conflict"
+    code = ErrorCode.CONFLICT
     http_status = 409
+
+
+class RestoreInProgress(Conflict):
+    """Raised when a live restore is requested while another one runs for the tenant."""
+
+    code = ErrorCode.RESTORE_IN_PROGRESS
 
 
 class IdempotencyMismatch(RequestError):
     """Raised when an Idempotency-Key is reused with a different request fingerprint."""
 
-    code = "idempotency_key_reused"
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
     http_status = 422
 
 
 class GraphError(PolicyVaultError):
     """Raised when Microsoft Graph or Entra ID answers with a failure."""
 
-    code = "graph_error"
+    code = ErrorCode.GRAPH_ERROR
     http_status = 502
 
     def __init__(
@@ -146,68 +155,68 @@ class GraphError(PolicyVaultError):
 class AuthFailed(GraphError):
     """Raised when no app-only token can be obtained for the tenant."""
 
-    code = "auth_failed"
+    code = ErrorCode.AUTH_FAILED
 
 
 class ConsentMissing(AuthFailed):
     """Raised when the app registration is not consented in the customer tenant."""
 
-    code = "consent_missing"
+    code = ErrorCode.CONSENT_MISSING
 
 
 class GraphThrottled(GraphError):
     """Raised when Graph keeps answering 429 beyond the retry budget."""
 
-    code = "graph_throttled"
+    code = ErrorCode.GRAPH_THROTTLED
     retryable = True
 
 
 class GraphTransient(GraphError):
     """Raised on 5xx, timeouts and dropped connections that outlived the retries."""
 
-    code = "graph_unavailable"
+    code = ErrorCode.GRAPH_UNAVAILABLE
     retryable = True
 
 
 class GraphNotFound(GraphError):
     """Raised when the object does not exist (404)."""
 
-    code = "graph_not_found"
+    code = ErrorCode.GRAPH_NOT_FOUND
 
 
 class GraphForbidden(GraphError):
     """Raised on 403: missing permission, or the tenant is not licensed for the type."""
 
-    code = "graph_forbidden"
+    code = ErrorCode.GRAPH_FORBIDDEN
 
 
 class GraphBadRequest(GraphError):
     """Raised on 400: Graph rejected the request as malformed."""
 
-    code = "graph_bad_request"
+    code = ErrorCode.GRAPH_BAD_REQUEST
 
 
 class GraphConflict(GraphError):
     """Raised on 409 from Graph."""
 
-    code = "graph_conflict"
+    code = ErrorCode.GRAPH_CONFLICT
 
 
 class GraphBadResponse(GraphError):
     """Raised when Graph answers with a body we cannot use (malformed JSON, a nextLink or
     batch shape off the contract) — never followed or guessed at."""
 
-    code = "graph_bad_response"
+    code = ErrorCode.GRAPH_BAD_RESPONSE
 
 
 class GraphDeadlineExceeded(GraphError):
     """Raised when retries would run past the call's total deadline."""
 
-    code = "graph_deadline_exceeded"
+    code = ErrorCode.GRAPH_DEADLINE_EXCEEDED
     retryable = True
 
 
 class StorageError(PolicyVaultError):
     """Raised when Azure Storage (tables, blobs, queues) fails unexpectedly."""
 
-    code = "storage_error"
+    code = ErrorCode.STORAGE_ERROR

@@ -19,7 +19,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import UpdateMode
 
-from shared.platform.errors import Conflict
+from shared.platform.errors import RestoreInProgress
 from shared.platform.keys import iso, parse_iso
 from shared.platform.storage import Storage
 from shared.runs.idempotency import IdempotencyStore
@@ -29,12 +29,6 @@ RESTORE_LOCKS = "restorelocks"
 CLAIM_GRACE = timedelta(seconds=60)
 _ROW = "live"
 _MAX_ATTEMPTS = 25
-
-
-class RestoreInProgress(Conflict):
-    """Raised when another live restore of the tenant is queued or running."""
-
-    code = "restore_in_progress"
 
 
 async def claim_live_restore(storage: Storage, tenant_id: str, key: str, now: datetime) -> bool:

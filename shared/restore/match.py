@@ -34,6 +34,7 @@ from shared.graph import (
     to_create_payload,
     to_update_payload,
 )
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import GraphError, GraphForbidden, GraphNotFound
 from shared.restore.diff import Diff
 
@@ -127,7 +128,7 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
             continue
         if a.live is None and not rtype.can_create(a.desired):
             a.action = "skip"
-            a.error = {"code": "not_creatable",
+            a.error = {"code": ErrorCode.NOT_CREATABLE,
                        "message": f"{rtype.key}: a built-in object that cannot be created"}
             continue
         a.diff, a.write_body, a.write_assignments = compare(
@@ -144,7 +145,7 @@ async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment) -> 
         refs = await find_by_display_name(tenant_id, rtype.key, a.display_name)
         if len(refs) > 1:
             a.action = "skip"
-            a.error = {"code": "ambiguous_match",
+            a.error = {"code": ErrorCode.AMBIGUOUS_MATCH,
                        "message": f"{len(refs)} objects of type {rtype.key} are named "
                                   f"{a.display_name!r}; none was chosen"}
             return
@@ -159,5 +160,5 @@ def _refuse(a: Assessment, exc: GraphError | None) -> None:
     if exc is not None and exc.retryable:
         raise exc
     a.action = "skip" if isinstance(exc, GraphForbidden) else "fail"
-    a.error = exc.to_dict() if exc is not None else {"code": "graph_error",
+    a.error = exc.to_dict() if exc is not None else {"code": ErrorCode.GRAPH_ERROR,
                                                      "message": "no answer for this item"}

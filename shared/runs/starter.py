@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch
 from shared.platform.keys import iso, new_ulid, parse_iso, utc_now
 from shared.platform.storage import Storage
@@ -134,7 +135,7 @@ async def _check_in_flight(run: Run, request: JobRequest, scheduler: Scheduler,
                     run.instance_id, status)
         run = await runs.update(run.tenant_id, run.run_id, status=RunStatus.FAILED.value,
                                 finished_at=iso(now), error={
-                                    "code": "internal_error",
+                                    "code": ErrorCode.INTERNAL_ERROR,
                                     "message": "the run stopped before it could finish"})
     return run
 

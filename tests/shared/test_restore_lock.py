@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from shared.platform.errors import RestoreInProgress
 from shared.platform.keys import utc_now
 from shared.restore.lock import (
     CLAIM_GRACE,
-    RestoreInProgress,
     claim_live_restore,
     release_live_restore,
 )
