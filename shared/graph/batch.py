@@ -1,17 +1,18 @@
 """JSON batching: up to 20 Graph calls in one ``POST {base}/{version}/$batch``.
 
 The envelope goes through :meth:`GraphClient.request` (token, gate, retries of the envelope
-itself). Inside a successful envelope each sub-response stands alone: sub-requests that were
-throttled or failed transiently are sent again — only they — after the longest
-``Retry-After`` among them (capped) or a jittered backoff, within the call's deadline. A
-sub-request that still fails comes back as a :class:`BatchResult` with its translated error,
-so one bad item never sinks the other nineteen.
+itself). Inside a successful envelope each sub-response stands alone: it is translated by the
+same error map as a single call's answer and retried by the same routine
+(:class:`shared.graph.retry.Attempts`), so only the sub-requests that were throttled or failed
+transiently are sent again — after their ``Retry-After`` (through the tenant gate) or a
+jittered backoff, within the call's deadline. A sub-request that still fails comes back as a
+:class:`BatchResult` with its error, so one bad item never sinks the other nineteen.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 from shared.graph.client import GraphClient
 from shared.graph.error_map import map_http_error
 from shared.graph.gate import MAX_BATCH
-from shared.graph.retry import IDEMPOTENT_METHODS
-from shared.platform.errors import GraphBadResponse, GraphDeadlineExceeded, GraphError
+from shared.graph.retry import IDEMPOTENT_METHODS, Attempts
+from shared.platform.errors import GraphBadResponse, GraphError
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,7 @@ class _BatchRun:
                                        else client.policy.deadline_s)
         self.queue: deque[BatchRequest] = deque()
         self.results: dict[str, BatchResult] = {}
-        self.transient: Counter[str] = Counter()
-        self.throttled: Counter[str] = Counter()
+        self.attempts: dict[str, Attempts] = {}  # by request id, once it has failed
         self.busy = 0
         self.idle = asyncio.Event()
 
@@ -99,7 +99,6 @@ class _BatchRun:
 
     async def _send(self, take: list[BatchRequest]) -> None:
         loop = asyncio.get_running_loop()
-        policy = self.client.policy
         pending = {r.id: r for r in take}
         envelope = {"requests": [_entry(r) for r in take]}
         idempotent = all(r.method.upper() in IDEMPOTENT_METHODS for r in take)
@@ -107,46 +106,55 @@ class _BatchRun:
             self.tenant_id, "POST", "$batch", version=self.version, json=envelope,
             idempotent=idempotent, deadline_s=max(0.001, self.deadline - loop.time()),
             units=len(take))
-        retry: list[tuple[BatchRequest, GraphError, float]] = []
+        failed: list[BatchResult] = []
         for sub in _responses(response.body, pending):
-            request = pending[sub["id"]]
-            status = int(sub.get("status") or 0)
-            headers = {str(k): str(v) for k, v in (sub.get("headers") or {}).items()}
-            body = sub.get("body")
-            if 200 <= status < 300:
-                self.results[request.id] = BatchResult(request.id, status, body, headers)
-                continue
-            shown = "/" + request.url.split("?", 1)[0].lstrip("/")
-            error = map_http_error(status, body, headers, method=request.method.upper(),
-                                   path=f"/{self.version}{shown}", secrets=self.client.secrets)
-            counter = self.throttled if status == 429 else self.transient
-            counter[request.id] += 1
-            may_retry = policy.retryable(
-                error, method=request.method,
-                idempotent=request.method.upper() in IDEMPOTENT_METHODS)
-            if may_retry and policy.attempts_left(error, self.transient[request.id],
-                                                  self.throttled[request.id]):
-                retry.append((request, error, policy.delay(error, counter[request.id])))
+            result = self._result(pending[sub["id"]], sub)
+            if result.error is None:
+                self.results[result.id] = result
             else:
-                self.results[request.id] = BatchResult(request.id, status, body, headers, error)
-        if not retry:
-            return
-        throttled = [d for _, e, d in retry if e.status == 429]
-        if throttled:  # the gate holds the whole tenant back; no sleeping here
-            self.client.gate(self.tenant_id).throttled(response.admitted_at, max(throttled))
-        delay = max(d for _, e, d in retry if e.status != 429) if len(throttled) < len(retry) \
-            else 0.0
-        wait = max(delay, self.client.throttle_wait(self.tenant_id))
-        if loop.time() + wait > self.deadline:
-            for request, error, _ in retry:
-                self.results[request.id] = BatchResult(
-                    request.id, error.status or 0, None, {}, GraphDeadlineExceeded(
-                        f"{error.message[:200]} — retries would pass the call's deadline",
-                        status=error.status, request_id=error.request_id))
-            return
-        if delay:
-            await asyncio.sleep(delay)
-        self.queue.extend(r for r, _, _ in retry)
+                self._attempts(pending[result.id]).failed(result.error, response.admitted_at)
+                failed.append(result)
+        sleep = 0.0
+        retry: list[BatchRequest] = []
+        for result in failed:  # every 429 of the answer has reached the gate by now
+            assert result.error is not None
+            try:
+                sleep = max(sleep, self.attempts[result.id].retry_wait(result.error))
+            except GraphError as final:
+                result.error = final
+                self.results[result.id] = result
+            else:
+                retry.append(pending[result.id])
+        if sleep:
+            await asyncio.sleep(sleep)
+        self.queue.extend(retry)
+
+    def _result(self, request: BatchRequest, sub: dict[str, Any]) -> BatchResult:
+        """A sub-response as a result; a failed one carries its error from the error map."""
+        status = int(sub.get("status") or 0)
+        headers = {str(k): str(v) for k, v in (sub.get("headers") or {}).items()}
+        body = sub.get("body")
+        if 200 <= status < 300:
+            return BatchResult(request.id, status, body, headers)
+        error = map_http_error(status, body, headers, method=request.method.upper(),
+                               path=f"/{self.version}{_shown(request)}",
+                               secrets=self.client.secrets)
+        return BatchResult(request.id, status, body, headers, error)
+
+    def _attempts(self, request: BatchRequest) -> Attempts:
+        attempts = self.attempts.get(request.id)
+        if attempts is None:
+            method = request.method.upper()
+            attempts = self.attempts[request.id] = Attempts(
+                self.client.policy, self.client.gate(self.tenant_id), self.deadline,
+                method=method, idempotent=method in IDEMPOTENT_METHODS,
+                what=f"{method} /{self.version}{_shown(request)} (in $batch)")
+        return attempts
+
+
+def _shown(request: BatchRequest) -> str:
+    """The sub-request's path for logs and messages: never its query."""
+    return "/" + request.url.split("?", 1)[0].lstrip("/")
 
 
 def _entry(request: BatchRequest) -> dict[str, Any]:

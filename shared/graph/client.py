@@ -25,7 +25,7 @@ import httpx
 
 from shared.graph.error_map import map_http_error, map_transport_error
 from shared.graph.gate import MAX_BATCH, GateDeadline, TenantGate
-from shared.graph.retry import IDEMPOTENT_METHODS, RetryPolicy
+from shared.graph.retry import IDEMPOTENT_METHODS, Attempts, RetryPolicy
 from shared.graph.tokens import TokenSource, check_tenant_id, get_token_provider
 from shared.platform.config import Settings, get_settings
 from shared.platform.errors import (
@@ -49,6 +49,21 @@ class GraphResponse:
     request_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     admitted_at: float = 0.0  # loop time the call was let through its tenant's gate
+
+
+@dataclass
+class _Answer:
+    """What one attempt got: a response (or none), its translated error, the token used."""
+
+    response: httpx.Response | None = None
+    error: GraphError | None = None
+    body: Any = None
+    token: str | None = None
+    sent: bool = True  # False: the request never left us (resending is safe)
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
 
 
 class GraphClient:
@@ -118,13 +133,14 @@ class GraphClient:
         method = method.upper()
         url = self.url(version, path)
         shown = urlsplit(url).path  # logged and put in messages: never the query
-        idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (deadline_s if deadline_s is not None else
                                   self.policy.deadline_s)
         gate = self.gate(tenant_id)
+        attempts = Attempts(self.policy, gate, deadline, method=method,
+                            idempotent=(method in IDEMPOTENT_METHODS if idempotent is None
+                                        else idempotent), what=f"{method} {shown}")
         is_write = method != "GET" and not path.endswith("$batch")
-        transient = throttled = 0
         refreshed = False
         while True:
             try:
@@ -134,61 +150,62 @@ class GraphClient:
             except GateDeadline:
                 raise GraphDeadlineExceeded(
                     f"{method} {shown}: tenant throttled beyond the call's deadline") from None
-            token = None
-            sent = True
-            response: httpx.Response | None = None
-            try:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise GraphDeadlineExceeded(f"{method} {shown}: deadline reached")
-                token = await self._tokens.get_token(tenant_id)
-                timeout = httpx.Timeout(min(self.policy.attempt_timeout_s, remaining),
-                                        connect=min(self.policy.connect_timeout_s, remaining))
-                response = await self._http.request(
-                    method, url, params=params, json=json, timeout=timeout,
-                    headers={"Authorization": f"Bearer {token}"})
-                error, body = self._outcome(response, method, shown, token)
-            except GraphError as exc:  # token acquisition, deadline
-                if isinstance(exc, (GraphDeadlineExceeded, AuthFailed)):
-                    await gate.leave(units)
-                    raise
-                error, body, sent = exc, None, False
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError,
-                    httpx.CookieConflict) as exc:
-                error, sent = map_transport_error(exc, method, shown)
-                error.__cause__ = exc
-                body = None
-            except BaseException:
-                await gate.leave(units)
-                raise
-            if error is None:
-                gate.succeeded()
-                if is_write:
-                    gate.writes.accepted()
-            elif error.status == 429:
-                gate.throttled(admitted_at, self.policy.delay(error, throttled + 1))
-                if is_write:
+            try:  # the gate is left however the attempt ends, after it has seen the answer
+                answer = await self._attempt(tenant_id, method, url, shown, params, json,
+                                             deadline)
+                error = answer.error
+                if error is None:
+                    assert answer.response is not None
+                    gate.succeeded()
+                    if is_write:
+                        gate.writes.accepted()
+                    request_id = answer.response.headers.get("request-id")
+                    log.debug("graph %s %s -> %s request-id=%s attempt=%d", method, shown,
+                              answer.response.status_code, request_id, attempts.count + 1)
+                    return GraphResponse(answer.response.status_code, answer.body,
+                                         request_id, dict(answer.response.headers),
+                                         admitted_at)
+                if answer.status == 401 and not refreshed:
+                    refreshed = True  # the token was revoked or expired early: one fresh try
+                    self._tokens.invalidate(tenant_id, answer.token or "")
+                    log.info("graph %s %s -> 401 request-id=%s: refreshing the token once",
+                             method, shown, error.request_id)
+                    continue
+                if is_write and isinstance(error, GraphThrottled):
                     gate.writes.throttled()
-            await gate.leave(units)
-            if error is None:
-                assert response is not None
-                request_id = response.headers.get("request-id")
-                log.debug("graph %s %s -> %s request-id=%s attempt=%d", method, shown,
-                          response.status_code, request_id, transient + throttled + 1)
-                return GraphResponse(response.status_code, body, request_id,
-                                     dict(response.headers), admitted_at)
-            if response is not None and response.status_code == 401 and not refreshed:
-                refreshed = True  # the token was revoked or expired early: one fresh try
-                self._tokens.invalidate(tenant_id, token or "")
-                log.info("graph %s %s -> 401 request-id=%s: refreshing the token once",
-                         method, shown, error.request_id)
-                continue
-            if isinstance(error, GraphThrottled):
-                throttled += 1
-            else:
-                transient += 1
-            await self._after_failure(error, method, shown, transient, throttled, idempotent,
-                                      sent, deadline)
+                attempts.failed(error, admitted_at)
+            finally:
+                await gate.leave(units)
+            wait = attempts.retry_wait(error, sent=answer.sent)
+            if wait:
+                await asyncio.sleep(wait)
+
+    async def _attempt(self, tenant_id: str, method: str, url: str, shown: str,
+                       params: dict[str, str] | None, json: Any, deadline: float) -> _Answer:
+        """One HTTP round trip; failures come back translated, except a reached deadline
+        and a failed authentication, which end the call."""
+        answer = _Answer()
+        try:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise GraphDeadlineExceeded(f"{method} {shown}: deadline reached")
+            answer.token = await self._tokens.get_token(tenant_id)
+            timeout = httpx.Timeout(min(self.policy.attempt_timeout_s, remaining),
+                                    connect=min(self.policy.connect_timeout_s, remaining))
+            answer.response = await self._http.request(
+                method, url, params=params, json=json, timeout=timeout,
+                headers={"Authorization": f"Bearer {answer.token}"})
+            answer.error, answer.body = self._outcome(answer.response, method, shown,
+                                                      answer.token)
+        except (GraphDeadlineExceeded, AuthFailed):
+            raise
+        except GraphError as exc:  # token acquisition failed transiently: nothing was sent
+            answer.error, answer.sent = exc, False
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError,
+                httpx.CookieConflict) as exc:
+            answer.error, answer.sent = map_transport_error(exc, method, shown)
+            answer.error.__cause__ = exc
+        return answer
 
     def _outcome(self, response: httpx.Response, method: str, shown: str,
                  token: str) -> tuple[GraphError | None, Any]:
@@ -208,32 +225,6 @@ class GraphClient:
             return None, body
         return map_http_error(status, body, response.headers, method=method, path=shown,
                               secrets=(*self.secrets, token)), None
-
-    async def _after_failure(self, error: GraphError, method: str, shown: str, transient: int,
-                             throttled: int, idempotent: bool, sent: bool,
-                             deadline: float) -> None:
-        """Raise ``error`` unless it may be retried; otherwise wait as Graph asked (a 429's
-        wait is the tenant gate's: every call for the tenant waits it out together)."""
-        loop = asyncio.get_running_loop()
-        attempt = transient + throttled
-        retry = self.policy.retryable(error, method=method, idempotent=idempotent, sent=sent)
-        if not retry or not self.policy.attempts_left(error, transient, throttled):
-            level = logging.WARNING if retry else logging.INFO
-            log.log(level, "graph %s %s -> %s %s request-id=%s attempt=%d: giving up", method,
-                    shown, error.status, error.code, error.request_id, attempt)
-            raise error
-        delay = self.policy.delay(error, throttled if error.status == 429 else transient)
-        if loop.time() + delay > deadline:
-            log.warning("graph %s %s -> %s request-id=%s attempt=%d: deadline reached",
-                        method, shown, error.status, error.request_id, attempt)
-            raise GraphDeadlineExceeded(
-                f"{method} {shown}: retries would pass the call's deadline (last: "
-                f"{error.code})", status=error.status, request_id=error.request_id,
-            ) from error
-        log.info("graph %s %s -> %s %s request-id=%s attempt=%d: retry in %.2fs", method,
-                 shown, error.status, error.code, error.request_id, attempt, delay)
-        if error.status != 429:
-            await asyncio.sleep(delay)
 
     def gate(self, tenant_id: str) -> TenantGate:
         """The tenant's admission gate (per client, so per event loop)."""

@@ -1,10 +1,12 @@
 """Retry and backoff policy through the transport seam (httpx.MockTransport): Retry-After in
 seconds and as an HTTP date, the cap, fail-fast statuses, POST safety, 401 refresh, paging
-origin checks. The only tests here that do not talk to the simulator."""
+origin checks, and ``$batch`` sub-requests retried by the same rules as single calls. The
+only tests here that do not talk to the simulator."""
 
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 
@@ -12,12 +14,14 @@ import httpx
 import pytest
 
 from shared.graph import RetryPolicy, build_graph_client
+from shared.graph.batch import BatchRequest, batch
 from shared.graph.retry import parse_retry_after
 from shared.platform.config import load_settings
 from shared.platform.errors import (
     AuthFailed,
     GraphBadResponse,
     GraphDeadlineExceeded,
+    GraphError,
     GraphNotFound,
     GraphThrottled,
     GraphTransient,
@@ -213,3 +217,66 @@ async def test_client_not_found_carries_graph_request_id():
             await client.request(TENANT, "GET", "deviceManagement/x?$select=id")
     assert caught.value.request_id == "rid-1"
     assert caught.value.to_dict()["code"] == "graph_not_found"
+
+
+def batch_handler(answer):
+    """A ``$batch`` endpoint answering each sub-request with ``answer(entry, n)`` — ``n``
+    counting that entry's sends — as ``(status, headers)``; returns it and the sends per id."""
+    sends: dict[str, int] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        subs = []
+        for entry in json.loads(request.content)["requests"]:
+            sends[entry["id"]] = sends.get(entry["id"], 0) + 1
+            status, headers = answer(entry, sends[entry["id"]])
+            body = {"ok": entry["id"]} if status < 300 else {"error": {"code": "X"}}
+            subs.append({"id": entry["id"], "status": status, "headers": headers,
+                         "body": body})
+        return httpx.Response(200, json={"responses": subs})
+
+    return handler, sends
+
+
+@pytest.mark.parametrize(("method", "status"), [("GET", 500), ("POST", 500), ("POST", 503),
+                                                ("GET", 404), ("PATCH", 502), ("GET", 429)])
+async def test_batch_sub_request_is_retried_exactly_like_a_single_call(method, status):
+    def fails_once(entry, n):
+        return (status, {"Retry-After": "0"}) if n == 1 else (200, {})
+
+    single, calls = scripted(httpx.Response(status, headers={"Retry-After": "0"},
+                                            json={"error": {"code": "X"}}),
+                             httpx.Response(200, json={}))
+    async with make(single) as client:
+        try:
+            await client.request(TENANT, method, "x", json={} if method != "GET" else None)
+        except GraphError:
+            pass
+    handler, sends = batch_handler(fails_once)
+    async with make(handler) as client:
+        results = await batch(client, TENANT, [BatchRequest("1", "/x", method)])
+    assert sends["1"] == len(calls)
+    assert results["1"].ok == (len(calls) == 2)
+
+
+async def test_batch_throttled_sub_request_closes_the_tenant_gate_like_a_single_429():
+    handler, sends = batch_handler(
+        lambda entry, n: (429, {"Retry-After": "0"}) if entry["id"] == "b" and n == 1
+        else (200, {}))
+    async with make(handler) as client:
+        results = await batch(client, TENANT, [BatchRequest(i, f"/x/{i}") for i in "abc"])
+        gate = client.gate(TENANT)
+        assert all(r.ok for r in results.values())
+        assert sends == {"a": 1, "b": 2, "c": 1}  # only the throttled entry is sent again
+        assert gate.resume_at > 0  # the tenant waited out the Retry-After as a whole
+        assert gate.limit < gate.max_units  # and slowed down, as after a single 429
+
+
+async def test_batch_sub_request_past_the_deadline_fails_alone():
+    handler, sends = batch_handler(
+        lambda entry, n: (503, {"Retry-After": "30"}) if entry["id"] == "b" else (200, {}))
+    policy = RetryPolicy(deadline_s=1.0, retry_after_cap_s=60)
+    async with make(handler, policy=policy) as client:
+        results = await batch(client, TENANT, [BatchRequest(i, f"/x/{i}") for i in "abc"])
+    assert results["a"].ok and results["c"].ok
+    assert isinstance(results["b"].error, GraphDeadlineExceeded)
+    assert results["b"].error.code == "graph_deadline_exceeded" and sends["b"] == 1
