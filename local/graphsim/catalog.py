@@ -21,6 +21,14 @@ TEMPLATE_REFERENCE_READ_ONLY = frozenset({
     "templateFamily", "templateDisplayName", "templateDisplayVersion",
 })
 
+
+def template_reference(template_id: str | None) -> dict[str, object]:
+    """A settings catalog policy's ``templateReference`` as Graph serves it: annotated, with
+    the read-only template fields filled in (none here: no policy uses a template)."""
+    return {"@odata.type": "#microsoft.graph.deviceManagementConfigurationPolicyTemplateReference",
+            "templateId": template_id or "", "templateFamily": "none",
+            "templateDisplayName": None, "templateDisplayVersion": None}
+
 ASSIGNMENT_TARGET_TYPES = frozenset({
     "#microsoft.graph.groupAssignmentTarget",
     "#microsoft.graph.exclusionGroupAssignmentTarget",

@@ -223,9 +223,7 @@ class GraphEngine:
             obj.setdefault("priorityMetaData", None)
             ref = obj.get("templateReference")
             ref = ref if isinstance(ref, dict) else {}
-            obj["templateReference"] = {"templateId": ref.get("templateId") or "",
-                                        "templateFamily": "none", "templateDisplayName": None,
-                                        "templateDisplayVersion": None}
+            obj["templateReference"] = catalog.template_reference(ref.get("templateId"))
         if "assignments" in obj and spec.key not in ("roleScopeTags",) and \
                 spec.key in _IS_ASSIGNED_TYPES:
             obj["isAssigned"] = bool(obj["assignments"])

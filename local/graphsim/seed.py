@@ -14,6 +14,8 @@ import random
 import uuid
 from typing import Any
 
+from . import catalog
+
 DEFAULT_COUNTS: dict[str, int] = {
     "groups": 8, "roleScopeTags": 3, "assignmentFilters": 3, "namedLocations": 3,
     "notificationMessageTemplates": 2, "groupPolicyDefinitions": 6,
@@ -243,9 +245,7 @@ class TenantSeeder:
             obj.update(platforms="windows10", technologies="mdm", creationSource=None,
                        roleScopeTagIds=self.scope_tags(), isAssigned=False,
                        priorityMetaData=None, settingCount=count,
-                       templateReference={"templateId": "", "templateFamily": "none",
-                                          "templateDisplayName": None,
-                                          "templateDisplayVersion": None})
+                       templateReference=catalog.template_reference(""))
             obj["settings"] = [self.setting(s) for s in range(count)]
             obj["assignments"] = self.assignments(
                 "deviceManagementConfigurationPolicyAssignment", obj["id"])

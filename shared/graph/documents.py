@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 COMMON_VOLATILE = frozenset({"lastModifiedDateTime", "modifiedDateTime"})
 # Server fields of sub-collection entries (assignments, settings, actions, values, …).
 SUB_SERVER_FIELDS = frozenset({"id", "createdDateTime", "lastModifiedDateTime", "sourceId"})
-TEMPLATE_REFERENCE_READ_ONLY = frozenset({"templateFamily", "templateDisplayName",
-                                          "templateDisplayVersion"})
 _CONTROL = re.compile(r"@odata\.(context|nextLink|deltaLink|count|etag|id|editLink|"
                       r"readLink|mediaReadLink|mediaEditLink|mediaContentType)$")
 
@@ -105,16 +103,27 @@ def clean_entry(sub: SubCollection, entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def comparable(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
-    """The document reduced to what a restore must reproduce: no Graph-managed fields, no
-    server ids of sub-entries, sets sorted. Two objects are semantically equal when their
-    comparable forms are."""
-    doc = drop_deep(strip_annotations(document), COMMON_VOLATILE)
-    out = {k: copy.deepcopy(v) for k, v in doc.items() if k not in rtype.strip_on_write}
+def own_fields(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
+    """The top level of ``document`` without what Graph manages — the one definition that
+    write bodies (:mod:`shared.graph.payloads`) and comparisons (:func:`comparable`, hence
+    every diff) share, so a diff never names a field a restore would not write.
+
+    Graph-managed: the catalog's ``strip_on_write`` fields, and all of ``templateReference``
+    but ``templateId`` (Graph fills in the template's family, name and version and annotates
+    the object; ``templateId`` is the only part a client writes)."""
+    out = {k: v for k, v in document.items() if k not in rtype.strip_on_write}
     ref = out.get("templateReference")
     if isinstance(ref, dict):
-        out["templateReference"] = {k: v for k, v in ref.items()
-                                    if k not in TEMPLATE_REFERENCE_READ_ONLY}
+        out["templateReference"] = {"templateId": ref.get("templateId") or ""}
+    return out
+
+
+def comparable(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
+    """The document reduced to what a restore must reproduce: no Graph-managed fields
+    (:func:`own_fields`), no server ids of sub-entries, sets sorted. Two objects are
+    semantically equal when their comparable forms are."""
+    doc = drop_deep(strip_annotations(document), COMMON_VOLATILE)
+    out = copy.deepcopy(own_fields(rtype, doc))
     for sub in rtype.subcollections:
         entries = [clean_entry(sub, e) for e in out.get(sub.name) or [] if isinstance(e, dict)]
         if sub.unordered:

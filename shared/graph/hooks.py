@@ -51,11 +51,8 @@ class WriteContext:
 
 def prepare_settings_catalog(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
                              ca_state: str) -> dict[str, Any]:
-    """Settings catalog: only ``templateReference.templateId`` is writable, and settings go
-    without their ids or expanded definitions (a PUT replaces them all)."""
-    ref = payload.get("templateReference")
-    if isinstance(ref, dict):
-        payload["templateReference"] = {"templateId": ref.get("templateId") or ""}
+    """Settings catalog: settings go without their ids or expanded definitions (a PUT
+    replaces them all)."""
     payload["settings"] = [{k: v for k, v in s.items() if k != "settingDefinitions"}
                            for s in payload.get("settings") or []]
     return payload

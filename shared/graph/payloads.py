@@ -1,9 +1,9 @@
 """Write bodies from snapshots, and the references a snapshot makes to other objects.
 
-``to_create_payload`` / ``to_update_payload`` strip Graph-managed fields (catalog
-``strip_on_write``), drop sub-collections that are not written inline, clean inline entries of
-their server ids (settings catalog ``settings``, compliance ``scheduledActionsForRule``), keep
-only ``templateReference.templateId``, then run the entry's ``prepare`` hook.
+``to_create_payload`` / ``to_update_payload`` strip Graph-managed fields
+(:func:`shared.graph.documents.own_fields`, which comparisons use too), drop sub-collections
+that are not written inline, clean inline entries of their server ids (settings catalog
+``settings``, compliance ``scheduledActionsForRule``), then run the entry's ``prepare`` hook.
 
 References (scope tag ids, filter ids in assignment targets, named locations in CA
 conditions, notification templates in compliance actions, group ids) are declared per entry
@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.graph.catalog import ResourceType
-from shared.graph.documents import TEMPLATE_REFERENCE_READ_ONLY, clean_entry, strip_annotations
+from shared.graph.documents import clean_entry, own_fields, strip_annotations
 from shared.platform.errors import ValidationFailed
 
 CA_STATES = ("report_only", "as_snapshot")
@@ -46,12 +46,7 @@ def _payload(rtype: ResourceType, snapshot: dict[str, Any], mode: str,
     if ca_state not in CA_STATES:
         raise ValidationFailed(f"ca_state must be one of {', '.join(CA_STATES)}")
     doc = strip_annotations(snapshot)
-    payload = {k: v for k, v in doc.items()
-               if k not in rtype.strip_on_write and k not in rtype.sub_names}
-    ref = payload.get("templateReference")
-    if isinstance(ref, dict):
-        payload["templateReference"] = {k: v for k, v in ref.items()
-                                        if k not in TEMPLATE_REFERENCE_READ_ONLY}
+    payload = {k: v for k, v in own_fields(rtype, doc).items() if k not in rtype.sub_names}
     inline = mode == "create" or rtype.update_method == "PUT"
     for sub in rtype.subcollections:
         if sub.write_inline and inline:

@@ -9,6 +9,7 @@ from shared.restore.match import compare
 
 CA = supported_type("conditionalAccessPolicies")
 DEVICE = supported_type("deviceConfigurations")
+SETTINGS_CATALOG = supported_type("configurationPolicies")
 
 
 def _device() -> dict:
@@ -17,6 +18,24 @@ def _device() -> dict:
         "id": "a", "displayName": "Baseline", "description": "d", "version": 3,
         "lastModifiedDateTime": "2026-01-01T00:00:00Z",
         "assignments": [{"id": "a_g1", "target": {
+            "@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}],
+    }
+
+
+def _settings_catalog() -> dict:
+    """A settings catalog policy as Graph serves it: an annotated ``templateReference`` whose
+    family, name and version Graph fills in."""
+    return {
+        "id": "sc", "name": "Baseline", "description": "d", "platforms": "windows10",
+        "technologies": "mdm", "settingCount": 1, "isAssigned": True,
+        "templateReference": {
+            "@odata.type": "#microsoft.graph.deviceManagementConfigurationPolicyTemplateReference",
+            "templateId": "", "templateFamily": "none", "templateDisplayName": None,
+            "templateDisplayVersion": None},
+        "settings": [{"id": "0", "settingInstance": {
+            "settingDefinitionId": "device_vendor_msft_policy_config_x",
+            "simpleSettingValue": {"value": 5}}}],
+        "assignments": [{"id": "sc_g1", "target": {
             "@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "g1"}}],
     }
 
@@ -41,6 +60,22 @@ def test_compare_assignment_change_only_writes_assignments():
     assert changes == [{"path": "assignments[0].target.groupId", "change": "changed"}]
     assert (body, assignments) == (False, True)
     assert _compare(DEVICE, live, desired, include_assignments=False) == ([], False, False)
+
+
+def test_compare_settings_catalog_assignment_change_lists_only_assignment_paths():
+    live, desired = _settings_catalog(), _settings_catalog()
+    live["assignments"][0]["target"]["groupId"] = "g2"
+    live["templateReference"]["templateDisplayName"] = "filled in by Graph"
+    changes, body, assignments = _compare(SETTINGS_CATALOG, live, desired)
+    assert changes == [{"path": "assignments[0].target.groupId", "change": "changed"}]
+    assert (body, assignments) == (False, True)
+
+
+def test_compare_settings_catalog_template_id_change_is_a_body_change():
+    live, desired = _settings_catalog(), _settings_catalog()
+    live["templateReference"]["templateId"] = "other-template"
+    assert _compare(SETTINGS_CATALOG, live, desired) == (
+        [{"path": "templateReference.templateId", "change": "changed"}], True, False)
 
 
 def test_compare_property_change_writes_the_body_and_names_the_path():
