@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import logging
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +34,7 @@ from shared.platform.errors import (
     GraphError,
     GraphThrottled,
 )
+from shared.platform.loop_local import LoopLocal
 
 log = logging.getLogger("shared.graph")
 
@@ -290,22 +290,16 @@ def build_graph_client(settings: Settings | None = None, *,
                        policy=policy, concurrency_per_tenant=concurrency_per_tenant)
 
 
-_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GraphClient] = (
-    weakref.WeakKeyDictionary()
-)
+_loop_clients: LoopLocal[GraphClient] = LoopLocal(build_graph_client)
 
 
 def get_graph_client() -> GraphClient:
     """The running event loop's client, built from :func:`get_settings` on first use."""
-    loop = asyncio.get_running_loop()
-    client = _loop_clients.get(loop)
-    if client is None:
-        client = _loop_clients[loop] = build_graph_client()
-    return client
+    return _loop_clients.get()
 
 
 async def close_graph_client() -> None:
     """Close the running loop's client (the next :func:`get_graph_client` builds a new one)."""
-    client = _loop_clients.pop(asyncio.get_running_loop(), None)
+    client = _loop_clients.pop()
     if client is not None:
         await client.aclose()

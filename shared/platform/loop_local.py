@@ -28,3 +28,8 @@ class LoopLocal(Generic[T]):
             value = self._factory()
             self._values[loop] = value
         return value
+
+    def pop(self) -> T | None:
+        """Forget the running loop's instance and return it (None if it had none), so the
+        caller can close it; the next :meth:`get` makes a new one."""
+        return self._values.pop(asyncio.get_running_loop(), None)

@@ -111,5 +111,7 @@ async def test_client_is_one_per_event_loop_and_closes(graphsim, tenants, monkey
         second = get_graph_client()
         assert second is not first
         await close_graph_client()
+        await close_graph_client()  # nothing left to close: a no-op
+        assert first._http.is_closed and second._http.is_closed
     finally:
         get_settings.cache_clear()
