@@ -1,22 +1,40 @@
-"""Azure Storage clients for one account and one name prefix (DESIGN §5).
+"""The Azure Storage edge: clients for one account and prefix, and the translation of every
+azure-core error into the error tree (DESIGN §5, §6; STYLE rule 7).
 
 Every table, container and queue name is ``PV_STORAGE_PREFIX`` + a fixed base name, so tests
 and several deployments can share one account. Clients are asynchronous and bound to the event
 loop that created them: use :func:`get_storage` from inside a running loop.
+
+Only this module and :mod:`shared.platform.tables` import ``azure.core.exceptions``. Expected
+conditions (a blob that already exists, one that is absent) are return values; any other
+azure-core error leaves through :func:`storage_errors` as :class:`StorageError`, whose message
+is ours — never the SDK's text, which can carry account names and SAS signatures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from shared.platform.config import get_settings
+from shared.platform.errors import StorageError
 from shared.platform.loop_local import LoopLocal
 
 _AZURITE_KEY = (
@@ -29,6 +47,37 @@ DEVELOPMENT_STORAGE = (
     "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
     "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
 )
+
+
+_SERVICE_CODE = re.compile(r"[A-Za-z]{1,64}")  # e.g. "AuthenticationFailed", "ServerBusy"
+
+
+@contextmanager
+def storage_errors(action: str) -> Iterator[None]:
+    """Translate any azure-core error raised in the block into :class:`StorageError`.
+
+    ``action`` says what failed in our words ("read a row of runs"); the message adds only the
+    HTTP status and the service's error code, never the SDK's message. Catch expected
+    conditions inside the block, before they reach it.
+    """
+    try:
+        yield
+    except AzureError as exc:
+        raise StorageError(f"Azure Storage could not {action}: {_describe(exc)}") from exc
+
+
+def _describe(exc: AzureError) -> str:
+    if isinstance(exc, ServiceRequestError):
+        return "the request could not be sent"
+    if isinstance(exc, ServiceResponseError):
+        return "no complete response arrived"
+    if isinstance(exc, HttpResponseError):
+        raw_code = getattr(exc, "error_code", None)
+        code = str(getattr(raw_code, "value", raw_code) or "")
+        status_code = getattr(exc, "status_code", None)
+        status = f"HTTP {status_code}" if isinstance(status_code, int) else "an error response"
+        return f"{status} {code}" if _SERVICE_CODE.fullmatch(code) else status
+    return type(exc).__name__
 
 
 def expand_connection_string(connection: str) -> str:
@@ -63,10 +112,11 @@ class Storage:
             async with self._lock:
                 if base not in self._tables:
                     name = self.name(base)
-                    try:
-                        await self._table_service.create_table(name)
-                    except ResourceExistsError:
-                        pass
+                    with storage_errors(f"create the table {name}"):
+                        try:
+                            await self._table_service.create_table(name)
+                        except ResourceExistsError:
+                            pass
                     self._tables[base] = self._table_service.get_table_client(name)
         return self._tables[base]
 
@@ -75,10 +125,11 @@ class Storage:
             async with self._lock:
                 if base not in self._containers:
                     client = self._blob_service.get_container_client(self.name(base))
-                    try:
-                        await client.create_container()
-                    except ResourceExistsError:
-                        pass
+                    with storage_errors(f"create the container {self.name(base)}"):
+                        try:
+                            await client.create_container()
+                        except ResourceExistsError:
+                            pass
                     self._containers[base] = client
         return self._containers[base]
 
@@ -92,10 +143,11 @@ class Storage:
                         message_encode_policy=BinaryBase64EncodePolicy(),
                         message_decode_policy=BinaryBase64DecodePolicy(),
                     )
-                    try:
-                        await client.create_queue()
-                    except ResourceExistsError:
-                        pass
+                    with storage_errors(f"create the queue {self.name(base)}"):
+                        try:
+                            await client.create_queue()
+                        except ResourceExistsError:
+                            pass
                     self._queues[base] = client
         return self._queues[base]
 
@@ -105,6 +157,36 @@ class Storage:
         await self._table_service.close()
         await self._blob_service.close()
         await self._queue_service.close()
+
+
+async def upload_once(container: ContainerClient, path: str, data: bytes,
+                      content_type: str) -> bool:
+    """Create the blob at ``path``; False when it already exists (it is left unchanged)."""
+    with storage_errors(f"write a blob to {container.container_name}"):
+        try:
+            await container.upload_blob(
+                path, data, overwrite=False,
+                content_settings=ContentSettings(content_type=content_type),
+            )
+        except ResourceExistsError:
+            return False
+    return True
+
+
+async def download_or_none(container: ContainerClient, path: str) -> bytes | None:
+    """The blob's content, or None when there is no blob at ``path``."""
+    with storage_errors(f"read a blob from {container.container_name}"):
+        try:
+            downloader = await container.download_blob(path)
+            return await downloader.readall()
+        except ResourceNotFoundError:
+            return None
+
+
+async def send_message(queue: QueueClient, data: bytes) -> None:
+    """Put one message on ``queue``."""
+    with storage_errors(f"send a message to {queue.queue_name}"):
+        await queue.send_message(data)
 
 
 def _from_settings() -> Storage:

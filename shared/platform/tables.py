@@ -1,0 +1,172 @@
+"""Azure Table primitives: every store reads and writes tables through these (DESIGN §5).
+
+Expected conditions are return values — an absent row is None, a row that already exists or
+changed since it was read is False — so stores branch on them without knowing the SDK. Any
+other failure leaves as :class:`~shared.platform.errors.StorageError` (see
+:func:`~shared.platform.storage.storage_errors`). Every query reads one partition, because
+every store keys its lists by partition: :func:`query_all` reads all of it, :func:`query_page`
+one API page of it (DESIGN §3 ``?continuation=``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables.aio import TableClient
+
+from shared.platform.paging import Page, decode_token, encode_token
+from shared.platform.storage import storage_errors
+
+Entity = dict[str, Any]
+TRANSACTION_LIMIT = 100  # operations per entity-group transaction
+_TRANSACTION_BYTES = 3 * 1024 * 1024  # the service refuses a batch over 4 MiB; keep a margin
+
+
+def etag(entity: TableEntity) -> str:
+    """The ETag a read returned, for :func:`replace_if_unchanged` and :func:`delete`."""
+    return entity.metadata["etag"]
+
+
+async def get_or_none(table: TableClient, partition_key: str, row_key: str
+                      ) -> TableEntity | None:
+    with storage_errors(f"read a row of {table.table_name}"):
+        try:
+            return await table.get_entity(partition_key, row_key)
+        except ResourceNotFoundError:
+            return None
+
+
+async def insert_once(table: TableClient, entity: Entity) -> bool:
+    """Insert, never overwrite; False when the row already exists (it is left unchanged)."""
+    with storage_errors(f"insert a row into {table.table_name}"):
+        try:
+            await table.create_entity(entity)
+        except ResourceExistsError:
+            return False
+    return True
+
+
+async def replace_if_unchanged(table: TableClient, entity: Entity, etag: str) -> bool:
+    """Replace the row read with ``etag``; False when it changed or vanished since."""
+    return await _update(table, entity, UpdateMode.REPLACE, etag)
+
+
+async def merge_if_present(table: TableClient, entity: Entity) -> bool:
+    """Merge ``entity``'s properties into an existing row; False when there is no row."""
+    return await _update(table, entity, UpdateMode.MERGE, None)
+
+
+async def _update(table: TableClient, entity: Entity, mode: UpdateMode, etag: str | None
+                  ) -> bool:
+    condition = MatchConditions.Unconditionally if etag is None else MatchConditions.IfNotModified
+    with storage_errors(f"update a row of {table.table_name}"):
+        try:
+            await table.update_entity(entity, mode=mode, etag=etag, match_condition=condition)
+        except (ResourceModifiedError, ResourceNotFoundError):
+            return False
+    return True
+
+
+async def upsert(table: TableClient, entity: Entity, *, merge: bool = False) -> None:
+    """Write the row whether or not it exists: replace it, or with ``merge`` keep the
+    properties ``entity`` does not name."""
+    mode = UpdateMode.MERGE if merge else UpdateMode.REPLACE
+    with storage_errors(f"write a row of {table.table_name}"):
+        await table.upsert_entity(entity, mode=mode)
+
+
+async def upsert_many(table: TableClient, entities: Iterable[Entity]) -> None:
+    """Replace-or-insert many rows in as few entity-group transactions as the service allows:
+    one partition each, at most 100 operations and 4 MiB, no row twice (a later entity with
+    the same keys wins, as sequential upserts would). Each transaction is atomic; together
+    they are not."""
+    with storage_errors(f"write rows of {table.table_name}"):
+        for batch in _transactions(entities):
+            await table.submit_transaction(
+                [("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in batch])
+
+
+def _transactions(entities: Iterable[Entity]) -> list[list[Entity]]:
+    partitions: dict[str, dict[str, Entity]] = {}
+    for entity in entities:
+        partitions.setdefault(entity["PartitionKey"], {})[entity["RowKey"]] = entity
+    batches: list[list[Entity]] = []
+    for rows in partitions.values():
+        batch: list[Entity] = []
+        size = 0
+        for entity in rows.values():
+            entity_size = len(json.dumps(entity, default=str))
+            if batch and (len(batch) == TRANSACTION_LIMIT
+                          or size + entity_size > _TRANSACTION_BYTES):
+                batches.append(batch)
+                batch, size = [], 0
+            batch.append(entity)
+            size += entity_size
+        batches.append(batch)
+    return batches
+
+
+async def delete(table: TableClient, partition_key: str, row_key: str, *,
+                 etag: str | None = None) -> bool:
+    """Delete the row (absent is fine); with ``etag``, only the row as it was read — False
+    when it changed since."""
+    condition = MatchConditions.Unconditionally if etag is None else MatchConditions.IfNotModified
+    with storage_errors(f"delete a row of {table.table_name}"):
+        try:
+            await table.delete_entity(partition_key, row_key, etag=etag,
+                                      match_condition=condition)
+        except ResourceModifiedError:
+            return False
+    return True
+
+
+async def query_all(table: TableClient, partition_key: str, where: str = "",
+                    parameters: dict[str, Any] | None = None) -> list[TableEntity]:
+    """Every row of the partition, in key order. ``where`` (OData over ``@parameters``) is
+    and-ed to the partition filter: keep it to ``and``-ed conditions."""
+    query, params = _filter(partition_key, where, parameters)
+    pager = table.query_entities(query, parameters=params)
+    with storage_errors(f"query {table.table_name}"):
+        return [entity async for entity in pager]
+
+
+async def query_page(
+    table: TableClient,
+    partition_key: str,
+    *,
+    top: int,
+    continuation: str | None,
+    where: str = "",
+    parameters: dict[str, Any] | None = None,
+) -> Page[TableEntity]:
+    """One page of at most ``top`` rows of the partition, from the API ``continuation`` token
+    (a tampered token is a 400); the page's token is None after the last page."""
+    token = decode_token(continuation)
+    query, params = _filter(partition_key, where, parameters)
+    pager = table.query_entities(query, parameters=params, results_per_page=top)
+    with storage_errors(f"query {table.table_name}"):
+        pages = pager.by_page(continuation_token=token)
+        async for page in pages:
+            entities = [entity async for entity in page]
+            next_token = pages.continuation_token  # type: ignore[attr-defined]
+            return Page(entities[:top], encode_token(next_token))
+    return Page([])
+
+
+def _filter(partition_key: str, where: str, parameters: dict[str, Any] | None
+            ) -> tuple[str, dict[str, Any]]:
+    params = dict(parameters or {})
+    if "pk" in params:
+        raise ValueError("@pk is reserved for the partition key")
+    params["pk"] = partition_key
+    # No parentheses: the SDK reads an @name up to the next space, so "@name)" would not match.
+    return "PartitionKey eq @pk" + (f" and {where}" if where else ""), params
