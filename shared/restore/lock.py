@@ -11,14 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from azure.core import MatchConditions
-from azure.core.exceptions import (
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-)
-from azure.data.tables import UpdateMode
-
+from shared.platform import tables
 from shared.platform.errors import RestoreInProgress
 from shared.platform.keys import iso, parse_iso
 from shared.platform.storage import Storage
@@ -36,10 +29,7 @@ async def claim_live_restore(storage: Storage, tenant_id: str, key: str, now: da
     key's restore still runs. True when this call took it (False: ``key`` already held it)."""
     table = await storage.table(RESTORE_LOCKS)
     for _ in range(_MAX_ATTEMPTS):
-        try:
-            entity = await table.get_entity(tenant_id, _ROW)
-        except ResourceNotFoundError:
-            entity = None
+        entity = await tables.get_or_none(table, tenant_id, _ROW)
         if entity is not None:
             if entity["key"] == key:
                 return False
@@ -48,16 +38,13 @@ async def claim_live_restore(storage: Storage, tenant_id: str, key: str, now: da
                 raise RestoreInProgress("a live restore is already running in this tenant; "
                                         "wait for it to finish")
         row = {"PartitionKey": tenant_id, "RowKey": _ROW, "key": key, "claimed_at": iso(now)}
-        try:
-            if entity is None:
-                await table.create_entity(row)
-            else:
-                await table.update_entity(row, mode=UpdateMode.REPLACE,
-                                          etag=entity.metadata["etag"],
-                                          match_condition=MatchConditions.IfNotModified)
+        if entity is None:
+            won = await tables.insert_once(table, row)
+        else:
+            won = await tables.replace_if_unchanged(table, row, tables.etag(entity))
+        if won:
             return True
-        except (ResourceExistsError, ResourceModifiedError):
-            continue  # another start claimed it first: look again
+        # another start claimed (or released) it first: look again
     raise RestoreInProgress("a live restore is being started in this tenant; try again")
 
 
@@ -65,13 +52,10 @@ async def release_live_restore(storage: Storage, tenant_id: str, key: str) -> No
     """Give the lock back after a start that took it but started nothing (refused, or
     answered with a finished run), so the tenant is not blocked for ``CLAIM_GRACE``."""
     table = await storage.table(RESTORE_LOCKS)
-    try:
-        entity = await table.get_entity(tenant_id, _ROW)
-        if entity["key"] == key:
-            await table.delete_entity(tenant_id, _ROW, etag=entity.metadata["etag"],
-                                      match_condition=MatchConditions.IfNotModified)
-    except (ResourceNotFoundError, ResourceModifiedError):
-        pass  # gone already, or another start took it since
+    entity = await tables.get_or_none(table, tenant_id, _ROW)
+    if entity is not None and entity["key"] == key:
+        # False when another start took it since: then it is theirs to keep.
+        await tables.delete(table, tenant_id, _ROW, etag=tables.etag(entity))
 
 
 async def _held(storage: Storage, tenant_id: str, key: str, claimed_at: datetime,

@@ -17,9 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import UpdateMode
-
+from shared.platform import tables
 from shared.platform.storage import Storage
 
 RESTORE_STEPS, RESTORE_ID_MAP = "restoresteps", "restoreidmap"
@@ -43,33 +41,26 @@ class RestoreState:
 
     async def step(self, run_id: str, item_id: str) -> Step | None:
         table = await self._storage.table(RESTORE_STEPS)
-        try:
-            entity = await table.get_entity(run_id, item_id)
-        except ResourceNotFoundError:
+        entity = await tables.get_or_none(table, run_id, item_id)
+        if entity is None:
             return None
         return Step(state=entity["state"], target_id=entity.get("target_id"))
 
     async def put_step(self, run_id: str, item_id: str, step: Step) -> None:
         table = await self._storage.table(RESTORE_STEPS)
-        await table.upsert_entity(
-            {"PartitionKey": run_id, "RowKey": item_id, "state": step.state,
-             "target_id": step.target_id},
-            mode=UpdateMode.REPLACE,
-        )
+        await tables.upsert(table, {"PartitionKey": run_id, "RowKey": item_id,
+                                    "state": step.state, "target_id": step.target_id})
 
     async def id_map(self, run_id: str) -> dict[str, dict[str, str]]:
         """``{type key: {old id: new id}}`` as :func:`shared.graph.rewrite_references` takes."""
         table = await self._storage.table(RESTORE_ID_MAP)
         out: dict[str, dict[str, str]] = {}
-        async for entity in table.query_entities("PartitionKey eq @r",
-                                                 parameters={"r": run_id}):
+        for entity in await tables.query_all(table, run_id):
             out.setdefault(entity["policy_type"], {})[entity["old_id"]] = entity["new_id"]
         return out
 
     async def map_id(self, run_id: str, policy_type: str, old_id: str, new_id: str) -> None:
         table = await self._storage.table(RESTORE_ID_MAP)
-        await table.upsert_entity(
-            {"PartitionKey": run_id, "RowKey": f"{policy_type}.{old_id}",
-             "policy_type": policy_type, "old_id": old_id, "new_id": new_id},
-            mode=UpdateMode.REPLACE,
-        )
+        await tables.upsert(table, {"PartitionKey": run_id, "RowKey": f"{policy_type}.{old_id}",
+                                    "policy_type": policy_type, "old_id": old_id,
+                                    "new_id": new_id})

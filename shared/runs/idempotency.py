@@ -1,9 +1,9 @@
 """The idempotency record: one per tenant and key, ETag-guarded (DESIGN §4).
 
 The protocol (claim a new generation, or find the run that holds the key) lives in
-:class:`IdempotencyStore`; Azure Table calls are confined to four primitives underneath, in
-the spirit of Powertools' persistence layer. Expiry is derived from ``expires_at``, never
-stored as a state.
+:class:`IdempotencyStore`; Azure Table calls are the primitives of
+:mod:`shared.platform.tables` underneath, in the spirit of Powertools' persistence layer.
+Expiry is derived from ``expires_at``, never stored as a state.
 """
 
 from __future__ import annotations
@@ -14,14 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.core.exceptions import (
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-)
-from azure.data.tables import UpdateMode
-
+from shared.platform import tables
 from shared.platform.keys import iso, parse_iso
 from shared.platform.storage import Storage
 
@@ -73,9 +66,8 @@ class IdempotencyStore:
 
     async def get(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
         table = await self._storage.table(IDEMPOTENCY)
-        try:
-            entity = await table.get_entity(tenant_id, key_hash(key))
-        except ResourceNotFoundError:
+        entity = await tables.get_or_none(table, tenant_id, key_hash(key))
+        if entity is None:
             return None
         return IdempotencyRecord(
             tenant_id=tenant_id,
@@ -85,7 +77,7 @@ class IdempotencyStore:
             fingerprint=entity["fingerprint"],
             created_at=entity["created_at"],
             expires_at=entity.get("expires_at"),
-            etag=entity.metadata["etag"],
+            etag=tables.etag(entity),
         )
 
     async def claim(
@@ -120,16 +112,10 @@ class IdempotencyStore:
             "expires_at": record.expires_at,
         }
         table = await self._storage.table(IDEMPOTENCY)
-        try:
-            if previous is None:
-                await table.create_entity(entity)
-            else:
-                await table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=previous.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceExistsError, ResourceModifiedError) as exc:
-            raise LostRace(key) from exc
+        if previous is None or previous.etag is None:
+            won = await tables.insert_once(table, entity)
+        else:
+            won = await tables.replace_if_unchanged(table, entity, previous.etag)
+        if not won:
+            raise LostRace(key)
         return record

@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from azure.data.tables import UpdateMode
-
+from shared.platform import tables
 from shared.platform.keys import inverted_time, iso, stable_id
-from shared.platform.paging import Page, first_page
-from shared.platform.storage import Storage
+from shared.platform.paging import Page
+from shared.platform.storage import Storage, send_message
 from shared.runs.model import Run
 
 NOTIFICATIONS, RUN_EVENTS = "notifications", "run-events"
@@ -71,36 +70,30 @@ class NotificationStore:
             **asdict(note),
             "counts": json.dumps(note.counts),
         }
-        await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        await tables.upsert(table, entity)
         queue = await self._storage.queue(RUN_EVENTS)
         message = {"event_id": note.notification_id, **asdict(note)}
         message.pop("read")
-        await queue.send_message(json.dumps(message, sort_keys=True).encode())
+        await send_message(queue, json.dumps(message, sort_keys=True).encode())
 
     async def list(
         self, principal_id: str, *, unread_only: bool, top: int, continuation: str | None
     ) -> Page[dict[str, Any]]:
         table = await self._storage.table(NOTIFICATIONS)
-        query = "PartitionKey eq @p" + (" and read eq false" if unread_only else "")
-        pager = table.query_entities(query, parameters={"p": principal_id}, results_per_page=top)
-        page = await first_page(pager, top, continuation)
+        page = await tables.query_page(table, principal_id, top=top, continuation=continuation,
+                                       where="read eq false" if unread_only else "")
         return Page([_body(e) for e in page.value], page.continuation)
 
     async def mark_read(self, principal_id: str, notification_id: str) -> bool:
         """Mark the caller's own notification read; False when it is not theirs or absent."""
         table = await self._storage.table(NOTIFICATIONS)
-        pager = table.query_entities(
-            "PartitionKey eq @p and notification_id eq @n",
-            parameters={"p": principal_id, "n": notification_id},
-        )
-        found = False
-        async for entity in pager:
-            found = True
-            await table.update_entity(
-                {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "read": True},
-                mode=UpdateMode.MERGE,
-            )
-        return found
+        rows = await tables.query_all(table, principal_id, "notification_id eq @n",
+                                      {"n": notification_id})
+        for entity in rows:
+            await tables.merge_if_present(
+                table, {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"],
+                        "read": True})
+        return bool(rows)
 
 
 def _body(entity: dict[str, Any]) -> dict[str, Any]:

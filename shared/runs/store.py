@@ -12,23 +12,15 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.core.exceptions import (
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-)
-from azure.data.tables import UpdateMode
-
-from shared.platform.errors import ValidationFailed
+from shared.platform import tables
+from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import inverted_ulid
-from shared.platform.paging import Page, first_page
+from shared.platform.paging import Page
 from shared.platform.storage import Storage
 from shared.runs.model import Counts, Run, RunItem, RunStatus
 
 RUNS, RUN_INDEX, RUN_ITEMS = "runs", "runindex", "runitems"
 _JSON_FIELDS = ("counts", "error", "parameters")
-_TRANSACTION_LIMIT = 100  # entities per entity-group transaction
 _MAX_PROPERTY_CHARS = 30_000  # Azure Table strings hold 32K UTF-16 characters (64 KiB)
 
 
@@ -55,27 +47,23 @@ class RunStore:
     async def create(self, run: Run) -> None:
         runs = await self._storage.table(RUNS)
         index = await self._storage.table(RUN_INDEX)
+        # Insert, never overwrite: a start that lost a race must not reset a run the
+        # orchestrator already moved on (e.g. back from ``running`` to ``queued``).
         await asyncio.gather(
-            _create_once(runs, _to_entity(run)),
-            index.upsert_entity(
-                {"PartitionKey": run.run_id, "RowKey": "run", "tenant_id": run.tenant_id}),
+            tables.insert_once(runs, _to_entity(run)),
+            tables.upsert(index, {"PartitionKey": run.run_id, "RowKey": "run",
+                                  "tenant_id": run.tenant_id}, merge=True),
         )
 
     async def get(self, tenant_id: str, run_id: str) -> Run | None:
         runs = await self._storage.table(RUNS)
-        try:
-            entity = await runs.get_entity(tenant_id, inverted_ulid(run_id))
-        except ResourceNotFoundError:
-            return None
-        return _from_entity(entity)
+        entity = await tables.get_or_none(runs, tenant_id, inverted_ulid(run_id))
+        return None if entity is None else _from_entity(entity)
 
     async def tenant_of(self, run_id: str) -> str | None:
         index = await self._storage.table(RUN_INDEX)
-        try:
-            entity = await index.get_entity(run_id, "run")
-        except ResourceNotFoundError:
-            return None
-        return entity["tenant_id"]
+        entity = await tables.get_or_none(index, run_id, "run")
+        return None if entity is None else entity["tenant_id"]
 
     async def update(self, tenant_id: str, run_id: str, **changes: Any) -> Run:
         """Apply ``changes`` unless the run is already terminal (terminal states never change).
@@ -84,23 +72,17 @@ class RunStore:
         """
         runs = await self._storage.table(RUNS)
         while True:
-            entity = await runs.get_entity(tenant_id, inverted_ulid(run_id))
+            entity = await tables.get_or_none(runs, tenant_id, inverted_ulid(run_id))
+            if entity is None:
+                raise NotFound("the run to update does not exist")
             run = _from_entity(entity)
             if run.terminal:
                 return run
             for name, value in changes.items():
                 setattr(run, name, Counts(**value) if name == "counts" and isinstance(
                     value, dict) else value)
-            try:
-                await runs.update_entity(
-                    _to_entity(run),
-                    mode=UpdateMode.REPLACE,
-                    etag=entity.metadata["etag"],
-                    match_condition=MatchConditions.IfNotModified,
-                )
+            if await tables.replace_if_unchanged(runs, _to_entity(run), tables.etag(entity)):
                 return run
-            except ResourceModifiedError:
-                continue
 
     async def list(
         self,
@@ -112,55 +94,44 @@ class RunStore:
         status: str | None = None,
     ) -> Page[Run]:
         runs = await self._storage.table(RUNS)
-        query = "PartitionKey eq @tenant"
-        params: dict[str, Any] = {"tenant": tenant_id}
+        conditions: list[str] = []
+        params: dict[str, Any] = {}
         if run_type:
-            query += " and run_type eq @run_type"
+            conditions.append("run_type eq @run_type")
             params["run_type"] = run_type
         if status:
             if status not in {s.value for s in RunStatus}:
                 raise ValidationFailed(f"status must be one of {', '.join(s for s in RunStatus)}")
-            query += " and status eq @status"
+            conditions.append("status eq @status")
             params["status"] = status
-        pager = runs.query_entities(query, parameters=params, results_per_page=top)
-        page = await first_page(pager, top, continuation)
+        page = await tables.query_page(runs, tenant_id, top=top, continuation=continuation,
+                                       where=" and ".join(conditions), parameters=params)
         return Page([_from_entity(e) for e in page.value], page.continuation)
 
     async def put_item(self, run_id: str, item: RunItem) -> None:
         items = await self._storage.table(RUN_ITEMS)
-        await items.upsert_entity(_item_entity(run_id, item), mode=UpdateMode.REPLACE)
+        await tables.upsert(items, _item_entity(run_id, item))
 
     async def put_items(self, run_id: str, items: list[RunItem]) -> None:
-        """Upsert many items of one run, up to 100 per entity-group transaction."""
+        """Upsert many items of one run in entity-group transactions."""
         table = await self._storage.table(RUN_ITEMS)
-        entities = [_item_entity(run_id, item) for item in items]
-        for start in range(0, len(entities), _TRANSACTION_LIMIT):
-            await table.submit_transaction([
-                ("upsert", entity, {"mode": UpdateMode.REPLACE})
-                for entity in entities[start:start + _TRANSACTION_LIMIT]
-            ])
+        await tables.upsert_many(table, [_item_entity(run_id, item) for item in items])
 
     async def get_item(self, run_id: str, item_id: str) -> RunItem | None:
         items = await self._storage.table(RUN_ITEMS)
-        try:
-            return _item_from_entity(await items.get_entity(run_id, item_id))
-        except ResourceNotFoundError:
-            return None
+        entity = await tables.get_or_none(items, run_id, item_id)
+        return None if entity is None else _item_from_entity(entity)
 
     async def list_items(
         self, run_id: str, *, top: int, continuation: str | None = None
     ) -> Page[RunItem]:
         items = await self._storage.table(RUN_ITEMS)
-        pager = items.query_entities(
-            "PartitionKey eq @run", parameters={"run": run_id}, results_per_page=top
-        )
-        page = await first_page(pager, top, continuation)
+        page = await tables.query_page(items, run_id, top=top, continuation=continuation)
         return Page([_item_from_entity(e) for e in page.value], page.continuation)
 
     async def all_items(self, run_id: str) -> list[RunItem]:
         items = await self._storage.table(RUN_ITEMS)
-        pager = items.query_entities("PartitionKey eq @run", parameters={"run": run_id})
-        return [_item_from_entity(e) async for e in pager]
+        return [_item_from_entity(e) for e in await tables.query_all(items, run_id)]
 
 
 def _item_entity(run_id: str, item: RunItem) -> dict[str, Any]:
@@ -191,11 +162,3 @@ def _truncate_diff(diff: list[dict[str, str]]) -> list[dict[str, str]]:
         kept.append(entry)
     return kept
 
-
-async def _create_once(table: Any, entity: dict[str, Any]) -> None:
-    """Insert, never overwrite: a start that lost a race must not reset a run the
-    orchestrator already moved on (e.g. back from ``running`` to ``queued``)."""
-    try:
-        await table.create_entity(entity)
-    except ResourceExistsError:
-        pass

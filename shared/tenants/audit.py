@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.platform import tables
 from shared.platform.keys import inverted_time, iso
-from shared.platform.paging import Page, first_page
+from shared.platform.paging import Page
 from shared.platform.storage import Storage
 
 AUDIT = "audit"
@@ -40,17 +41,13 @@ class AuditLog:
         body = asdict(event)
         body["details"] = json.dumps(event.details, sort_keys=True)
         body["created_at"] = iso(at)
-        await table.upsert_entity(
-            {"PartitionKey": event.tenant_id,
-             "RowKey": f"{inverted_time(at)}_{event.event_id}", **body}
-        )
+        await tables.upsert(table, {"PartitionKey": event.tenant_id,
+                                    "RowKey": f"{inverted_time(at)}_{event.event_id}", **body},
+                            merge=True)
 
     async def list(self, tenant_id: str, *, top: int, continuation: str | None) -> Page[dict]:
         table = await self._storage.table(AUDIT)
-        pager = table.query_entities(
-            "PartitionKey eq @t", parameters={"t": tenant_id}, results_per_page=top
-        )
-        page = await first_page(pager, top, continuation)
+        page = await tables.query_page(table, tenant_id, top=top, continuation=continuation)
         return Page([_event(e) for e in page.value], page.continuation)
 
 

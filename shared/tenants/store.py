@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
-
+from shared.platform import tables
 from shared.platform.errors import Forbidden, ValidationFailed
 from shared.platform.storage import Storage
 from shared.tenants.auth import Principal
@@ -60,46 +59,41 @@ class TenantStore:
 
     async def get(self, tenant_id: str) -> Tenant | None:
         table = await self._storage.table(TENANTS)
-        try:
-            entity = await table.get_entity("tenant", tenant_id)
-        except ResourceNotFoundError:
+        entity = await tables.get_or_none(table, "tenant", tenant_id)
+        if entity is None:
             return None
         return Tenant(tenant_id, entity["display_name"], entity["created_at"],
                       entity["updated_at"])
 
     async def put(self, tenant: Tenant) -> None:
         table = await self._storage.table(TENANTS)
-        await table.upsert_entity({"PartitionKey": "tenant", "RowKey": tenant.tenant_id,
-                                   **_without(asdict(tenant), "tenant_id")})
+        await tables.upsert(table, {"PartitionKey": "tenant", "RowKey": tenant.tenant_id,
+                                    **_without(asdict(tenant), "tenant_id")}, merge=True)
 
     async def all(self) -> list[Tenant]:
         table = await self._storage.table(TENANTS)
-        pager = table.query_entities("PartitionKey eq 'tenant'")
         return [Tenant(e["RowKey"], e["display_name"], e["created_at"], e["updated_at"])
-                async for e in pager]
+                for e in await tables.query_all(table, "tenant")]
 
     async def grant(self, grant: Grant) -> None:
         table = await self._storage.table(ACCESS)
         body = asdict(grant)
-        await table.upsert_entity({"PartitionKey": f"t:{grant.tenant_id}",
-                                   "RowKey": grant.principal_id, **body})
-        await table.upsert_entity({"PartitionKey": f"p:{grant.principal_id}",
-                                   "RowKey": grant.tenant_id, **body})
+        await tables.upsert(table, {"PartitionKey": f"t:{grant.tenant_id}",
+                                    "RowKey": grant.principal_id, **body}, merge=True)
+        await tables.upsert(table, {"PartitionKey": f"p:{grant.principal_id}",
+                                    "RowKey": grant.tenant_id, **body}, merge=True)
 
     async def revoke(self, tenant_id: str, principal_id: str) -> bool:
         table = await self._storage.table(ACCESS)
         existed = await self.grant_of(principal_id, tenant_id) is not None
-        await table.delete_entity(f"p:{principal_id}", tenant_id)
-        await table.delete_entity(f"t:{tenant_id}", principal_id)
+        await tables.delete(table, f"p:{principal_id}", tenant_id)
+        await tables.delete(table, f"t:{tenant_id}", principal_id)
         return existed
 
     async def grant_of(self, principal_id: str, tenant_id: str) -> Grant | None:
         table = await self._storage.table(ACCESS)
-        try:
-            entity = await table.get_entity(f"p:{principal_id}", tenant_id)
-        except ResourceNotFoundError:
-            return None
-        return _grant(entity)
+        entity = await tables.get_or_none(table, f"p:{principal_id}", tenant_id)
+        return None if entity is None else _grant(entity)
 
     async def grants_for_tenant(self, tenant_id: str) -> list[Grant]:
         return await self._grants(f"t:{tenant_id}")
@@ -109,8 +103,7 @@ class TenantStore:
 
     async def _grants(self, partition: str) -> list[Grant]:
         table = await self._storage.table(ACCESS)
-        pager = table.query_entities("PartitionKey eq @pk", parameters={"pk": partition})
-        return [_grant(e) async for e in pager]
+        return [_grant(e) for e in await tables.query_all(table, partition)]
 
 
 async def require_role(
