@@ -10,12 +10,9 @@ import hashlib
 import json
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import ContentSettings
-
 from shared.graph.documents import canonical_json
 from shared.platform.errors import NotFound
-from shared.platform.storage import Storage
+from shared.platform.storage import Storage, download_or_none, upload_once
 
 SNAPSHOTS = "snapshots"
 
@@ -36,19 +33,12 @@ class SnapshotStore:
         sha = hashlib.sha256(data).hexdigest()
         path = blob_path(tenant_id, policy_type, policy_id, sha)
         container = await self._storage.container(SNAPSHOTS)
-        try:
-            await container.upload_blob(
-                path, data, overwrite=False,
-                content_settings=ContentSettings(content_type="application/json"),
-            )
-        except ResourceExistsError:
-            return sha, path, False
-        return sha, path, True
+        created = await upload_once(container, path, data, "application/json")
+        return sha, path, created
 
     async def get(self, path: str) -> dict[str, Any]:
         container = await self._storage.container(SNAPSHOTS)
-        try:
-            downloader = await container.download_blob(path)
-        except ResourceNotFoundError as exc:
-            raise NotFound("the snapshot document is missing") from exc
-        return json.loads(await downloader.readall())
+        data = await download_or_none(container, path)
+        if data is None:
+            raise NotFound("the snapshot document is missing")
+        return json.loads(data)

@@ -1,11 +1,12 @@
-"""Opaque continuation tokens for list endpoints (DESIGN §3: `?continuation=`)."""
+"""Pages, ``top`` and opaque continuation tokens for list endpoints (DESIGN §3:
+``?continuation=``). A table partition is read page by page in
+:func:`shared.platform.tables.query_page`."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -49,15 +50,3 @@ def parse_top(raw: str | None) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
         raise ValidationFailed(f"top must be a whole number from 1 to {MAX_TOP}")
     return int(raw)
-
-
-async def first_page(pager: Any, top: int, continuation: str | None) -> Page[dict[str, Any]]:
-    """Read one page of an azure-data-tables query (``query_entities(..., results_per_page)``)."""
-    pages: AsyncIterator[Any] = pager.by_page(continuation_token=decode_token(continuation))
-    entities: list[dict[str, Any]] = []
-    async for page in pages:
-        async for entity in page:
-            entities.append(entity)
-        token = pages.continuation_token  # type: ignore[attr-defined]
-        return Page(entities[:top], encode_token(token))
-    return Page(entities)
