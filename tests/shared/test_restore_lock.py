@@ -5,10 +5,13 @@ from datetime import timedelta
 
 import pytest
 
+from shared.platform import tables
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import RestoreInProgress
 from shared.platform.keys import utc_now
 from shared.restore.lock import (
     CLAIM_GRACE,
+    RESTORE_LOCKS,
     claim_live_restore,
     release_live_restore,
 )
@@ -34,7 +37,7 @@ async def test_restore_lock_second_key_refused_while_first_runs_then_free(storag
 
     with pytest.raises(RestoreInProgress) as refused:
         await claim_live_restore(storage, TENANT, KEY_B, utc_now())
-    assert (refused.value.http_status, refused.value.code) == (409, "restore_in_progress")
+    assert (refused.value.http_status, refused.value.code) == (409, ErrorCode.RESTORE_IN_PROGRESS)
 
     await RunStore(storage).update(TENANT, run.run_id, status=RunStatus.SUCCEEDED.value)
     await _start(storage, KEY_B)
@@ -68,3 +71,25 @@ async def test_restore_lock_released_by_its_holder_is_free_at_once(storage):
     await release_live_restore(storage, TENANT, KEY_A)
 
     assert await claim_live_restore(storage, TENANT, KEY_B, utc_now()) is True
+
+
+async def test_restore_lock_released_between_read_and_claim_is_taken_not_an_error(
+        storage, monkeypatch):
+    now = utc_now()
+    await claim_live_restore(storage, TENANT, KEY_A, now - CLAIM_GRACE * 2)  # long expired
+    read = tables.get_or_none
+    released = []
+
+    async def read_then_release(table, partition_key, row_key):
+        entity = await read(table, partition_key, row_key)
+        if entity is not None and not released:  # the holder gives it back right after
+            released.append(entity)
+            await release_live_restore(storage, TENANT, entity["key"])
+        return entity
+
+    monkeypatch.setattr(tables, "get_or_none", read_then_release)
+    assert await claim_live_restore(storage, TENANT, KEY_B, now) is True
+    monkeypatch.undo()
+    assert released
+    row = await tables.get_or_none(await storage.table(RESTORE_LOCKS), TENANT, "live")
+    assert row["key"] == KEY_B

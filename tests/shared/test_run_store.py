@@ -2,7 +2,8 @@
 
 import pytest
 
-from shared.platform.errors import ValidationFailed
+from shared.platform.codes import ErrorCode
+from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import new_ulid
 from shared.runs.model import Counts, Run, RunItem
 from shared.runs.store import RunStore
@@ -77,9 +78,14 @@ async def test_run_store_index_finds_tenant_and_unknown_run_is_none(storage):
 async def test_run_store_retried_item_write_overwrites_its_row(storage):
     store = RunStore(storage)
     item = RunItem("deviceConfigurations.p1", "deviceConfigurations", "p1", "Baseline", "failed",
-                   error={"code": "graph_unavailable", "message": "503"})
+                   error={"code": ErrorCode.GRAPH_UNAVAILABLE, "message": "503"})
     await store.put_item("run-1", item)
     item.action, item.error = "captured", None
     await store.put_item("run-1", item)
     rows = await store.all_items("run-1")
     assert len(rows) == 1 and rows[0].status == "succeeded" and rows[0].error is None
+
+
+async def test_run_store_update_of_an_unknown_run_is_not_found(storage):
+    with pytest.raises(NotFound):
+        await RunStore(storage).update(TENANT, new_ulid(), status="running")
