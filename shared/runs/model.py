@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -53,8 +55,34 @@ class ItemAction(StrEnum):
         return ItemStatus.SUCCEEDED
 
 
+@dataclass(frozen=True)
+class ItemTally:
+    """Item outcomes of one batch by status: what an activity hands back across history (as
+    a dict) for the orchestrator to add to the run's ``Counts``."""
+
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @classmethod
+    def of(cls, statuses: Iterable[ItemStatus | str]) -> ItemTally:
+        by_status = Counter(str(status) for status in statuses)
+        return cls(succeeded=by_status[ItemStatus.SUCCEEDED], failed=by_status[ItemStatus.FAILED],
+                   skipped=by_status[ItemStatus.SKIPPED])
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> ItemTally:
+        return cls(**{name: payload.get(name, 0) for name in ("succeeded", "failed", "skipped")})
+
+    @property
+    def processed(self) -> int:
+        return self.succeeded + self.failed + self.skipped
+
+
 @dataclass
 class Counts:
+    """A run's counters (DESIGN §4); ``processed`` is always succeeded + failed + skipped."""
+
     total: int = 0
     processed: int = 0
     succeeded: int = 0
@@ -62,12 +90,23 @@ class Counts:
     skipped: int = 0
 
     @classmethod
-    def of(cls, statuses: list[ItemStatus | str], total: int | None = None) -> Counts:
-        counts = cls(total=len(statuses) if total is None else total)
-        for status in statuses:
-            setattr(counts, str(status), getattr(counts, str(status)) + 1)
-        counts.processed = counts.succeeded + counts.failed + counts.skipped
+    def of(cls, statuses: Iterable[ItemStatus | str], total: int | None = None) -> Counts:
+        """Counters of these item statuses; ``total`` defaults to how many there are."""
+        counts = cls()
+        counts.add(ItemTally.of(statuses))
+        counts.total = counts.processed if total is None else total
         return counts
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Counts:
+        return cls(**payload)
+
+    def add(self, tally: ItemTally) -> None:
+        """Add a batch's outcome (deterministic, so orchestrators use it too)."""
+        self.succeeded += tally.succeeded
+        self.failed += tally.failed
+        self.skipped += tally.skipped
+        self.processed = self.succeeded + self.failed + self.skipped
 
     def final_status(self) -> RunStatus:
         """`succeeded` when nothing failed, `failed` when all did, else `partial`."""
