@@ -1,0 +1,195 @@
+"""What callers send: request bodies and list query parameters (DESIGN §3).
+
+Bodies refuse unknown fields and take JSON values as they are (strict: ``"no"`` is not a
+boolean, ``7`` is not a label). :func:`parse` turns any refusal into the API's one 400
+``validation_failed``, whose detail names the field. Defaults are part of the models, so a
+validated body is the canonical body a start's fingerprint hashes (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from shared.graph.catalog import SUPPORTED_KEYS, supported_type
+from shared.graph.payloads import CA_STATES
+from shared.platform.errors import ValidationFailed
+from shared.platform.keys import is_ulid
+from shared.platform.paging import DEFAULT_TOP, MAX_TOP
+from shared.runs.model import RunType
+
+MAX_DISPLAY_NAME = 256
+MAX_LABEL = 200
+# Restore item ids travel in the run's parameters (one Table property, 32K characters); a
+# larger selection is a restore of the whole set, or several requests.
+MAX_ITEM_IDS = 500
+MAX_ITEM_ID_LENGTH = 200
+MAX_ITEM_ID_CHARS = 25_000
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Mapping[str, Any]) -> M:
+    """``data`` as ``model``; :class:`ValidationFailed` naming the first field refused
+    (unknown fields first, all of them)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(_describe(exc.errors(include_url=False))) from exc
+
+
+def _describe(errors: list[ErrorDetails]) -> str:
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}"
+    first = errors[0]
+    if first["type"] == _UNSUPPORTED_TYPE:  # the supported keys fill the detail (DESIGN §3)
+        return first["msg"]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+    return f"{where.lstrip('.') or 'body'}: {first['msg']}"
+
+
+# ---- field types ---------------------------------------------------------------------------
+_UNSUPPORTED_TYPE = "unsupported_policy_type"
+
+
+def _catalog_key(value: str) -> str:
+    try:
+        return supported_type(value).key
+    except ValidationFailed as exc:  # "use one of: " and every supported key
+        raise PydanticCustomError(_UNSUPPORTED_TYPE, exc.message) from exc
+
+
+def _backup_set_id(value: str) -> str:
+    if not is_ulid(value):
+        raise PydanticCustomError("backup_set_id", "must be a backup set id")
+    return value.upper()
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be blank")
+    return value.strip()
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _sorted_unique(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+def _bounded_total(ids: list[str]) -> list[str]:
+    if sum(len(i) + 4 for i in ids) > MAX_ITEM_ID_CHARS:
+        raise PydanticCustomError(
+            "too_long", f"the item ids must total at most {MAX_ITEM_ID_CHARS} characters")
+    return ids
+
+
+def _whole_number(value: object) -> object:
+    """Query values are text: only plain ASCII digits in range are a page size."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_TOP):
+            raise PydanticCustomError("whole_number",
+                                      f"must be a whole number from 1 to {MAX_TOP}")
+        return int(value)
+    return value
+
+
+PolicyTypeKey = Annotated[
+    str, AfterValidator(_catalog_key),
+    WithJsonSchema({"type": "string", "enum": list(SUPPORTED_KEYS)}),
+]
+BackupSetId = Annotated[
+    str, AfterValidator(_backup_set_id),
+    Field(description="a backup set id (a ULID, as the backup list returns it)"),
+]
+RoleName = Annotated[Literal["reader", "operator", "admin"], BeforeValidator(_lower)]
+CaState = Literal[CA_STATES]  # type: ignore[valid-type]
+
+
+# ---- bodies --------------------------------------------------------------------------------
+class RequestBody(BaseModel):
+    """A JSON request body: unknown fields refused, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class TenantPut(RequestBody):
+    """PUT /api/tenants/{tenant_id}: register or rename a tenant (Platform.Admin)."""
+
+    display_name: Annotated[
+        str, Field(min_length=1, max_length=MAX_DISPLAY_NAME), AfterValidator(_not_blank),
+    ]
+
+
+class AccessPut(RequestBody):
+    """PUT /api/tenants/{tenant_id}/access/{principal_id}: grant a role on the tenant."""
+
+    role: RoleName
+
+
+class BackupStart(RequestBody):
+    """POST /api/tenants/{tenant_id}/backups: back up the given types, or all of them."""
+
+    policy_types: Annotated[
+        list[PolicyTypeKey], Field(min_length=1), AfterValidator(_sorted_unique),
+    ] | None = Field(
+        None, description="catalog keys to back up; absent: every supported type")
+    label: Annotated[str, Field(max_length=MAX_LABEL)] | None = None
+
+
+class RestoreStart(RequestBody):
+    """POST /api/tenants/{tenant_id}/restores: preview (the default) or restore a set."""
+
+    backup_set_id: BackupSetId
+    item_ids: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID_LENGTH)]],
+        Field(min_length=1, max_length=MAX_ITEM_IDS), AfterValidator(_bounded_total),
+        AfterValidator(_sorted_unique),
+    ] | None = Field(None, description="items of the set to restore; absent: all of them")
+    dry_run: bool = Field(True, description="preview only; false (a live restore) needs admin")
+    include_assignments: bool = True
+    ca_state: CaState = Field(
+        "report_only", description="Conditional Access policies restored report-only, or as "
+                                   "the snapshot has them")
+
+
+# ---- query parameters ----------------------------------------------------------------------
+class ListQuery(BaseModel):
+    """?top=&continuation= of every list endpoint; other parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    top: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_TOP)] = DEFAULT_TOP
+    continuation: str | None = Field(None, description="the previous page's continuation")
+
+    @classmethod
+    def from_params(cls: type[M], params: Mapping[str, str]) -> M:
+        """The query as sent; an empty value counts as absent."""
+        return parse(cls, {name: value for name, value in params.items() if value != ""})
+
+
+class RunListQuery(ListQuery):
+    """GET …/runs: also filtered by run type and status."""
+
+    run_type: RunType | None = None
+    status: str | None = None
+
+
+__all__ = [
+    "AccessPut", "BackupStart", "ListQuery", "RestoreStart", "RunListQuery", "TenantPut",
+    "parse",
+]

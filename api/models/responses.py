@@ -1,0 +1,224 @@
+"""What the API answers: every JSON response body (DESIGN §3).
+
+Each endpoint builds its body through one of these models, so the JSON Schema the models give
+is what the API returns. Field order is the order the bodies have always had. A field with a
+default is one a body may leave out (``continuation`` on the last page, ``diff`` outside
+restores): bodies are dumped with ``exclude_unset``, so it is omitted unless it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.runs.model import ItemAction, ItemStatus, Run, RunItem, RunStatus, RunType
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Role = Literal["reader", "operator", "admin"]
+B = TypeVar("B", bound=BaseModel)
+
+
+class ResponseBody(BaseModel):
+    """A JSON response body; a field the code does not declare here is a bug, not data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON-plain body, without the optional fields that were not given."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class Health(ResponseBody):
+    status: Literal["ok"]
+
+
+class Problem(ResponseBody):
+    """Every refusal and failure (application/problem+json, RFC 9457)."""
+
+    type: str = Field(description="urn:policyvault:problem:{code}")
+    title: str
+    status: int
+    detail: str = Field(description="a safe, human-readable reason; names the field refused")
+    code: str = Field(description="a stable code (the README's table of codes)")
+
+
+# ---- runs ----------------------------------------------------------------------------------
+class Counts(ResponseBody):
+    """processed = succeeded + failed + skipped; once terminal, processed = total."""
+
+    total: int
+    processed: int
+    succeeded: int
+    failed: int
+    skipped: int
+
+
+class ErrorInfo(ResponseBody):
+    code: str
+    message: str
+
+
+class RunLinks(ResponseBody):
+    self: str
+    items: str
+
+
+class RunBody(ResponseBody):
+    """A run (DESIGN §3): one capture, backup or restore, and how far it got."""
+
+    run_id: str
+    tenant_id: str
+    run_type: RunType
+    status: RunStatus
+    requested_by: str
+    idempotency_key: str
+    created_at: Timestamp
+    dry_run: bool
+    backup_set_id: str | None = Field(
+        description="the set a capture or backup produced, or the set a restore reads")
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    pre_restore_backup_set_id: str | None
+    counts: Counts
+    error: ErrorInfo | None
+    links: RunLinks
+
+    @classmethod
+    def of(cls, run: Run) -> RunBody:
+        return cls.model_validate(run.to_api())
+
+
+class StartedRun(RunBody):
+    """The answer to a start: the run, and whether an earlier start's run was returned."""
+
+    reused: bool
+
+    @classmethod
+    def started(cls, run: Run, reused: bool) -> StartedRun:
+        return cls.model_validate({**run.to_api(), "reused": reused})
+
+
+class DiffEntry(ResponseBody):
+    path: str = Field(description="e.g. settings[3].settingInstance.simpleSettingValue.value")
+    change: Literal["added", "removed", "changed"]
+
+
+class RunItemBody(ResponseBody):
+    """One item's outcome in a run; restore runs' items carry their field diff."""
+
+    item_id: str
+    policy_type: str
+    policy_id: str
+    display_name: str
+    action: ItemAction
+    error: ErrorInfo | None
+    diff: list[DiffEntry] | None = None
+    status: ItemStatus
+
+    @classmethod
+    def of(cls, item: RunItem, include_diff: bool) -> RunItemBody:
+        return cls.model_validate(item.to_api(include_diff))
+
+
+# ---- backups -------------------------------------------------------------------------------
+class BackupSetBody(ResponseBody):
+    backup_set_id: str
+    tenant_id: str
+    label: str | None
+    run_id: str
+    created_at: Timestamp
+    item_count: int
+    kind: Literal["backup", "capture", "pre_restore"] | None
+
+
+class BackupItemBody(ResponseBody):
+    item_id: str
+    policy_type: str
+    policy_id: str
+    display_name: str
+    sha256: str
+
+
+class BackupSetWithItems(BackupSetBody):
+    items: list[BackupItemBody]
+
+
+class VersionBody(ResponseBody):
+    """One distinct captured version of a policy."""
+
+    sha256: str
+    display_name: str
+    captured_at: Timestamp
+    backup_set_id: str
+    item_id: str
+
+
+# ---- tenants, access, notifications, audit -------------------------------------------------
+class TenantBody(ResponseBody):
+    tenant_id: str
+    display_name: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class GrantBody(ResponseBody):
+    tenant_id: str
+    principal_id: str
+    role: Role
+    granted_by: str
+    granted_at: Timestamp
+
+
+class NotificationBody(ResponseBody):
+    """One status change of a run the caller requested."""
+
+    notification_id: str
+    tenant_id: str
+    run_type: RunType
+    run_id: str
+    status: RunStatus
+    counts: Counts
+    error_code: str | None
+    error_context: str | None
+    link: str
+    created_at: Timestamp
+    read: bool
+
+
+class AuditEventBody(ResponseBody):
+    event_id: str
+    tenant_id: str
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    created_at: Timestamp
+    run_id: str | None
+    details: dict[str, Any]
+
+
+# ---- lists ---------------------------------------------------------------------------------
+class ListBody(ResponseBody, Generic[B]):
+    """Every list endpoint's envelope, newest first where it has an order."""
+
+    value: list[B]
+    continuation: str | None = Field(
+        None, description="absent on the last page; pass it back as ?continuation=")
+
+    @classmethod
+    def of(cls, value: Iterable[Any], continuation: str | None = None) -> ListBody[B]:
+        """``value`` as this list's items (models or their fields)."""
+        data: dict[str, Any] = {"value": list(value)}
+        if continuation:
+            data["continuation"] = continuation
+        return cls.model_validate(data)
+
+
+__all__ = [
+    "AuditEventBody", "BackupItemBody", "BackupSetBody", "BackupSetWithItems", "Counts",
+    "DiffEntry", "ErrorInfo", "GrantBody", "Health", "ListBody", "NotificationBody", "Problem",
+    "ResponseBody", "RunBody", "RunItemBody", "RunLinks", "StartedRun", "TenantBody",
+    "VersionBody",
+]
