@@ -1,14 +1,19 @@
-"""Activities of the nightly backup: which tenants, and one recorded run per tenant."""
+"""Activities of the nightly backup: which tenants, and one recorded run per tenant.
+Inputs and outcomes: ``activities.contracts.schedules``."""
 
 import logging
+from dataclasses import asdict
 
 import azure.durable_functions as df
 
-from shared.graph import SUPPORTED_KEYS
+from activities.contracts.schedules import (
+    ListRegisteredTenants,
+    RecordScheduledBackup,
+    ScheduledBackup,
+)
 from shared.platform.storage import get_storage
-from shared.runs.idempotency import fingerprint
-from shared.runs.model import RunType
-from shared.runs.starter import JobRequest, start_job
+from shared.runs.jobs import backup_job
+from shared.runs.starter import start_job
 from shared.tenants.store import TenantStore
 
 bp = df.Blueprint()
@@ -30,26 +35,19 @@ class _StartedByOrchestrator:
 
 @bp.activity_trigger(input_name="payload")
 async def list_registered_tenants(payload: dict) -> list:
-    del payload
+    ListRegisteredTenants.from_payload(payload)
     return sorted(t.tenant_id for t in await TenantStore(get_storage()).all())
 
 
 @bp.activity_trigger(input_name="payload")
 async def record_scheduled_backup(payload: dict) -> dict:
-    """Create (or find) the tenant's backup run under the same key a manual full backup
-    uses, so a backup already running for the tenant is not started twice."""
-    tenant_id, label = payload["tenant_id"], payload["label"]
-    request = JobRequest(
-        tenant_id=tenant_id, run_type=RunType.BACKUP, orchestrator="backup_tenant",
-        key=f"{tenant_id}|backup|*",
-        fingerprint=fingerprint("POST", f"/api/tenants/{tenant_id}/backups",
-                                {"policy_types": None, "label": label}),
-        client_key=False, requested_by=SCHEDULER, produces_backup_set=True,
-        parameters={"policy_types": list(SUPPORTED_KEYS), "label": label},
-    )
-    run, reused = await start_job(request, storage=get_storage(),
+    """Create (or find) the tenant's backup run as the same job a manual full backup is
+    (``POST …/backups`` with no body), so a backup already running is not started twice."""
+    step = RecordScheduledBackup.from_payload(payload)
+    job = backup_job(step.tenant_id, label=step.label)
+    run, reused = await start_job(job.request(SCHEDULER), storage=get_storage(),
                                   scheduler=_StartedByOrchestrator())
     if reused:
-        log.info("tenant %s: backup run %s already in flight", tenant_id, run.run_id)
-    return {"run_id": run.run_id, "tenant_id": tenant_id, "instance_id": run.instance_id,
-            "reused": reused}
+        log.info("tenant %s: backup run %s already in flight", step.tenant_id, run.run_id)
+    return asdict(ScheduledBackup(run_id=run.run_id, tenant_id=step.tenant_id,
+                                  instance_id=run.instance_id, reused=reused))

@@ -3,8 +3,8 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.handler import ApiCall, handle, list_response
-from shared.platform.paging import parse_top
+from api.handler import ApiCall, handle, json_response
+from api.models.responses import AuditEventBody, ListBody
 from shared.tenants.audit import AuditLog
 from shared.tenants.store import Role
 
@@ -17,8 +17,7 @@ async def list_audit(req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def _list(call: ApiCall) -> func.HttpResponse:
+    query = call.query()
     page = await AuditLog(call.storage).list(
-        call.tenant_id, top=parse_top(call.req.params.get("top")),
-        continuation=call.req.params.get("continuation"),
-    )
-    return list_response(page.value, page.continuation)
+        call.tenant_id, top=query.top, continuation=query.continuation)
+    return json_response(ListBody[AuditEventBody].of(page.value, page.continuation))

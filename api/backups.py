@@ -3,19 +3,19 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.handler import ApiCall, handle, json_response, list_response
-from api.starts import start
+from api.handler import ApiCall, handle, json_response
+from api.models.requests import BackupStart
+from api.models.responses import BackupSetBody, BackupSetWithItems, ListBody
+from api.runs import run_response
+from api.starts import job_request, start
 from shared.backups.sets import BackupSetStore
 from shared.backups.snapshots import SnapshotStore
-from shared.graph.catalog import CATALOG, supported_type
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_ulid
-from shared.platform.paging import parse_top
-from shared.runs.model import RunType
+from shared.runs.jobs import backup_job
 from shared.tenants.store import Role
 
 bp = df.Blueprint()
-MAX_LABEL = 200
 
 
 @bp.route(route="tenants/{tenant_id}/backups", methods=["POST"])
@@ -23,28 +23,10 @@ MAX_LABEL = 200
 async def start_backup(req: func.HttpRequest, client: df.DurableOrchestrationClient
                        ) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
-        body = call.json_body()
-        unknown = set(body) - {"policy_types", "label"}
-        if unknown:
-            raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
-        requested = body.get("policy_types")
-        if requested is not None and (
-            not isinstance(requested, list) or not requested
-            or not all(isinstance(t, str) for t in requested)
-        ):
-            raise ValidationFailed("policy_types must be a non-empty list of type keys")
-        types = sorted({supported_type(t).key for t in requested}) if requested else None
-        label = body.get("label")
-        if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL):
-            raise ValidationFailed(f"label must be a string of at most {MAX_LABEL} characters")
-        return await start(
-            call, client, run_type=RunType.BACKUP, orchestrator="backup_tenant",
-            derived_key=f"{call.tenant_id}|backup|{','.join(types) if types else '*'}",
-            canonical_body={"policy_types": types, "label": label},
-            produces_backup_set=True,
-            parameters={"policy_types": types or [entry.key for entry in CATALOG],
-                        "label": label},
-        )
+        body = call.body(BackupStart)
+        job = backup_job(call.tenant_id, body.policy_types, body.label)
+        run, reused = await start(call, client, job_request(call, job))
+        return run_response(run, reused=reused)
 
     return await handle(req, endpoint, role=Role.OPERATOR)
 
@@ -52,11 +34,11 @@ async def start_backup(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.route(route="tenants/{tenant_id}/backups", methods=["GET"])
 async def list_backup_sets(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
+        query = call.query()
         page = await BackupSetStore(call.storage).list(
-            call.tenant_id, top=parse_top(call.req.params.get("top")),
-            continuation=call.req.params.get("continuation"),
-        )
-        return list_response([s.to_api() for s in page.value], page.continuation)
+            call.tenant_id, top=query.top, continuation=query.continuation)
+        return json_response(ListBody[BackupSetBody].of(
+            [s.to_api() for s in page.value], page.continuation))
 
     return await handle(req, endpoint, role=Role.READER)
 
@@ -68,9 +50,9 @@ async def get_backup_set(req: func.HttpRequest) -> func.HttpResponse:
         backup_set = await store.get(call.tenant_id, _backup_set_id(call))
         if backup_set is None:
             raise NotFound("no such backup set in this tenant")
-        body = backup_set.to_api()
-        body["items"] = [i.to_api() for i in await store.items(backup_set.backup_set_id)]
-        return json_response(body)
+        items = [i.to_api() for i in await store.items(backup_set.backup_set_id)]
+        return json_response(BackupSetWithItems.model_validate(
+            {**backup_set.to_api(), "items": items}))
 
     return await handle(req, endpoint, role=Role.READER)
 

@@ -12,10 +12,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.functions as func
+from pydantic import BaseModel
 
+from api.models.requests import ListQuery, parse
+from api.models.responses import Problem, ResponseBody
 from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
 from shared.platform.errors import Forbidden, PolicyVaultError, ValidationFailed
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 PROBLEM_TYPE = "urn:policyvault:problem:"
+M = TypeVar("M", bound=BaseModel)
+Q = TypeVar("Q", bound=ListQuery)
 
 
 def _validator() -> TokenValidator:
@@ -73,6 +78,14 @@ class ApiCall:
         if not isinstance(body, dict):
             raise ValidationFailed("the body must be a JSON object")
         return body
+
+    def body(self, model: type[M]) -> M:
+        """The request's JSON body as ``model`` (api/models/requests.py)."""
+        return parse(model, self.json_body())
+
+    def query(self, model: type[Q] = ListQuery) -> Q:
+        """The query parameters as ``model``: paging, and a list's filters."""
+        return model.from_params(self.req.params)
 
 
 Endpoint = Callable[[ApiCall], Awaitable[func.HttpResponse]]
@@ -121,8 +134,11 @@ async def _authorize(call: ApiCall, role: Role) -> Tenant:
 
 
 def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
+    body: ResponseBody | Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
+    """``body``: a response model, or a stored JSON document (a snapshot) as it is."""
+    if isinstance(body, ResponseBody):
+        body = body.body()
     return func.HttpResponse(
         json.dumps(body, ensure_ascii=False),
         status_code=status,
@@ -132,22 +148,14 @@ def json_response(
     )
 
 
-def list_response(value: list[Any], continuation: str | None) -> func.HttpResponse:
-    """Every list endpoint's shape: ``{"value": [...], "continuation"?}``."""
-    body: dict[str, Any] = {"value": value}
-    if continuation:
-        body["continuation"] = continuation
-    return json_response(body)
-
-
 def problem(status: int, code: str, detail: str) -> func.HttpResponse:
     titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
               409: "Conflict", 422: "Unprocessable Content", 500: "Internal Server Error"}
-    body = {"type": PROBLEM_TYPE + code, "title": titles.get(status, "Error"), "status": status,
-            "detail": detail, "code": code}
+    body = Problem(type=PROBLEM_TYPE + code, title=titles.get(status, "Error"), status=status,
+                   detail=detail, code=code)
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
     return func.HttpResponse(
-        json.dumps(body), status_code=status, headers=headers,
+        json.dumps(body.body()), status_code=status, headers=headers,
         mimetype="application/problem+json", charset="utf-8",
     )
 

@@ -5,11 +5,13 @@ import json
 import azure.durable_functions as df
 import azure.functions as func
 
+from api.models.responses import Health
+
 bp = df.Blueprint()
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(
-        json.dumps({"status": "ok"}), status_code=200, mimetype="application/json"
+        json.dumps(Health(status="ok").body()), status_code=200, mimetype="application/json"
     )

@@ -5,9 +5,9 @@ import re
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.handler import ApiCall, handle, list_response
+from api.handler import ApiCall, handle, json_response
+from api.models.responses import ListBody, NotificationBody
 from shared.platform.errors import NotFound, ValidationFailed
-from shared.platform.paging import parse_top
 from shared.runs.notifications import NotificationStore
 
 bp = df.Blueprint()
@@ -28,11 +28,12 @@ async def _list(call: ApiCall) -> func.HttpResponse:
     unread = (call.req.params.get("unread") or "false").lower()
     if unread not in ("true", "false"):
         raise ValidationFailed("unread must be true or false")
+    query = call.query()
     page = await NotificationStore(call.storage).list(
-        call.principal.oid, unread_only=unread == "true",
-        top=parse_top(call.req.params.get("top")), continuation=call.req.params.get("continuation"),
+        call.principal.oid, unread_only=unread == "true", top=query.top,
+        continuation=query.continuation,
     )
-    return list_response(page.value, page.continuation)
+    return json_response(ListBody[NotificationBody].of(page.value, page.continuation))
 
 
 async def _mark_read(call: ApiCall) -> func.HttpResponse:

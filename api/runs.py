@@ -7,9 +7,9 @@ queued or running and 200 once it is terminal, which Logic Apps' HTTP action fol
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.handler import ApiCall, handle, json_response, list_response
-from shared.platform.errors import ValidationFailed
-from shared.platform.paging import parse_top
+from api.handler import ApiCall, handle, json_response
+from api.models.requests import RunListQuery
+from api.models.responses import ListBody, RunBody, RunItemBody, StartedRun
 from shared.runs.model import Run, RunType
 from shared.runs.store import RunStore
 from shared.tenants.store import Role
@@ -33,33 +33,27 @@ async def list_run_items(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, _list_items, role=Role.READER)
 
 
-def run_response(run: Run, *, status: int | None = None, reused: bool | None = None
-                 ) -> func.HttpResponse:
-    """A run, with the polling headers while it is in flight (also used by job starts)."""
-    body = run.to_api()
-    if reused is not None:
-        body["reused"] = reused
-    if status is None:
+def run_response(run: Run, *, reused: bool | None = None) -> func.HttpResponse:
+    """A run, with the polling headers while it is in flight. A start's answer (``reused``
+    given) is always 202; a read is 202 while the run is in flight and 200 once terminal."""
+    if reused is None:
+        body: RunBody = RunBody.of(run)
         status = 200 if run.terminal else 202
-    headers = {"Location": body["links"]["self"]}
+    else:
+        body, status = StartedRun.started(run, reused), 202
+    headers = {"Location": body.links.self}
     if not run.terminal:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return json_response(body, status=status, headers=headers)
 
 
 async def _list_runs(call: ApiCall) -> func.HttpResponse:
-    params = call.req.params
-    run_type = params.get("run_type") or None
-    if run_type and run_type not in {t.value for t in RunType}:
-        raise ValidationFailed(f"run_type must be one of {', '.join(t for t in RunType)}")
+    query = call.query(RunListQuery)
     page = await RunStore(call.storage).list(
-        call.tenant_id,
-        top=parse_top(params.get("top")),
-        continuation=params.get("continuation"),
-        run_type=run_type,
-        status=params.get("status") or None,
+        call.tenant_id, top=query.top, continuation=query.continuation,
+        run_type=query.run_type, status=query.status,
     )
-    return list_response([run.to_api() for run in page.value], page.continuation)
+    return json_response(ListBody[RunBody].of(map(RunBody.of, page.value), page.continuation))
 
 
 async def _get_run(call: ApiCall) -> func.HttpResponse:
@@ -73,10 +67,8 @@ async def _list_items(call: ApiCall) -> func.HttpResponse:
     run_id = call.route("run_id").upper()
     run = await store.get(call.tenant_id, run_id)
     assert run is not None
-    page = await store.list_items(
-        run_id, top=parse_top(call.req.params.get("top")),
-        continuation=call.req.params.get("continuation"),
-    )
+    query = call.query()
+    page = await store.list_items(run_id, top=query.top, continuation=query.continuation)
     include_diff = run.run_type == RunType.RESTORE
-    return list_response([item.to_api(include_diff) for item in page.value], page.continuation)
-
+    return json_response(ListBody[RunItemBody].of(
+        [RunItemBody.of(item, include_diff) for item in page.value], page.continuation))

@@ -5,13 +5,14 @@ import re
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.handler import ApiCall, handle, list_response
-from api.starts import start
-from shared.backups.sets import VersionStore
+from api.handler import ApiCall, handle, json_response
+from api.models.responses import ListBody, VersionBody
+from api.runs import run_response
+from api.starts import job_request, start
+from shared.backups.versions import VersionStore
 from shared.graph.catalog import supported_type
 from shared.platform.errors import ValidationFailed
-from shared.platform.paging import parse_top
-from shared.runs.model import RunType
+from shared.runs.jobs import capture_job
 from shared.tenants.store import Role
 
 bp = df.Blueprint()
@@ -28,12 +29,9 @@ async def capture_policy(req: func.HttpRequest, client: df.DurableOrchestrationC
         policy_type, policy_id = policy_from_route(call)
         if call.json_body():
             raise ValidationFailed("this request takes no body")
-        return await start(
-            call, client, run_type=RunType.CAPTURE_SNAPSHOT, orchestrator="capture_snapshot",
-            derived_key=f"{call.tenant_id}|capture|{policy_type}|{policy_id}",
-            canonical_body={}, produces_backup_set=True,
-            parameters={"policy_type": policy_type, "policy_id": policy_id},
-        )
+        job = capture_job(call.tenant_id, policy_type, policy_id)
+        run, reused = await start(call, client, job_request(call, job))
+        return run_response(run, reused=reused)
 
     return await handle(req, endpoint, role=Role.OPERATOR)
 
@@ -43,11 +41,12 @@ async def capture_policy(req: func.HttpRequest, client: df.DurableOrchestrationC
 async def list_policy_versions(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         policy_type, policy_id = policy_from_route(call)
+        query = call.query()
         page = await VersionStore(call.storage).list(
-            call.tenant_id, policy_type, policy_id, top=parse_top(call.req.params.get("top")),
-            continuation=call.req.params.get("continuation"),
+            call.tenant_id, policy_type, policy_id, top=query.top,
+            continuation=query.continuation,
         )
-        return list_response(page.value, page.continuation)
+        return json_response(ListBody[VersionBody].of(page.value, page.continuation))
 
     return await handle(req, endpoint, role=Role.READER)
 

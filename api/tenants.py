@@ -4,13 +4,14 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
+from api.models.requests import AccessPut, TenantPut
+from api.models.responses import GrantBody, ListBody, TenantBody
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
 from shared.tenants.store import Grant, Role, Tenant, TenantStore
 
 bp = df.Blueprint()
-MAX_DISPLAY_NAME = 256
 
 
 @bp.route(route="tenants/{tenant_id}", methods=["PUT"])
@@ -47,23 +48,17 @@ async def _put_tenant(call: ApiCall) -> func.HttpResponse:
     tenant_id = call.route("tenant_id")
     if not is_guid(tenant_id):
         raise ValidationFailed("tenant_id must be a GUID")
-    body = call.json_body()
-    name = body.get("display_name")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_DISPLAY_NAME:
-        raise ValidationFailed(f"display_name must be a non-empty string of at most "
-                               f"{MAX_DISPLAY_NAME} characters")
-    unknown = set(body) - {"display_name"}
-    if unknown:
-        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    body = call.body(TenantPut)
     store, now = TenantStore(call.storage), utc_now()
     tenant_id = tenant_id.lower()
     existing = await store.get(tenant_id)
-    tenant = Tenant(tenant_id, name.strip(), existing.created_at if existing else iso(now),
+    tenant = Tenant(tenant_id, body.display_name, existing.created_at if existing else iso(now),
                     iso(now))
     await store.put(tenant)
     await _audit(call, tenant_id, "tenant.registered" if existing is None else "tenant.updated",
                  target=tenant_id, details={"display_name": tenant.display_name})
-    return json_response(tenant.__dict__, status=200 if existing else 201)
+    return json_response(TenantBody.model_validate(tenant.__dict__),
+                         status=200 if existing else 201)
 
 
 async def _list_tenants(call: ApiCall) -> func.HttpResponse:
@@ -75,17 +70,17 @@ async def _list_tenants(call: ApiCall) -> func.HttpResponse:
         found = [await store.get(g.tenant_id) for g in grants]
         tenants = [t for t in found if t is not None]
     tenants.sort(key=lambda t: t.display_name.lower())
-    return json_response({"value": [t.__dict__ for t in tenants]})
+    return json_response(ListBody[TenantBody].of(t.__dict__ for t in tenants))
 
 
 async def _get_tenant(call: ApiCall) -> func.HttpResponse:
     assert call.tenant is not None
-    return json_response(call.tenant.__dict__)
+    return json_response(TenantBody.model_validate(call.tenant.__dict__))
 
 
 async def _list_access(call: ApiCall) -> func.HttpResponse:
     grants = await TenantStore(call.storage).grants_for_tenant(call.tenant_id)
-    return json_response({"value": [g.__dict__ for g in grants]})
+    return json_response(ListBody[GrantBody].of(g.__dict__ for g in grants))
 
 
 def _principal_id(call: ApiCall) -> str:
@@ -97,16 +92,12 @@ def _principal_id(call: ApiCall) -> str:
 
 async def _put_access(call: ApiCall) -> func.HttpResponse:
     principal_id = _principal_id(call)
-    body = call.json_body()
-    role = Role.parse(body.get("role"))
-    unknown = set(body) - {"role"}
-    if unknown:
-        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    role = Role.parse(call.body(AccessPut).role)
     grant = Grant(call.tenant_id, principal_id, role.label, call.principal.oid, iso(utc_now()))
     await TenantStore(call.storage).grant(grant)
     await _audit(call, call.tenant_id, "access.granted", target=principal_id,
                  details={"role": role.label})
-    return json_response(grant.__dict__)
+    return json_response(GrantBody.model_validate(grant.__dict__))
 
 
 async def _delete_access(call: ApiCall) -> func.HttpResponse:

@@ -9,11 +9,19 @@ tenants share the Graph app's throughput instead of all starting at 01:00 sharp.
 """
 
 import logging
+from dataclasses import asdict
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.contracts.base import RunRef
+from activities.contracts.schedules import (
+    ListRegisteredTenants,
+    RecordScheduledBackup,
+    ScheduledBackup,
+)
 from activities.schedules import list_registered_tenants, record_scheduled_backup
+from orchestrators.backup_tenant import backup_tenant
 from orchestrators.retry import BOOKKEEPING
 from shared.platform.keys import utc_now
 
@@ -45,22 +53,23 @@ async def start_for_today(client: df.DurableOrchestrationClient) -> str:
 @bp.orchestration_trigger(context_name="context")
 def scheduled_backups(context: df.DurableOrchestrationContext):
     day = context.get_input()["day"]
-    tenants = yield context.call_activity_with_retry(list_registered_tenants, BOOKKEEPING, {})
+    tenants = yield context.call_activity_with_retry(
+        list_registered_tenants, BOOKKEEPING, asdict(ListRegisteredTenants()))
     started = reused = failed = 0
     for start in range(0, len(tenants), TENANTS_AT_ONCE):
-        runs = yield context.task_all([
-            context.call_activity_with_retry(record_scheduled_backup, BOOKKEEPING, {
-                "tenant_id": tenant_id, "label": f"nightly {day}"})
+        recorded = yield context.task_all([
+            context.call_activity_with_retry(record_scheduled_backup, BOOKKEEPING, asdict(
+                RecordScheduledBackup(tenant_id=tenant_id, label=f"nightly {day}")))
             for tenant_id in tenants[start:start + TENANTS_AT_ONCE]
         ])
-        fresh = [run for run in runs if not run["reused"]]
+        runs = [ScheduledBackup.from_payload(run) for run in recorded]
+        fresh = [run for run in runs if not run.reused]
         reused += len(runs) - len(fresh)
         started += len(fresh)
         try:  # each backup settles its own run; one failing does not stop the night
             yield context.task_all([
                 context.call_sub_orchestrator(
-                    "backup_tenant", {"run_id": run["run_id"], "tenant_id": run["tenant_id"]},
-                    run["instance_id"])
+                    backup_tenant, asdict(RunRef.for_run(run)), run.instance_id)
                 for run in fresh
             ])
         except Exception:  # the sub-orchestration's failure is recorded on its run

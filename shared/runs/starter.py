@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -17,7 +16,8 @@ from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch
 from shared.platform.keys import iso, new_ulid, parse_iso, utc_now
 from shared.platform.storage import Storage
-from shared.runs.idempotency import IdempotencyRecord, IdempotencyStore, LostRace
+from shared.runs.idempotency import IdempotencyStore, LostRace
+from shared.runs.jobs import JobRequest
 from shared.runs.model import Run, RunStatus
 from shared.runs.store import RunStore
 
@@ -38,37 +38,6 @@ class Scheduler(Protocol):
         never scheduled."""
 
 
-@dataclass
-class JobRequest:
-    tenant_id: str
-    run_type: str
-    orchestrator: str
-    key: str
-    fingerprint: str
-    client_key: bool
-    requested_by: str
-    dry_run: bool = False
-    backup_set_id: str | None = None
-    # Captures and backups produce a backup set; its id is the run id (one set per run).
-    produces_backup_set: bool = False
-    parameters: dict[str, Any] = field(default_factory=dict)
-
-    def new_run(self, record: IdempotencyRecord) -> Run:
-        return Run(
-            run_id=record.run_id,
-            tenant_id=self.tenant_id,
-            run_type=self.run_type,
-            status=RunStatus.QUEUED.value,
-            requested_by=self.requested_by,
-            idempotency_key=self.key,
-            created_at=record.created_at,
-            instance_id=record.instance_id,
-            dry_run=self.dry_run,
-            backup_set_id=record.run_id if self.produces_backup_set else self.backup_set_id,
-            parameters=self.parameters,
-        )
-
-
 def orchestration_input(run: Run) -> dict[str, Any]:
     """What the orchestrator receives: references only, never documents."""
     return {"run_id": run.run_id, "tenant_id": run.tenant_id}
@@ -78,10 +47,10 @@ async def start_job(
     request: JobRequest, *, storage: Storage, scheduler: Scheduler, now: datetime | None = None
 ) -> tuple[Run, bool]:
     """Return ``(run, reused)``; raises :class:`IdempotencyMismatch` for a reused client key."""
-    keys, runs = IdempotencyStore(storage), RunStore(storage)
+    keys, runs, job = IdempotencyStore(storage), RunStore(storage), request.job
     for _ in range(_MAX_ATTEMPTS):
         moment = now or utc_now()
-        record = await keys.get(request.tenant_id, request.key)
+        record = await keys.get(job.tenant_id, request.key)
         if record is not None:
             live_client_key = request.client_key and not record.expired(moment)
             if live_client_key and record.fingerprint != request.fingerprint:
@@ -89,7 +58,7 @@ async def start_job(
                     "this Idempotency-Key was used with a different request in the last 24 hours"
                 )
             if live_client_key or not request.client_key:
-                run = await runs.get(request.tenant_id, record.run_id)
+                run = await runs.get(job.tenant_id, record.run_id)
                 if run is None:
                     # The claimer crashed before writing its run (or is writing it now):
                     # record the same run, with the same id, from this identical request.
@@ -101,7 +70,7 @@ async def start_job(
         try:
             claimed = await keys.claim(
                 record,
-                tenant_id=request.tenant_id,
+                tenant_id=job.tenant_id,
                 key=request.key,
                 run_id=new_ulid(),
                 fingerprint=request.fingerprint,
@@ -113,7 +82,7 @@ async def start_job(
             continue
         run = request.new_run(claimed)
         await runs.create(run)
-        await scheduler.schedule(request.orchestrator, run.instance_id, orchestration_input(run))
+        await scheduler.schedule(job.orchestrator, run.instance_id, orchestration_input(run))
         log.info("run %s started (%s, instance %s)", run.run_id, run.run_type, run.instance_id)
         return run, False
     raise RuntimeError("idempotency record kept changing; giving up")  # pragma: no cover
@@ -129,7 +98,8 @@ async def _check_in_flight(run: Run, request: JobRequest, scheduler: Scheduler,
     status = await scheduler.status(run.instance_id)
     if status is None and run.status == RunStatus.QUEUED.value:
         log.warning("run %s was never scheduled; scheduling %s", run.run_id, run.instance_id)
-        await scheduler.schedule(request.orchestrator, run.instance_id, orchestration_input(run))
+        await scheduler.schedule(request.job.orchestrator, run.instance_id,
+                                 orchestration_input(run))
     elif status in _DEAD:
         log.warning("run %s: orchestration %s is %s; marking the run failed", run.run_id,
                     run.instance_id, status)
@@ -140,4 +110,4 @@ async def _check_in_flight(run: Run, request: JobRequest, scheduler: Scheduler,
     return run
 
 
-__all__ = ["JobRequest", "Scheduler", "orchestration_input", "start_job"]
+__all__ = ["Scheduler", "orchestration_input", "start_job"]

@@ -1,15 +1,25 @@
-"""The idempotency protocol on real Azure Tables (Azurite)."""
+"""The job definitions, and the idempotency protocol on real Azure Tables (Azurite)."""
 
 import asyncio
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+import azure.durable_functions as df
 import pytest
+from azure.durable_functions.models.history import HistoryEventType
 
+from activities.contracts.schedules import RecordScheduledBackup, ScheduledBackup
+from activities.schedules import record_scheduled_backup
+from function_app import app
+from local.host.app_loader import discover_functions
+from orchestrators.backup_tenant import backup_tenant
+from shared.graph.catalog import SUPPORTED_KEYS
 from shared.platform.errors import IdempotencyMismatch
 from shared.platform.keys import utc_now
-from shared.runs.model import RunStatus
-from shared.runs.starter import REPAIR_GRACE, JobRequest, start_job
+from shared.runs.jobs import Job, JobRequest, backup_job, capture_job, restore_job
+from shared.runs.model import RunStatus, RunType
+from shared.runs.starter import REPAIR_GRACE, start_job
 from shared.runs.store import RunStore
 
 pytestmark = pytest.mark.anyio
@@ -34,18 +44,13 @@ class RecordingScheduler:
         return self.statuses.get(instance_id, "Running")
 
 
-def _request(key: str = f"{TENANT}|capture|deviceConfigurations|p1", **overrides) -> JobRequest:
-    values = dict(
-        tenant_id=TENANT,
-        run_type="capture_snapshot",
-        orchestrator="capture_snapshot",
-        key=key,
-        fingerprint="f1",
-        client_key=False,
-        requested_by="oid-1",
-    )
-    values.update(overrides)
-    return JobRequest(**values)
+def _request(key: str = f"{TENANT}|capture|deviceConfigurations|p1", *,
+             fingerprint: str = "f1", client_key: bool = False, **job_fields) -> JobRequest:
+    values = dict(tenant_id=TENANT, run_type=RunType.CAPTURE_SNAPSHOT,
+                  orchestrator="capture_snapshot", key=key, route="/api/x", body={})
+    values.update(job_fields)
+    return JobRequest(job=Job(**values), requested_by="oid-1", key=key,
+                      client_key=client_key, fingerprint=fingerprint)
 
 
 async def test_start_job_concurrent_identical_starts_make_one_run(storage):
@@ -150,3 +155,81 @@ async def test_start_job_running_orchestration_is_reused_however_old(storage):
                                     now=utc_now() + REPAIR_GRACE * 100)
 
     assert reused and again.run_id == running.run_id
+
+
+# ---- the job definitions (shared.runs.jobs) ------------------------------------------------
+def test_backup_job_without_types_is_keyed_star_and_backs_up_every_type():
+    job = backup_job(TENANT, label="nightly")
+
+    assert job.key == f"{TENANT}|backup|*"
+    assert job.body == {"policy_types": None, "label": "nightly"}
+    assert job.parameters == {"policy_types": list(SUPPORTED_KEYS), "label": "nightly"}
+    assert (job.orchestrator, job.produces_backup_set) == ("backup_tenant", True)
+
+
+def test_backup_job_types_are_sorted_and_deduplicated_in_key_and_body():
+    job = backup_job(TENANT, ["roleScopeTags", "assignmentFilters", "roleScopeTags"])
+
+    assert job.key == f"{TENANT}|backup|assignmentFilters,roleScopeTags"
+    assert job.body["policy_types"] == job.parameters["policy_types"] == [
+        "assignmentFilters", "roleScopeTags"]
+
+
+def test_restore_job_key_follows_design_and_ignores_item_order():
+    shuffled = restore_job(TENANT, "SET", item_ids=["b", "a", "b"], dry_run=False)
+    ordered = restore_job(TENANT, "SET", item_ids=["a", "b"], dry_run=False)
+    whole = restore_job(TENANT, "SET", include_assignments=False, ca_state="as_snapshot")
+
+    assert shuffled.key == ordered.key
+    assert shuffled.key.startswith(f"{TENANT}|restore|SET|false|")
+    assert shuffled.key.endswith("|true|report_only")
+    assert whole.key == f"{TENANT}|restore|SET|true|*|false|as_snapshot"
+    assert (whole.backup_set_id, whole.dry_run, whole.produces_backup_set) == ("SET", True,
+                                                                                False)
+
+
+def test_job_request_with_client_key_takes_the_client_namespace_and_keeps_the_fingerprint():
+    job = capture_job(TENANT, "deviceConfigurations", "p1")
+
+    derived = job.request("oid-1")
+    keyed = job.request("oid-1", client_key="abc", path=job.route)
+
+    assert (derived.key, derived.client_key) == (job.key, False)
+    assert (keyed.key, keyed.client_key) == (f"{TENANT}|client|abc", True)
+    assert keyed.fingerprint == derived.fingerprint
+    assert job.request("oid-1", path=job.route + "/other").fingerprint != derived.fingerprint
+
+
+def test_every_job_starts_an_orchestration_the_app_registers():
+    orchestrations = {spec.name for spec in discover_functions(app)
+                      if spec.trigger_type == "orchestrationTrigger"}
+    jobs = [capture_job(TENANT, "roleScopeTags", "1"), backup_job(TENANT),
+            restore_job(TENANT, "SET")]
+
+    assert {job.run_type for job in jobs} == set(RunType)
+    assert {job.orchestrator for job in jobs} <= orchestrations
+
+
+def test_scheduled_backups_calls_the_backup_jobs_orchestrator_by_reference():
+    started = {"EventType": HistoryEventType.ORCHESTRATOR_STARTED, "EventId": -1,
+               "IsPlayed": False, "Timestamp": "2024-01-01T00:00:00Z"}
+    context = df.DurableOrchestrationContext(history=[started], instanceId="i",
+                                             isReplaying=False, parentInstanceId=None)
+
+    task = context.call_sub_orchestrator(backup_tenant, {}, "child")
+
+    [action] = task.action_repr
+    assert action.to_json()["functionName"] == backup_job(TENANT).orchestrator
+
+
+async def test_record_scheduled_backup_reuses_a_manual_full_backup_in_flight(storage,
+                                                                              monkeypatch):
+    monkeypatch.setattr("activities.schedules.get_storage", lambda: storage)
+    manual, _ = await start_job(backup_job(TENANT).request("oid-1"), storage=storage,
+                                scheduler=RecordingScheduler())
+
+    recorded = ScheduledBackup.from_payload(await record_scheduled_backup(
+        asdict(RecordScheduledBackup(tenant_id=TENANT, label="nightly 2024-05-01"))))
+
+    assert recorded.reused and recorded.run_id == manual.run_id
+    assert recorded.instance_id == manual.instance_id

@@ -1,0 +1,132 @@
+"""One definition per run type: what a start asks for, and under which key (DESIGN §4).
+
+A :class:`Job` is everything a start is determined by — its derived idempotency key, the
+canonical request body the fingerprint hashes (defaults applied), the run's parameters, the
+orchestrator that runs it and whether it produces a backup set. The HTTP start endpoints and
+the nightly scheduler build their jobs with the same functions here, so a scheduled full
+backup is exactly ``POST …/backups`` with no body. Who asked, and whether the client sent its
+own ``Idempotency-Key``, turn a job into a :class:`JobRequest` for ``shared.runs.starter``.
+
+The orchestrator names are the orchestrator functions' names in ``orchestrators/`` (the
+Durable client starts orchestrations by name); ``tests/shared/test_jobs.py`` holds each one
+to a registered orchestration function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.graph.catalog import SUPPORTED_KEYS
+from shared.runs.idempotency import IdempotencyRecord, fingerprint
+from shared.runs.model import Run, RunStatus, RunType
+
+
+@dataclass(frozen=True)
+class Job:
+    tenant_id: str
+    run_type: RunType
+    orchestrator: str
+    key: str  # the idempotency key derived from what is asked (DESIGN §4)
+    route: str  # the path of the HTTP start that asks for this job
+    body: dict[str, Any]  # the canonical request body, defaults applied: fingerprinted
+    parameters: dict[str, Any] = field(default_factory=dict)  # stored on the run
+    # Captures and backups produce a backup set; its id is the run id (one set per run).
+    produces_backup_set: bool = False
+    backup_set_id: str | None = None  # the set a restore reads
+    dry_run: bool = False
+
+    def request(self, requested_by: str, *, client_key: str | None = None,
+                path: str | None = None) -> JobRequest:
+        """This job started by ``requested_by``. ``client_key``: the client's
+        ``Idempotency-Key`` (already validated), which replaces the derived key. ``path``: the
+        HTTP request's path as sent (the fingerprint is method + path + body); a start
+        without a request, such as the scheduler's, fingerprints as if sent to ``route``."""
+        return JobRequest(
+            job=self,
+            requested_by=requested_by,
+            key=self.key if client_key is None else f"{self.tenant_id}|client|{client_key}",
+            client_key=client_key is not None,
+            fingerprint=fingerprint("POST", path or self.route, self.body),
+        )
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One start of a job: who asked, and the key and fingerprint the start is decided on."""
+
+    job: Job
+    requested_by: str
+    key: str
+    client_key: bool
+    fingerprint: str
+
+    def new_run(self, record: IdempotencyRecord) -> Run:
+        job = self.job
+        return Run(
+            run_id=record.run_id,
+            tenant_id=job.tenant_id,
+            run_type=str(job.run_type),
+            status=RunStatus.QUEUED.value,
+            requested_by=self.requested_by,
+            idempotency_key=self.key,
+            created_at=record.created_at,
+            instance_id=record.instance_id,
+            dry_run=job.dry_run,
+            backup_set_id=record.run_id if job.produces_backup_set else job.backup_set_id,
+            parameters=dict(job.parameters),
+        )
+
+
+def capture_job(tenant_id: str, policy_type: str, policy_id: str) -> Job:
+    """Capture one policy: ``{tenant}|capture|{type}|{policy_id}``; the request has no body."""
+    return Job(
+        tenant_id=tenant_id, run_type=RunType.CAPTURE_SNAPSHOT, orchestrator="capture_snapshot",
+        key=f"{tenant_id}|capture|{policy_type}|{policy_id}",
+        route=f"/api/tenants/{tenant_id}/policies/{policy_type}/{policy_id}/snapshot",
+        body={}, parameters={"policy_type": policy_type, "policy_id": policy_id},
+        produces_backup_set=True,
+    )
+
+
+def backup_job(tenant_id: str, policy_types: list[str] | None = None,
+               label: str | None = None) -> Job:
+    """Back up the given catalog keys, or every type (``None``):
+    ``{tenant}|backup|{sorted types or *}``."""
+    types = sorted(set(policy_types)) if policy_types else None
+    return Job(
+        tenant_id=tenant_id, run_type=RunType.BACKUP, orchestrator="backup_tenant",
+        key=f"{tenant_id}|backup|{','.join(types) if types else '*'}",
+        route=f"/api/tenants/{tenant_id}/backups",
+        body={"policy_types": types, "label": label},
+        parameters={"policy_types": types or list(SUPPORTED_KEYS), "label": label},
+        produces_backup_set=True,
+    )
+
+
+def restore_job(tenant_id: str, backup_set_id: str, *, item_ids: list[str] | None = None,
+                dry_run: bool = True, include_assignments: bool = True,
+                ca_state: str = "report_only") -> Job:
+    """Preview (``dry_run``) or restore a backup set, or the given items of it:
+    ``{tenant}|restore|{set}|{dry_run}|{hash of sorted item ids}|{assignments}|{ca_state}``."""
+    ids = sorted(set(item_ids)) if item_ids is not None else None
+    ids_hash = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] if ids else "*"
+    return Job(
+        tenant_id=tenant_id, run_type=RunType.RESTORE, orchestrator="restore",
+        key=(f"{tenant_id}|restore|{backup_set_id}|{_flag(dry_run)}|{ids_hash}"
+             f"|{_flag(include_assignments)}|{ca_state}"),
+        route=f"/api/tenants/{tenant_id}/restores",
+        body={"backup_set_id": backup_set_id, "item_ids": ids, "dry_run": dry_run,
+              "include_assignments": include_assignments, "ca_state": ca_state},
+        parameters={"item_ids": ids, "include_assignments": include_assignments,
+                    "ca_state": ca_state},
+        backup_set_id=backup_set_id, dry_run=dry_run,
+    )
+
+
+def _flag(value: bool) -> str:
+    return str(value).lower()
+
+
+__all__ = ["Job", "JobRequest", "backup_job", "capture_job", "restore_job"]
