@@ -20,6 +20,7 @@ from api.models.requests import (
 )
 from api.models.responses import ListBody, RunBody, RunItemBody, StartedRun
 from shared.graph.catalog import SUPPORTED_KEYS
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import ValidationFailed
 from shared.runs.jobs import backup_job, restore_job
 from shared.runs.model import Counts, Run, RunItem
@@ -38,7 +39,7 @@ MODELS = [getattr(requests, name) for name in requests.__all__ if name != "parse
 def _refusal(model: type[BaseModel], data: dict) -> str:
     with pytest.raises(ValidationFailed) as refused:
         parse(model, data)
-    assert refused.value.code == "validation_failed"
+    assert refused.value.code == ErrorCode.VALIDATION_FAILED
     return refused.value.message
 
 
@@ -148,7 +149,7 @@ def test_list_query_empty_values_take_the_defaults_and_unknown_ones_are_ignored(
 
 # ---- responses -----------------------------------------------------------------------------
 def test_run_body_is_the_run_as_the_api_has_always_shown_it():
-    run = _run(error={"code": "graph_error", "message": "no"})
+    run = _run(error={"code": ErrorCode.GRAPH_ERROR, "message": "no"})
 
     assert json.dumps(RunBody.of(run).body()) == json.dumps(run.to_api())
     assert json.dumps(StartedRun.started(run, True).body()) == json.dumps(

@@ -15,6 +15,7 @@ from function_app import app
 from local.host.app_loader import discover_functions
 from orchestrators.backup_tenant import backup_tenant
 from shared.graph.catalog import SUPPORTED_KEYS
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch
 from shared.platform.keys import utc_now
 from shared.runs.jobs import Job, JobRequest, backup_job, capture_job, restore_job
@@ -144,7 +145,7 @@ async def test_start_job_run_whose_orchestration_died_is_failed_and_a_new_run_st
     assert not reused and fresh.run_id != dead.run_id
     assert fresh.instance_id != dead.instance_id
     settled = await RunStore(storage).get(TENANT, dead.run_id)
-    assert (settled.status, settled.error["code"]) == ("failed", "internal_error")
+    assert (settled.status, settled.error["code"]) == ("failed", ErrorCode.INTERNAL_ERROR)
 
 
 async def test_start_job_running_orchestration_is_reused_however_old(storage):
