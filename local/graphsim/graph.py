@@ -106,7 +106,7 @@ class GraphEngine:
                 return self.create(tenant, spec, req.body, ctx)
             raise _method_not_allowed(method)
         item_id = resolved.item_id
-        obj = tenant.find(spec, item_id)
+        obj = tenant.find(spec, item_id, req.version)
         if obj is None:
             raise not_found(spec, item_id)
         if not resolved.rest:
@@ -175,7 +175,8 @@ class GraphEngine:
 
     def list_collection(self, tenant: Tenant, spec: TypeSpec, req: GraphRequest, q: Query,
                         ctx: str) -> GraphResponse:
-        presented = [self.present(spec, o, q.expand, q.select) for o in tenant.items(spec)]
+        presented = [self.present(spec, o, q.expand, q.select)
+                     for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
         return GraphResponse(200, self.page(presented, q, self.page_size, url, ctx))
 
@@ -379,7 +380,8 @@ class GraphEngine:
 
 
 _IS_ASSIGNED_TYPES = {"configurationPolicies", "iosManagedAppProtections",
-                      "androidManagedAppProtections", "targetedManagedAppConfigurations"}
+                      "androidManagedAppProtections", "windowsManagedAppProtections",
+                      "targetedManagedAppConfigurations"}
 
 
 def _method_not_allowed(method: str) -> GraphError:

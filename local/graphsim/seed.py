@@ -408,27 +408,36 @@ class TenantSeeder:
             self.put("windowsDriverUpdateProfiles", obj)
 
     def apps(self, platform: str) -> list[dict[str, Any]]:
-        ident = ({"@odata.type": G + "iosMobileAppIdentifier",
-                  "bundleId": "com.microsoft.Office.Outlook"}
-                 if platform == "ios" else
-                 {"@odata.type": G + "androidMobileAppIdentifier",
-                  "packageId": "com.microsoft.office.outlook"})
+        ident = {
+            "ios": {"@odata.type": G + "iosMobileAppIdentifier",
+                    "bundleId": "com.microsoft.Office.Outlook"},
+            "android": {"@odata.type": G + "androidMobileAppIdentifier",
+                        "packageId": "com.microsoft.office.outlook"},
+            "windows": {"@odata.type": G + "windowsAppIdentifier",
+                        "windowsAppId": "com.microsoft.edge"},
+        }[platform]
         return [{"@odata.type": G + "managedMobileApp", "id": self.guid(),
                  "mobileAppIdentifier": ident, "version": "1"}]
 
     def seed_apps(self) -> None:
-        for key, odata_type, platform in (
-            ("iosManagedAppProtections", "iosManagedAppProtection", "ios"),
-            ("androidManagedAppProtections", "androidManagedAppProtection", "android"),
+        mobile = {"dataBackupBlocked": True, "deviceComplianceRequired": True,
+                  "pinRequired": True, "minimumPinLength": 4,
+                  "allowedDataStorageLocations": ["oneDriveForBusiness"],
+                  "targetedAppManagementLevels": "unspecified"}
+        windows = {"printBlocked": True, "allowedInboundDataTransferSources": "allSources",
+                   "allowedOutboundClipboardSharingLevel": "none",
+                   "allowedOutboundDataTransferDestinations": "none"}
+        for key, odata_type, platform, settings in (
+            ("iosManagedAppProtections", "iosManagedAppProtection", "ios", mobile),
+            ("androidManagedAppProtections", "androidManagedAppProtection", "android", mobile),
+            ("windowsManagedAppProtections", "windowsManagedAppProtection", "windows", windows),
         ):
             for i in range(self.n(key)):
                 obj = self.base(odata_type, f"{platform.upper()} APP {i + 1:03d}",
                                 version=f'"{self.rng.getrandbits(32):08x}"')
-                obj.update(periodOfflineBeforeAccessCheck="PT12H", dataBackupBlocked=True,
-                           deviceComplianceRequired=True, pinRequired=True,
-                           minimumPinLength=4, allowedDataStorageLocations=["oneDriveForBusiness"],
+                obj.update(periodOfflineBeforeAccessCheck="PT12H", **settings,
                            roleScopeTagIds=self.scope_tags(), isAssigned=False,
-                           deployedAppCount=1, targetedAppManagementLevels="unspecified")
+                           deployedAppCount=1)
                 obj["apps"] = self.apps(platform)
                 obj["assignments"] = self.assignments("targetedManagedAppPolicyAssignment",
                                                       obj["id"])

@@ -23,17 +23,15 @@ class Tenant:
         """The writable dict behind a collection (union views are read via `items`)."""
         return self.data.setdefault(spec.key, {})
 
-    def items(self, spec: TypeSpec) -> list[dict[str, Any]]:
-        if spec.union_of:
-            out: list[dict[str, Any]] = []
-            for key in spec.union_of:
-                out.extend(self.data.get(key, {}).values())
-            return out
-        return list(self.data.get(spec.key, {}).values())
+    def items(self, spec: TypeSpec, version: str | None = None) -> list[dict[str, Any]]:
+        """The collection's objects; a union view's only from members served in ``version``
+        (every member when None)."""
+        return [obj for key in _members(spec, version)
+                for obj in self.data.get(key, {}).values()]
 
-    def find(self, spec: TypeSpec, item_id: str) -> dict[str, Any] | None:
-        keys = spec.union_of or (spec.key,)
-        for key in keys:
+    def find(self, spec: TypeSpec, item_id: str,
+             version: str | None = None) -> dict[str, Any] | None:
+        for key in _members(spec, version):
             obj = self.data.get(key, {}).get(item_id)
             if obj is not None:
                 return obj
@@ -41,6 +39,11 @@ class Tenant:
 
     def ids(self, key: str) -> set[str]:
         return set(self.data.get(key, {}))
+
+
+def _members(spec: TypeSpec, version: str | None) -> list[str]:
+    keys = spec.union_of or (spec.key,)
+    return [k for k in keys if version is None or version in catalog.BY_KEY[k].versions]
 
 
 @dataclass

@@ -307,6 +307,26 @@ def test_managed_app_policies_polymorphic_read_platform_write(graph):
     assert ident.status_code == 200
 
 
+def test_windows_app_protections_are_served_in_beta_and_listed_by_managed_app_policies(graph):
+    client = graph(0)
+    url = "/beta/deviceAppManagement/windowsManagedAppProtections"
+    created = client.post(url, json={"displayName": "New Windows", "printBlocked": True})
+    assert created.status_code == 201
+    item = f"{url}/{created.json()['id']}"
+    assert client.post(f"{item}/apps", json={"mobileAppIdentifier": {
+        "@odata.type": G + "windowsAppIdentifier", "windowsAppId": "com.microsoft.edge"}}
+        ).status_code == 201
+    assert client.post(f"{item}/assign", json={"assignments": []}).status_code == 200
+    assert client.patch(item, json={"description": "d"}).status_code == 204
+    beta = client.get("/beta/deviceAppManagement/managedAppPolicies").json()["value"]
+    assert G + "windowsManagedAppProtection" in {p["@odata.type"] for p in beta}
+    assert client.get(f"/beta/deviceAppManagement/managedAppPolicies/{created.json()['id']}"
+                      ).status_code == 200
+    v1 = client.get("/v1.0/deviceAppManagement/managedAppPolicies").json()["value"]
+    assert G + "windowsManagedAppProtection" not in {p["@odata.type"] for p in v1}
+    assert client.get(url.replace("/beta/", "/v1.0/")).status_code == 400
+
+
 def test_scripts_are_base64_and_ca_references_named_locations(graph, graphsim, tenant_ids):
     client = graph(0)
     script = client.get("/beta/deviceManagement/deviceManagementScripts").json()["value"][0]
@@ -359,7 +379,8 @@ JUNK_BODIES = [{}, [], "text", None, 5, {"displayName": 1, "name": 1},
                {"deviceComplianceScheduledActionForRules": "x"}]
 
 
-def test_junk_bodies_never_answer_5xx(graph):
+def test_junk_bodies_never_answer_5xx(graph, graphsim):
+    graphsim.reset(counts={"windowsManagedAppProtections": 1})  # one item in every collection
     client = graph(0)
     for spec in TYPES:
         version = spec.versions[-1]
