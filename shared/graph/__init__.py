@@ -8,15 +8,11 @@ backup/restore primitives every activity uses (DESIGN §7).
     await assign_item(tenant, "configurationPolicies", new.id, snapshot["assignments"])
 """
 
-from shared.graph.batch import BatchRequest, BatchResult, batch
 from shared.graph.catalog import (
     CATALOG,
     SUPPORTED_KEYS,
-    Reference,
     ResourceType,
-    SubCollection,
     restore_levels,
-    restore_order,
     supported_type,
 )
 from shared.graph.client import (
@@ -26,8 +22,7 @@ from shared.graph.client import (
     close_graph_client,
     get_graph_client,
 )
-from shared.graph.documents import canonical_json, comparable, diff, sha256_of
-from shared.graph.error_map import map_http_error, map_transport_error
+from shared.graph.documents import comparable, diff, sha256_of
 from shared.graph.operations import (
     FetchResult,
     ItemRef,
@@ -39,22 +34,17 @@ from shared.graph.operations import (
     list_items,
     update_item,
 )
-from shared.graph.payloads import (
-    references_in,
-    rewrite_references,
-    to_create_payload,
-    to_update_payload,
-)
+from shared.graph.payloads import rewrite_references, to_create_payload, to_update_payload
 from shared.graph.retry import RetryPolicy
-from shared.graph.tokens import MsalTokenProvider, TokenSource, get_token_provider
+from shared.graph.tokens import TokenSource
 
+# What callers use, plus the types in those functions' signatures (GraphResponse, ItemRef,
+# TokenSource). Everything else is reached through its module.
 __all__ = [
-    "CATALOG", "SUPPORTED_KEYS", "BatchRequest", "BatchResult", "FetchResult", "GraphClient",
-    "GraphResponse", "ItemRef", "MsalTokenProvider", "Reference", "ResourceType",
-    "RetryPolicy", "SubCollection", "TokenSource", "assign_item", "batch",
-    "build_graph_client", "canonical_json", "close_graph_client", "comparable", "create_item",
-    "diff", "fetch_snapshot", "fetch_snapshots", "find_by_display_name", "get_graph_client",
-    "get_token_provider", "list_items", "map_http_error", "map_transport_error",
-    "references_in", "restore_levels", "restore_order", "rewrite_references", "sha256_of",
-    "supported_type", "to_create_payload", "to_update_payload", "update_item",
+    "CATALOG", "SUPPORTED_KEYS", "FetchResult", "GraphClient", "GraphResponse", "ItemRef",
+    "ResourceType", "RetryPolicy", "TokenSource", "assign_item", "build_graph_client",
+    "close_graph_client", "comparable", "create_item", "diff", "fetch_snapshot",
+    "fetch_snapshots", "find_by_display_name", "get_graph_client", "list_items",
+    "restore_levels", "rewrite_references", "sha256_of", "supported_type", "to_create_payload",
+    "to_update_payload", "update_item",
 ]

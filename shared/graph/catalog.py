@@ -295,9 +295,3 @@ def restore_levels() -> tuple[tuple[str, ...], ...]:
     levels = range(max(depth.values()) + 1)
     return tuple(tuple(e.key for e in CATALOG if depth[e.key] == n) for n in levels)
 
-
-def restore_order() -> tuple[str, ...]:
-    """Catalog keys with every referenced type before the types that refer to it (scope
-    tags and named locations, then filters and notification templates, then the rest);
-    ties keep catalog order."""
-    return tuple(key for level in restore_levels() for key in level)

@@ -1,4 +1,5 @@
-"""Write bodies from snapshots, and the references a snapshot makes to other objects.
+"""Write bodies from snapshots, with the references a snapshot makes to other objects
+rewritten.
 
 ``to_create_payload`` / ``to_update_payload`` strip Graph-managed fields
 (:func:`shared.graph.documents.own_fields`, which comparisons use too), drop sub-collections
@@ -7,8 +8,8 @@ that are not written inline, clean inline entries of their server ids (settings 
 
 References (scope tag ids, filter ids in assignment targets, named locations in CA
 conditions, notification templates in compliance actions, group ids) are declared per entry
-as dotted paths; :func:`references_in` lists them and :func:`rewrite_references` applies a
-restore's old→new id map before dependents are written (DESIGN §8).
+as dotted paths; :func:`rewrite_references` applies a restore's old→new id map before
+dependents are written (DESIGN §8).
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from shared.graph.documents import clean_entry, own_fields, strip_annotations
 from shared.platform.errors import ValidationFailed
 
 CA_STATES = ("report_only", "as_snapshot")
-# Values in reference positions that name no object (or a built-in present in every tenant).
-NOT_AN_OBJECT = frozenset({"", "All", "AllTrusted", "None",
-                           "00000000-0000-0000-0000-000000000000"})
 
 
 def to_create_payload(rtype: ResourceType, snapshot: dict[str, Any], *,
@@ -55,18 +53,6 @@ def _payload(rtype: ResourceType, snapshot: dict[str, Any], mode: str,
     if rtype.prepare is not None:
         payload = rtype.prepare(payload, snapshot, mode, ca_state)
     return payload
-
-
-def references_in(rtype: ResourceType, document: dict[str, Any]) -> dict[str, set[str]]:
-    """Ids ``document`` refers to, by target type key (``groups`` included)."""
-    found: dict[str, set[str]] = {}
-    for ref in rtype.references:
-        def collect(value: Any, target: str = ref.target) -> Any:
-            if isinstance(value, str) and value not in NOT_AN_OBJECT:
-                found.setdefault(target, set()).add(value)
-            return value
-        _walk(copy.deepcopy(document), _parts(ref.path), collect)
-    return found
 
 
 def rewrite_references(rtype: ResourceType, document: dict[str, Any],
