@@ -5,17 +5,33 @@ snapshots itself; the tenant comes from the run the orchestrator started. Outcom
 item rows keyed by item, so a retried activity rewrites its own rows; an item whose row is
 already final is not touched again. Graph faults that may pass (throttling, 5xx) are raised
 so the orchestrator's retry policy runs the batch again; permanent ones are recorded on the
-item and the run goes on.
+item and the run goes on. Inputs and outcomes: ``activities.contracts.restore``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import asdict, replace
 from typing import Any
 
 import azure.durable_functions as df
 
+from activities.contracts.restore import (
+    ApplyItems,
+    AuditRestoreFinished,
+    BeginRestore,
+    CaptureLiveItems,
+    LiveCaptured,
+    PlanRestore,
+    PreviewItems,
+    RestoreBatch,
+    RestoreBegun,
+    RestoreItems,
+    RestorePlan,
+    SealedSet,
+    SealPreRestoreSet,
+)
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore, VersionStore
 from shared.backups.snapshots import SnapshotStore
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
@@ -24,7 +40,15 @@ from shared.platform.keys import new_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
 from shared.restore.match import Assessment, assess_batch
 from shared.restore.state import RestoreState, Step, StepState
-from shared.runs.model import Counts, ItemAction, ItemStatus, RunItem, RunStatus, item_key
+from shared.runs.model import (
+    Counts,
+    ItemAction,
+    ItemStatus,
+    ItemTally,
+    RunItem,
+    RunStatus,
+    item_key,
+)
 from shared.runs.store import RunStore
 from shared.tenants.audit import AuditEvent, AuditLog
 
@@ -39,9 +63,8 @@ PREVIEW_ACTIONS = {"create": ItemAction.WOULD_CREATE, "update": ItemAction.WOULD
 _AUDIT_ITEM_IDS = 100  # item ids listed in an audit event (the count is always there)
 
 
-def _counts(actions: list[ItemAction]) -> dict[str, int]:
-    counts = Counts.of([a.status for a in actions])
-    return {"succeeded": counts.succeeded, "failed": counts.failed, "skipped": counts.skipped}
+def _tally(actions: list[ItemAction]) -> dict:
+    return asdict(ItemTally.of(a.status for a in actions))
 
 
 async def _load(storage: Storage, tenant_id: str, backup_set_id: str, item_ids: list[str]
@@ -57,16 +80,14 @@ async def _load(storage: Storage, tenant_id: str, backup_set_id: str, item_ids: 
     return list(zip(found, documents, strict=True))
 
 
-async def _assess(storage: Storage, payload: dict[str, Any],
+async def _assess(storage: Storage, job: RestoreItems,
                   id_map: dict[str, dict[str, str]] | None = None
                   ) -> tuple[list[BackupItem], list[Assessment]]:
-    loaded = await _load(storage, payload["tenant_id"], payload["backup_set_id"],
-                         payload["item_ids"])
-    rtype = supported_type(payload["policy_type"])
+    loaded = await _load(storage, job.tenant_id, job.backup_set_id, job.item_ids)
+    rtype = supported_type(job.policy_type)
     assessments = await assess_batch(
-        payload["tenant_id"], rtype, [(item.item_id, doc) for item, doc in loaded],
-        include_assignments=payload["include_assignments"], ca_state=payload["ca_state"],
-        id_map=id_map)
+        job.tenant_id, rtype, [(item.item_id, doc) for item, doc in loaded],
+        include_assignments=job.include_assignments, ca_state=job.ca_state, id_map=id_map)
     return [item for item, _ in loaded], assessments
 
 
@@ -81,71 +102,73 @@ def _row(item: BackupItem, a: Assessment, action: ItemAction,
 async def plan_restore(payload: dict) -> dict:
     """The backup set's items (or the requested ones), in batches of one type, each tagged
     with its dependency level (DESIGN §8: what others refer to is written first)."""
+    job = PlanRestore.from_payload(payload)
     storage = get_storage()
     sets = BackupSetStore(storage)
-    if await sets.get(payload["tenant_id"], payload["backup_set_id"]) is None:
+    if await sets.get(job.tenant_id, job.backup_set_id) is None:
         raise NotFound("the backup set is not in this run's tenant")
-    items = await sets.items(payload["backup_set_id"])
-    wanted = payload.get("item_ids")
-    if wanted is not None:
-        keep = set(wanted)
+    items = await sets.items(job.backup_set_id)
+    if job.item_ids is not None:
+        keep = set(job.item_ids)
         items = [i for i in items if i.item_id in keep]
     level_of = {key: n for n, level in enumerate(restore_levels()) for key in level}
     by_type: dict[str, list[str]] = {}
     for item in sorted(items, key=lambda i: (level_of[i.policy_type], i.item_id)):
         by_type.setdefault(item.policy_type, []).append(item.item_id)
     batches = [
-        {"policy_type": policy_type, "level": level_of[policy_type],
-         "item_ids": ids[start:start + BATCH_SIZE]}
+        RestoreBatch(policy_type, level_of[policy_type], ids[start:start + BATCH_SIZE])
         for policy_type, ids in by_type.items()
         for start in range(0, len(ids), BATCH_SIZE)
     ]
-    return {"batches": batches, "total": len(items)}
+    return asdict(RestorePlan(batches=batches, total=len(items)))
 
 
 @bp.activity_trigger(input_name="payload")
 async def preview_items(payload: dict) -> dict:
     """Dry run: read live state, record the planned action and diff per item. No Graph
     writes (DESIGN §6)."""
+    job = PreviewItems.from_payload(payload)
     storage = get_storage()
     runs = RunStore(storage)
-    items, assessments = await _assess(storage, payload)
+    items, assessments = await _assess(storage, job)
     actions = [PREVIEW_ACTIONS[a.action] for a in assessments]
-    await asyncio.gather(*(runs.put_item(payload["run_id"], _row(item, a, action))
+    await asyncio.gather(*(runs.put_item(job.run_id, _row(item, a, action))
                            for item, a, action in zip(items, assessments, actions, strict=True)))
-    return _counts(actions)
+    return _tally(actions)
 
 
 @bp.activity_trigger(input_name="payload")
 async def begin_restore(payload: dict) -> dict:
     """Give the run its pre-restore backup set id (once) and audit the start."""
+    step = BeginRestore.from_payload(payload)
     storage = get_storage()
     runs = RunStore(storage)
-    run = await runs.get(payload["tenant_id"], payload["run_id"])
+    run = await runs.get(step.tenant_id, step.run_id)
     assert run is not None
     if run.pre_restore_backup_set_id is None:
         run = await runs.update(run.tenant_id, run.run_id, pre_restore_backup_set_id=new_ulid())
     await _audit(storage, run.run_id, run.tenant_id, run.requested_by, "restore.started",
-                 run.backup_set_id or "", "started", payload["at"], {
+                 run.backup_set_id or "", "started", step.at, {
                      "backup_set_id": run.backup_set_id, **_item_ids(run.parameters),
                      "include_assignments": run.parameters.get("include_assignments"),
                      "ca_state": run.parameters.get("ca_state"),
                      "pre_restore_backup_set_id": run.pre_restore_backup_set_id,
                  })
-    return {"pre_restore_backup_set_id": run.pre_restore_backup_set_id}
+    return asdict(RestoreBegun(pre_restore_backup_set_id=run.pre_restore_backup_set_id))
 
 
 @bp.activity_trigger(input_name="payload")
 async def capture_live_items(payload: dict) -> dict:
     """Before any write: the live state of every object the batch may touch goes into the
     pre-restore backup set, so the restore itself can be undone."""
+    job = CaptureLiveItems.from_payload(payload)
     storage = get_storage()
-    tenant_id, pre_id = payload["tenant_id"], payload["pre_restore_backup_set_id"]
-    _, assessments = await _assess(storage, payload)
+    tenant_id, pre_id = job.tenant_id, job.pre_restore_backup_set_id
+    _, assessments = await _assess(storage, job)
     snapshots, sets, versions = SnapshotStore(storage), BackupSetStore(storage), VersionStore(
         storage)
-    rtype = supported_type(payload["policy_type"])
-    at = parse_iso(payload["at"])
+    rtype = supported_type(job.policy_type)
+    at = parse_iso(job.at)
 
     async def keep(live_id: str, document: dict[str, Any]) -> None:
         sha, path, _ = await snapshots.put(tenant_id, rtype.key, live_id, document)
@@ -159,51 +182,52 @@ async def capture_live_items(payload: dict) -> dict:
     touched = [(a.target_id, a.live) for a in assessments
                if a.live is not None and a.target_id is not None]
     await asyncio.gather(*(keep(live_id, document) for live_id, document in touched))
-    return {"captured": len(touched)}
+    return asdict(LiveCaptured(captured=len(touched)))
 
 
 @bp.activity_trigger(input_name="payload")
 async def seal_pre_restore_set(payload: dict) -> dict:
     """Publish the pre-restore backup set once every batch is captured (before any write)."""
+    step = SealPreRestoreSet.from_payload(payload)
     storage = get_storage()
     sets = BackupSetStore(storage)
-    pre_id = payload["pre_restore_backup_set_id"]
+    pre_id = step.pre_restore_backup_set_id
     count = len(await sets.items(pre_id))
     await sets.put(BackupSet(
-        backup_set_id=pre_id, tenant_id=payload["tenant_id"],
-        label=f"before restore {payload['run_id']}", run_id=payload["run_id"],
-        created_at=payload["at"], item_count=count, kind="pre_restore"))
-    return {"item_count": count}
+        backup_set_id=pre_id, tenant_id=step.tenant_id, label=f"before restore {step.run_id}",
+        run_id=step.run_id, created_at=step.at, item_count=count, kind="pre_restore"))
+    return asdict(SealedSet(item_count=count))
 
 
 @bp.activity_trigger(input_name="payload")
 async def apply_items(payload: dict) -> dict:
     """Live restore of one batch: create, update and assign what differs; leave equal
     objects untouched; record the outcome per item."""
+    job = ApplyItems.from_payload(payload)
     storage = get_storage()
     runs, state = RunStore(storage), RestoreState(storage)
-    run_id = payload["run_id"]
+    run_id = job.run_id
     done: dict[str, ItemAction] = {}
-    rows = await asyncio.gather(*(runs.get_item(run_id, i) for i in payload["item_ids"]))
-    for item_id, row in zip(payload["item_ids"], rows, strict=True):
+    rows = await asyncio.gather(*(runs.get_item(run_id, i) for i in job.item_ids))
+    for item_id, row in zip(job.item_ids, rows, strict=True):
         if row is not None and row.status != ItemStatus.FAILED.value:
             done[item_id] = ItemAction(row.action)  # finished: never written again
-    pending = [i for i in payload["item_ids"] if i not in done]
+    pending = [i for i in job.item_ids if i not in done]
     if not pending:
-        return _counts(list(done.values()))
+        return _tally(list(done.values()))
     id_map = await state.id_map(run_id)
     steps = dict(zip(pending, await asyncio.gather(*(state.step(run_id, i) for i in pending)),
                      strict=True))
-    own = id_map.setdefault(payload["policy_type"], {})
+    own = id_map.setdefault(job.policy_type, {})
     for item_id, step in steps.items():
         if step is not None and step.target_id:  # written by an earlier attempt
             own.setdefault(item_id.split(".", 1)[1], step.target_id)
-    items, assessments = await _assess(storage, {**payload, "item_ids": pending}, id_map)
+    items, assessments = await _assess(storage, replace(job, item_ids=pending), id_map)
     semaphore = asyncio.Semaphore(ITEM_CONCURRENCY)
 
     async def one(item: BackupItem, a: Assessment) -> ItemAction:
         async with semaphore:
-            return await _apply(storage, payload, item, a, steps.get(item.item_id))
+            return await _apply(storage, job, item, a, steps.get(item.item_id))
 
     results = await asyncio.gather(*(one(i, a) for i, a in zip(items, assessments,
                                                                strict=True)),
@@ -211,13 +235,13 @@ async def apply_items(payload: dict) -> dict:
     for result in results:
         if isinstance(result, BaseException):
             raise result  # retryable: the batch runs again; finished items are kept
-    return _counts([*done.values(), *results])
+    return _tally([*done.values(), *results])
 
 
-async def _apply(storage: Storage, payload: dict[str, Any], item: BackupItem,
+async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
                  a: Assessment, step: Step | None) -> ItemAction:
-    run_id, tenant_id = payload["run_id"], payload["tenant_id"]
-    policy_type, ca_state = payload["policy_type"], payload["ca_state"]
+    run_id, tenant_id = job.run_id, job.tenant_id
+    policy_type, ca_state = job.policy_type, job.ca_state
     runs, state = RunStore(storage), RestoreState(storage)
     if a.action in ("skip", "fail"):
         action = ItemAction.SKIPPED if a.action == "skip" else ItemAction.FAILED
@@ -273,22 +297,23 @@ async def audit_restore_finished(payload: dict) -> None:
     """The closing audit event, written before the run turns terminal (so whoever sees the
     run finished finds it audited): outcome, counts, and the objects the restore created (an
     undo lists them; it never deletes them)."""
+    step = AuditRestoreFinished.from_payload(payload)
     storage = get_storage()
-    run = await RunStore(storage).get(payload["tenant_id"], payload["run_id"])
+    run = await RunStore(storage).get(step.tenant_id, step.run_id)
     assert run is not None
     id_map = await RestoreState(storage).id_map(run.run_id)
     items = await RunStore(storage).all_items(run.run_id)
     counts = Counts.of([i.status for i in items])
-    error = payload.get("error")
+    error = step.error
     outcome = RunStatus.FAILED if error or not items else counts.final_status()
     created = [{"item_id": i.item_id, "policy_type": i.policy_type, "old_id": i.policy_id,
                 "new_id": id_map.get(i.policy_type, {}).get(i.policy_id)}
                for i in items if i.action == ItemAction.CREATED.value]
     await _audit(storage, run.run_id, run.tenant_id, run.requested_by, "restore.finished",
-                 run.backup_set_id or "", outcome.value, payload["at"], {
+                 run.backup_set_id or "", outcome.value, step.at, {
                      "backup_set_id": run.backup_set_id, **_item_ids(run.parameters),
                      "pre_restore_backup_set_id": run.pre_restore_backup_set_id,
-                     "counts": counts.__dict__, "error": error,
+                     "counts": asdict(counts), "error": error,
                      "created": created[:_AUDIT_ITEM_IDS], "created_count": len(created),
                  })
 

@@ -2,13 +2,16 @@
 
 Counters are computed here from the item rows on the orchestrator's request — never
 incremented by concurrent activities — so a retried activity cannot count twice. Times come
-from the orchestrator (``at``), so a retried activity rewrites the same rows.
+from the orchestrator (``at``), so a retried activity rewrites the same rows. Inputs and
+outcomes: ``activities.contracts.runs``.
 """
 
 import logging
+from dataclasses import asdict
 
 import azure.durable_functions as df
 
+from activities.contracts.runs import FinishedRun, FinishRun, RecordProgress, StartedRun, StartRun
 from shared.backups.sets import BackupSet, BackupSetStore
 from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
@@ -25,41 +28,36 @@ log = logging.getLogger(__name__)
 @bp.activity_trigger(input_name="payload")
 async def start_run(payload: dict) -> dict:
     """Mark the run running and notify; returns the run's parameters for the orchestrator."""
+    step = StartRun.from_payload(payload)
     storage = get_storage()
     run = await RunStore(storage).update(
-        payload["tenant_id"], payload["run_id"], status=RunStatus.RUNNING.value,
-        started_at=payload["at"],
+        step.tenant_id, step.run_id, status=RunStatus.RUNNING.value, started_at=step.at,
     )
     if run.status == RunStatus.RUNNING.value:
-        await _notify(run, payload["at"])
-    return {
-        "status": run.status,
-        "parameters": run.parameters,
-        "backup_set_id": run.backup_set_id,
-        "dry_run": run.dry_run,
-        "requested_by": run.requested_by,
-    }
+        await _notify(run, step.at)
+    return asdict(StartedRun(status=run.status, parameters=run.parameters,
+                             backup_set_id=run.backup_set_id, dry_run=run.dry_run,
+                             requested_by=run.requested_by))
 
 
 @bp.activity_trigger(input_name="payload")
 async def record_progress(payload: dict) -> None:
     """Publish the orchestrator's counters so pollers see the run grow."""
-    await RunStore(get_storage()).update(
-        payload["tenant_id"], payload["run_id"], counts=payload["counts"]
-    )
+    step = RecordProgress.from_payload(payload)
+    await RunStore(get_storage()).update(step.tenant_id, step.run_id, counts=asdict(step.counts))
 
 
 @bp.activity_trigger(input_name="payload")
 async def finish_run(payload: dict) -> dict:
     """Count the item rows, settle the final status, write the backup set (if the run made
     one), and notify. ``error`` overrides the status with ``failed`` (the run could not go on)."""
+    step = FinishRun.from_payload(payload)
     storage = get_storage()
     runs = RunStore(storage)
-    tenant_id, run_id, at = payload["tenant_id"], payload["run_id"], payload["at"]
+    tenant_id, run_id, at = step.tenant_id, step.run_id, step.at
     items = await runs.all_items(run_id)
     counts = Counts.of([item.status for item in items])
-    error = payload.get("error")
-    kind = payload.get("backup_set_kind")
+    error, kind = step.error, step.backup_set_kind
     # A capture must produce its item; a backup of a tenant with nothing to back up (a new
     # customer) succeeds with an empty set.
     empty = not items and kind != "backup"
@@ -80,10 +78,10 @@ async def finish_run(payload: dict) -> dict:
         ))
     if not run.terminal:
         run = await runs.update(tenant_id, run_id, status=status.value, finished_at=at,
-                                counts=counts.__dict__, error=error)
+                                counts=asdict(counts), error=error)
         await _notify(run, at)
     log.info("run %s finished %s (%s)", run_id, run.status, counts)
-    return {"status": run.status, "counts": run.counts.__dict__}
+    return asdict(FinishedRun(status=run.status, counts=run.counts))
 
 
 def _summarize_failures(items: list) -> dict[str, str] | None:

@@ -3,25 +3,37 @@
 Both write their outcomes as run item rows (deterministic keys, so a retried activity
 rewrites the same rows) and hand the orchestrator only ids and counts. A permanent fault is
 recorded on the item and the run goes on. A fault Graph may recover from (throttling, 5xx,
-timeouts, after the client's own retries) fails a capture's activity so its retry policy
-runs it again; a backup (``final`` given) instead gets those ids back to try in a later
-batch, and records them as failed on the last try — so one bad item never fails its batch.
+timeouts, after the client's own retries) is handled as the input's ``TransientMode``
+says: a capture fails its activity so its retry policy runs it again; a backup gets those ids
+back to try in a later batch, and records them as failed on the last try — so one bad item
+never fails its batch. Inputs and outcomes: ``activities.contracts.snapshots``.
 """
 
 import asyncio
 import logging
 from collections.abc import Awaitable
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
+from activities.contracts.snapshots import (
+    CapturedBatch,
+    CapturePolicies,
+    Listing,
+    ListPolicies,
+    PolicyGroup,
+    RecordUnfetched,
+    TransientMode,
+    TypeListing,
+)
 from shared.backups.sets import BackupItem, BackupSetStore, VersionStore
 from shared.backups.snapshots import SnapshotStore
 from shared.graph import FetchResult, fetch_snapshots, list_items, supported_type
 from shared.platform.errors import GraphBadRequest, GraphError, GraphForbidden, GraphTransient
 from shared.platform.keys import parse_iso
 from shared.platform.storage import Storage, get_storage
-from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemAction, RunItem, item_key
+from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
 from shared.runs.store import RunStore
 
 bp = df.Blueprint()
@@ -55,59 +67,46 @@ async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def list_policies(payload: dict) -> list:
-    """Every id of each requested type (``policy_types``), listed concurrently. A type that
-    cannot be listed becomes one type-level item (``skipped`` when unreadable, ``failed``
-    otherwise) and no ids.
-
-    A type Graph keeps refusing transiently: without ``final`` the activity fails (its
-    retry lists again); with ``final: false`` its entry says ``retry``; with ``final: true``
-    it is recorded as a failed type-level item with its code."""
-    return list(await asyncio.gather(*(_list_type(payload, t)
-                                       for t in payload["policy_types"])))
+async def list_policies(payload: dict) -> dict:
+    """Every id of each requested type, listed concurrently. A type that cannot be listed
+    becomes one type-level item (``skipped`` when unreadable, ``failed`` otherwise) and no
+    ids; one Graph keeps refusing transiently is handled as ``mode`` says."""
+    job = ListPolicies.from_payload(payload)
+    types = await asyncio.gather(*(_list_type(job, t) for t in job.policy_types))
+    return asdict(Listing(types=list(types)))
 
 
-async def _list_type(payload: dict[str, Any], policy_type: str) -> dict[str, Any]:
-    final = payload.get("final")
+async def _list_type(job: ListPolicies, policy_type: str) -> TypeListing:
     try:
-        refs = await list_items(payload["tenant_id"], policy_type)
+        refs = await list_items(job.tenant_id, policy_type)
     except GraphError as exc:
-        if _retryable(exc) and not final:
-            if final is None:
-                raise
-            return {"policy_type": policy_type, "ids": [], "retry": True}
+        if _retryable(exc) and job.mode is TransientMode.RAISE:
+            raise
+        if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
+            return TypeListing(policy_type, retry=True)
         action = (ItemAction.SKIPPED if isinstance(exc, _UNREADABLE) and not _retryable(exc)
                   else ItemAction.FAILED)
-        await RunStore(get_storage()).put_item(payload["run_id"], RunItem(
+        await RunStore(get_storage()).put_item(job.run_id, RunItem(
             item_id=item_key(policy_type, TYPE_LEVEL_ID), policy_type=policy_type,
             policy_id=TYPE_LEVEL_ID, display_name=policy_type, action=action.value,
             error=_error(exc),
         ))
-        log.warning("run %s: %s not listed (%s)", payload["run_id"], policy_type, exc.code)
-        return {"policy_type": policy_type, "ids": [], "outcome": action.status.value}
+        log.warning("run %s: %s not listed (%s)", job.run_id, policy_type, exc.code)
+        return TypeListing(policy_type, outcome=action.status.value)
     # A listing can repeat an id when objects change while it pages; keep each id once.
-    return {"policy_type": policy_type, "ids": list(dict.fromkeys(ref.id for ref in refs))}
+    return TypeListing(policy_type, ids=list(dict.fromkeys(ref.id for ref in refs)))
 
 
-def _groups(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The batch as ``[{policy_type, policy_ids}]``: a backup packs several small types into
-    one batch (``groups``); a capture sends one ``policy_type`` with its ``policy_ids``."""
-    if payload.get("groups"):
-        return list(payload["groups"])
-    return [{"policy_type": payload["policy_type"], "policy_ids": payload["policy_ids"]}]
-
-
-async def _fetch_group(tenant_id: str, group: dict[str, Any], *, per_item: bool
+async def _fetch_group(tenant_id: str, group: PolicyGroup, *, per_item: bool
                        ) -> list[FetchResult]:
     """One type's documents. A failure of the whole call becomes each item's error — a
     transient one only when ``per_item`` (else it fails the activity)."""
-    ids = group["policy_ids"]
     try:
-        return await fetch_snapshots(tenant_id, group["policy_type"], ids)
+        return await fetch_snapshots(tenant_id, group.policy_type, group.policy_ids)
     except GraphError as exc:
         if _retryable(exc) and not per_item:
             raise
-        return [FetchResult(policy_id, error=exc) for policy_id in ids]
+        return [FetchResult(policy_id, error=exc) for policy_id in group.policy_ids]
 
 
 @bp.activity_trigger(input_name="payload")
@@ -116,59 +115,57 @@ async def capture_policies(payload: dict) -> dict:
     content-addressed, and record backup items, versions and run items. Returns the batch's
     counts.
 
-    Items Graph may still deliver (throttled, 5xx, deadline) after the client's retries:
-    without ``final`` (a capture) the activity fails so its retry policy runs it again;
-    with ``final: false`` (a backup) the others are recorded and these come back as
-    ``retry`` groups for a later batch — one bad item never holds back its batch-mates;
-    with ``final: true`` they are recorded as failed with their codes.
+    Items Graph may still deliver (throttled, 5xx, deadline) after the client's retries, by
+    ``mode``: ``RAISE`` (a capture) fails the activity so its retry policy runs it again;
+    ``RETURN_FOR_RETRY`` (a backup) records the others and hands these back as ``retry``
+    groups for a later batch — one bad item never holds back its batch-mates;
+    ``RECORD_FAILED`` (a backup's last try) records them as failed with their codes.
     """
-    tenant_id, final = payload["tenant_id"], payload.get("final")
-    groups = _groups(payload)
-    fetched = await asyncio.gather(*(_fetch_group(tenant_id, g, per_item=final is not None)
-                                     for g in groups))
-    pairs = [(g["policy_type"], r) for g, results in zip(groups, fetched, strict=True)
+    job = CapturePolicies.from_payload(payload)
+    fetched = await asyncio.gather(*(
+        _fetch_group(job.tenant_id, g, per_item=job.mode is not TransientMode.RAISE)
+        for g in job.groups))
+    pairs = [(g.policy_type, r) for g, results in zip(job.groups, fetched, strict=True)
              for r in results]
     transient = [(t, r) for t, r in pairs if r.error is not None and _retryable(r.error)]
-    if transient and final is None:  # Graph may still recover: the orchestrator retries
+    if transient and job.mode is TransientMode.RAISE:  # Graph may still recover
         raise next(r.error for _, r in transient if r.error is not None)
-    later = transient if not final else []
+    later = transient if job.mode is TransientMode.RETURN_FOR_RETRY else []
     again = {id(result) for _, result in later}
     storage = get_storage()
     captured = await _bounded(_STORE_CONCURRENCY, [
-        _store(storage, payload, policy_type, result)
+        _store(storage, job, policy_type, result)
         for policy_type, result in pairs if result.document is not None
     ])
-    failed = [_failed(payload, policy_type, result) for policy_type, result in pairs
+    failed = [_failed(job.run_id, policy_type, result) for policy_type, result in pairs
               if result.document is None and id(result) not in again]
-    await _record(storage, payload, captured, failed)
-    counts = Counts.of([ItemAction(item.action).status for item in
-                        [run_item for _, run_item in captured] + failed])
-    outcome: dict[str, Any] = {"succeeded": counts.succeeded, "failed": counts.failed,
-                               "skipped": counts.skipped}
+    await _record(storage, job, captured, failed)
+    tally = ItemTally.of(item.status for item in [run_item for _, run_item in captured] + failed)
+    retry: dict[str, list[str]] = {}
+    for policy_type, result in later:
+        retry.setdefault(policy_type, []).append(result.item_id)
     if later:
-        retry: dict[str, list[str]] = {}
-        for policy_type, result in later:
-            retry.setdefault(policy_type, []).append(result.item_id)
-        outcome["retry"] = [{"policy_type": t, "policy_ids": ids} for t, ids in retry.items()]
-        log.info("run %s: %d items to fetch again later", payload["run_id"], len(later))
-    return outcome
+        log.info("run %s: %d items to fetch again later", job.run_id, len(later))
+    return asdict(CapturedBatch(tally=tally, retry=[PolicyGroup(t, ids)
+                                                    for t, ids in retry.items()]))
 
 
 @bp.activity_trigger(input_name="payload")
 async def record_unfetched(payload: dict) -> dict:
     """Record every item of a batch that kept failing after its retries as failed, so the
     run ends ``partial`` rather than failing as a whole."""
+    job = RecordUnfetched.from_payload(payload)
     error = GraphTransient("Graph kept failing for this item after every retry")
-    failed = [_failed(payload, group["policy_type"], FetchResult(policy_id, error=error))
-              for group in _groups(payload) for policy_id in group["policy_ids"]]
-    await _record(get_storage(), payload, [], failed)
-    return {"succeeded": 0, "failed": len(failed), "skipped": 0}
+    failed = [_failed(job.run_id, group.policy_type, FetchResult(policy_id, error=error))
+              for group in job.groups for policy_id in group.policy_ids]
+    await _record(get_storage(), job, [], failed)
+    return asdict(ItemTally.of(item.status for item in failed))
 
 
-async def _store(storage: Storage, payload: dict[str, Any], policy_type: str,
+async def _store(storage: Storage, job: CapturePolicies, policy_type: str,
                  result: FetchResult) -> tuple[BackupItem, RunItem]:
     """Store one document (blob, then its version) and describe its set and run items."""
-    tenant_id = payload["tenant_id"]
+    tenant_id = job.tenant_id
     document = result.document or {}
     sha, path, new = await SnapshotStore(storage).put(tenant_id, policy_type, result.item_id,
                                                       document)
@@ -178,32 +175,32 @@ async def _store(storage: Storage, payload: dict[str, Any], policy_type: str,
         sha256=sha, blob_path=path,
     )
     first_copy = await VersionStore(storage).record(
-        tenant_id, item, payload["backup_set_id"], parse_iso(payload["at"]), new_content=new)
+        tenant_id, item, job.backup_set_id, parse_iso(job.at), new_content=new)
     action = ItemAction.CAPTURED if first_copy else ItemAction.UNCHANGED
     return item, RunItem(item_id=item.item_id, policy_type=policy_type,
                          policy_id=result.item_id, display_name=item.display_name,
                          action=action.value)
 
 
-def _failed(payload: dict[str, Any], policy_type: str, result: FetchResult) -> RunItem:
+def _failed(run_id: str, policy_type: str, result: FetchResult) -> RunItem:
     error = result.error or GraphError("Graph returned no document")
-    log.warning("run %s: %s %s not captured (%s)", payload["run_id"], policy_type,
+    log.warning("run %s: %s %s not captured (%s)", run_id, policy_type,
                 result.item_id, error.code)
     return RunItem(item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
                    policy_id=result.item_id, display_name="", action=ItemAction.FAILED.value,
                    error=_error(error))
 
 
-async def _record(storage: Storage, payload: dict[str, Any],
+async def _record(storage: Storage, job: CapturePolicies | RecordUnfetched,
                   captured: list[tuple[BackupItem, RunItem]], failed: list[RunItem]) -> None:
     """Write the batch's set items and run items (one transaction each per 100 rows). A
     failed item drops the set item an earlier attempt of the batch may have left."""
-    sets, backup_set_id = BackupSetStore(storage), payload["backup_set_id"]
+    sets, backup_set_id = BackupSetStore(storage), job.backup_set_id
     await _bounded(_STORE_CONCURRENCY, [sets.delete_item(backup_set_id, i.item_id)
                                         for i in failed])
     if captured:
         await sets.put_items(backup_set_id, [item for item, _ in captured])
-    await RunStore(storage).put_items(payload["run_id"],
+    await RunStore(storage).put_items(job.run_id,
                                       [run_item for _, run_item in captured] + failed)
 
 

@@ -8,12 +8,29 @@ returns counts; tenants with more than ``SLICE_SIZE`` items are captured through
 and the counters are published, so pollers see the run grow.
 """
 
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
 import azure.durable_functions as df
 
+from activities.contracts.base import Payload, RunRef
+from activities.contracts.runs import FinishRun, RecordProgress, StartedRun, StartRun
+from activities.contracts.snapshots import (
+    CapturedBatch,
+    CapturePolicies,
+    Listing,
+    ListPolicies,
+    PolicyGroup,
+    RecordUnfetched,
+    TransientMode,
+    TypeListing,
+)
 from activities.runs import finish_run, record_progress, start_run
 from activities.snapshots import capture_policies, list_policies, record_unfetched
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
-from orchestrators.run_steps import add_counts, failed_run_error, now_iso
+from orchestrators.run_steps import failed_run_error, now_iso
+from shared.runs.model import Counts, ItemTally
 
 bp = df.Blueprint()
 
@@ -23,45 +40,84 @@ SLICE_SIZE = 1000  # items per sub-orchestration
 ITEM_ATTEMPTS = 3  # batches an item Graph keeps refusing transiently is tried in
 
 
-def _batches(listed: list[dict]) -> list[dict]:
-    """Pack listed ids, type by type, into batches of at most BATCH_SIZE items; a batch
-    is ``{"groups": [{"policy_type", "policy_ids"}, ...]}``."""
-    batches: list[dict] = []
-    groups: list[dict] = []
+@dataclass(frozen=True)
+class Batch(Payload):
+    """Ids of one capture activity, type by type; ``attempt`` counts the batches they have
+    been tried in (items Graph refused transiently come back in a later batch)."""
+
+    groups: list[PolicyGroup]
+    attempt: int = 1
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Batch:
+        return cls(groups=[PolicyGroup.from_payload(g) for g in payload["groups"]],
+                   attempt=payload.get("attempt", 1))
+
+
+@dataclass(frozen=True)
+class BackupJob(RunRef):
+    """What every capture batch of one run shares."""
+
+    backup_set_id: str
+    at: str
+
+
+@dataclass(frozen=True)
+class BackupSlice(BackupJob):
+    """Input of a ``backup_slice`` sub-orchestration; ``counts``: the parent's totals so far."""
+
+    batches: list[Batch]
+    counts: Counts
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> BackupSlice:
+        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
+                   backup_set_id=payload["backup_set_id"], at=payload["at"],
+                   batches=[Batch.from_payload(b) for b in payload["batches"]],
+                   counts=Counts.from_payload(payload["counts"]))
+
+
+def _mode(attempt: int) -> TransientMode:
+    """Items (or types) Graph refuses transiently go back for a later try, until the last."""
+    return TransientMode.RECORD_FAILED if attempt >= ITEM_ATTEMPTS else (
+        TransientMode.RETURN_FOR_RETRY)
+
+
+def _batches(listed: list[TypeListing]) -> list[Batch]:
+    """Pack listed ids, type by type, into batches of at most BATCH_SIZE items."""
+    batches: list[Batch] = []
+    groups: list[PolicyGroup] = []
     size = 0
     for entry in listed:
-        ids = entry.get("ids") or []
         start = 0
-        while start < len(ids):
-            take = ids[start:start + BATCH_SIZE - size]
-            groups.append({"policy_type": entry["policy_type"], "policy_ids": take})
+        while start < len(entry.ids):
+            take = entry.ids[start:start + BATCH_SIZE - size]
+            groups.append(PolicyGroup(entry.policy_type, take))
             size += len(take)
             start += len(take)
             if size == BATCH_SIZE:
-                batches.append({"groups": groups})
+                batches.append(Batch(groups))
                 groups, size = [], 0
     if groups:
-        batches.append({"groups": groups})
+        batches.append(Batch(groups))
     return batches
 
 
-def _capture(context: df.DurableOrchestrationContext, job: dict, batches: list[dict],
-             counts: dict):
+def _capture(context: df.DurableOrchestrationContext, job: BackupJob, batches: list[Batch],
+             counts: Counts):
     """Keep PARALLEL_BATCHES batches in flight; after each one, start the next and publish
     the counters. Items Graph refused transiently come back and join a later batch, up to
     ITEM_ATTEMPTS batches; a batch whose activity still fails after its retries is
     recorded as failed items. Either way the run goes on."""
-    ref = {"run_id": job["run_id"], "tenant_id": job["tenant_id"]}
     pending: dict = {}  # task → batch
     waiting = list(batches)
 
     def fill() -> None:
         while waiting and len(pending) < PARALLEL_BATCHES:
             batch = waiting.pop(0)
-            task = context.call_activity_with_retry(capture_policies, GRAPH_BATCH, {
-                **ref, "backup_set_id": job["backup_set_id"], "at": job["at"],
-                "groups": batch["groups"],
-                "final": batch.get("attempt", 1) >= ITEM_ATTEMPTS})
+            task = context.call_activity_with_retry(capture_policies, GRAPH_BATCH, asdict(
+                CapturePolicies.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
+                                        groups=batch.groups, mode=_mode(batch.attempt))))
             pending[task] = batch
 
     fill()
@@ -69,28 +125,30 @@ def _capture(context: df.DurableOrchestrationContext, job: dict, batches: list[d
         done = yield context.task_any(list(pending))
         batch = pending.pop(done)
         if isinstance(done.result, Exception):  # failed after its retries
-            outcome = yield context.call_activity_with_retry(record_unfetched, BOOKKEEPING, {
-                **ref, "backup_set_id": job["backup_set_id"], "groups": batch["groups"]})
+            tally = ItemTally.from_payload((yield context.call_activity_with_retry(
+                record_unfetched, BOOKKEEPING, asdict(RecordUnfetched.for_run(
+                    job, backup_set_id=job.backup_set_id, groups=batch.groups)))))
         else:
-            outcome = done.result
-            if outcome.get("retry"):  # items Graph refused transiently: a later batch
-                waiting.append({"groups": outcome["retry"],
-                                "attempt": batch.get("attempt", 1) + 1})
-        add_counts(counts, outcome)
+            captured = CapturedBatch.from_payload(done.result)
+            tally = captured.tally
+            if captured.retry:  # items Graph refused transiently: a later batch
+                waiting.append(Batch(captured.retry, attempt=batch.attempt + 1))
+        counts.add(tally)
         fill()  # the next batch starts before the counters are published
         yield context.call_activity_with_retry(record_progress, BOOKKEEPING,
-                                               {**ref, "counts": counts})
+                                               asdict(RecordProgress.for_run(job, counts=counts)))
 
 
-def _list(context: df.DurableOrchestrationContext, ref: dict, types: list[str]):
+def _list(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str]):
     """List every type in one activity; types Graph refused transiently are listed again,
     up to ITEM_ATTEMPTS times, then recorded as failed type-level items."""
-    listed: list[dict] = []
+    listed: list[TypeListing] = []
     for attempt in range(1, ITEM_ATTEMPTS + 1):
-        answer = yield context.call_activity_with_retry(list_policies, GRAPH_BATCH, {
-            **ref, "policy_types": types, "final": attempt == ITEM_ATTEMPTS})
-        listed += [entry for entry in answer if not entry.get("retry")]
-        types = [entry["policy_type"] for entry in answer if entry.get("retry")]
+        answer = Listing.from_payload((yield context.call_activity_with_retry(
+            list_policies, GRAPH_BATCH,
+            asdict(ListPolicies.for_run(ref, policy_types=types, mode=_mode(attempt))))))
+        listed += [entry for entry in answer.types if not entry.retry]
+        types = [entry.policy_type for entry in answer.types if entry.retry]
         if not types:
             break
     return listed
@@ -98,44 +156,44 @@ def _list(context: df.DurableOrchestrationContext, ref: dict, types: list[str]):
 
 @bp.orchestration_trigger(context_name="context")
 def backup_slice(context: df.DurableOrchestrationContext):
-    """Capture one slice of a large tenant; ``counts`` carries the parent's totals so far."""
-    job = context.get_input()
-    counts = dict(job["counts"])
-    yield from _capture(context, job, job["batches"], counts)
-    return counts
+    """Capture one slice of a large tenant; returns the parent's counts plus this slice's."""
+    job = BackupSlice.from_payload(context.get_input())
+    counts = replace(job.counts)
+    yield from _capture(context, job, job.batches, counts)
+    return asdict(counts)
 
 
 @bp.orchestration_trigger(context_name="context")
 def backup_tenant(context: df.DurableOrchestrationContext):
-    ref = context.get_input()  # {"run_id", "tenant_id"}
-    run = yield context.call_activity_with_retry(
-        start_run, BOOKKEEPING, {**ref, "at": now_iso(context)}
-    )
+    ref = RunRef.from_payload(context.get_input())
+    run = StartedRun.from_payload((yield context.call_activity_with_retry(
+        start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
     error = None
     try:
-        listed = yield from _list(context, ref, run["parameters"]["policy_types"])
+        listed = yield from _list(context, ref, run.parameters["policy_types"])
         batches = _batches(listed)
-        counts = {"total": 0, "processed": 0, "succeeded": 0, "failed": 0, "skipped": 0}
-        for entry in listed:  # a type that could not be listed is one item, already recorded
-            if "outcome" in entry:
-                add_counts(counts, {entry["outcome"]: 1})
-        counts["total"] = counts["processed"] + sum(len(e.get("ids") or []) for e in listed)
+        counts = Counts()
+        # A type that could not be listed is one item, already recorded.
+        counts.add(ItemTally.of(entry.outcome for entry in listed if entry.outcome))
+        counts.total = counts.processed + sum(len(entry.ids) for entry in listed)
         yield context.call_activity_with_retry(
-            record_progress, BOOKKEEPING, {**ref, "counts": counts}
-        )
-        job = {**ref, "backup_set_id": run["backup_set_id"], "at": now_iso(context)}
+            record_progress, BOOKKEEPING, asdict(RecordProgress.for_run(ref, counts=counts)))
+        job = BackupJob.for_run(ref, backup_set_id=run.backup_set_id, at=now_iso(context))
         per_slice = SLICE_SIZE // BATCH_SIZE
         if len(batches) <= per_slice:
             yield from _capture(context, job, batches, counts)
         else:
-            for start in range(0, len(batches), per_slice):
-                counts = yield context.call_sub_orchestrator(
-                    "backup_slice",
-                    {**job, "batches": batches[start:start + per_slice], "counts": counts},
-                    f"{context.instance_id}:slice:{start // per_slice}",
-                )
+            for n, start in enumerate(range(0, len(batches), per_slice)):
+                counts = Counts.from_payload((yield context.call_sub_orchestrator(
+                    backup_slice,
+                    asdict(BackupSlice(**asdict(job), batches=batches[start:start + per_slice],
+                                       counts=counts)),
+                    f"{context.instance_id}:slice:{n}",
+                    # By reference the SDK would read the result type off its own wrapper
+                    # (``str``) and warn on, or in strict typing refuse, the counts dict.
+                    expected_type=dict,
+                )))
     except Exception as exc:
         error = failed_run_error(exc)
-    return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, {
-        **ref, "at": now_iso(context), "error": error, "backup_set_kind": "backup",
-    }))
+    return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
+        FinishRun.for_run(ref, at=now_iso(context), error=error, backup_set_kind="backup"))))

@@ -1,7 +1,12 @@
 """`capture_snapshot`: one policy → complete snapshot → blob → a backup set with one item."""
 
+from dataclasses import asdict
+
 import azure.durable_functions as df
 
+from activities.contracts.base import RunRef
+from activities.contracts.runs import FinishRun, StartedRun, StartRun
+from activities.contracts.snapshots import CapturePolicies, PolicyGroup, TransientMode
 from activities.runs import finish_run, start_run
 from activities.snapshots import capture_policies
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
@@ -12,22 +17,19 @@ bp = df.Blueprint()
 
 @bp.orchestration_trigger(context_name="context")
 def capture_snapshot(context: df.DurableOrchestrationContext):
-    ref = context.get_input()  # {"run_id", "tenant_id"}: references only
-    run = yield context.call_activity_with_retry(
-        start_run, BOOKKEEPING, {**ref, "at": now_iso(context)}
-    )
-    params = run["parameters"]
+    ref = RunRef.from_payload(context.get_input())  # references only
+    run = StartedRun.from_payload((yield context.call_activity_with_retry(
+        start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
+    params = run.parameters
     error = None
     try:
-        yield context.call_activity_with_retry(capture_policies, GRAPH_BATCH, {
-            **ref,
-            "backup_set_id": run["backup_set_id"],
-            "policy_type": params["policy_type"],
-            "policy_ids": [params["policy_id"]],
-            "at": now_iso(context),
-        })
+        # A fault Graph may recover from fails the activity: its retry policy fetches again.
+        yield context.call_activity_with_retry(capture_policies, GRAPH_BATCH, asdict(
+            CapturePolicies.for_run(
+                ref, backup_set_id=run.backup_set_id, at=now_iso(context),
+                groups=[PolicyGroup(params["policy_type"], [params["policy_id"]])],
+                mode=TransientMode.RAISE)))
     except Exception as exc:  # the activity exhausted its retries
         error = failed_run_error(exc)
-    return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, {
-        **ref, "at": now_iso(context), "error": error, "backup_set_kind": "capture",
-    }))
+    return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
+        FinishRun.for_run(ref, at=now_iso(context), error=error, backup_set_kind="capture"))))

@@ -11,8 +11,26 @@ History holds references only: item keys and counts, never documents. Items of o
 written ``PARALLEL_BATCHES`` batches at a time; counters are published after each wave.
 """
 
+from collections.abc import Callable
+from dataclasses import asdict
+
 import azure.durable_functions as df
 
+from activities.contracts.base import RunRef
+from activities.contracts.restore import (
+    ApplyItems,
+    AuditRestoreFinished,
+    BeginRestore,
+    CaptureLiveItems,
+    PlanRestore,
+    PreviewItems,
+    RestoreBatch,
+    RestoreBegun,
+    RestoreItems,
+    RestorePlan,
+    SealPreRestoreSet,
+)
+from activities.contracts.runs import FinishRun, RecordProgress, StartedRun, StartRun
 from activities.restore import (
     apply_items,
     audit_restore_finished,
@@ -24,26 +42,21 @@ from activities.restore import (
 )
 from activities.runs import finish_run, record_progress, start_run
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
-from orchestrators.run_steps import add_counts, failed_run_error, now_iso
+from orchestrators.run_steps import failed_run_error, now_iso
+from shared.runs.model import Counts, ItemTally
 
 bp = df.Blueprint()
 
 PARALLEL_BATCHES = 4
 
 
-def _waves(context: df.DurableOrchestrationContext, activity, job: dict, batches: list[dict],
-           counts: dict | None):
-    """Run ``activity`` over ``batches`` PARALLEL_BATCHES at a time; with ``counts``, add
-    each outcome and publish the counters after every wave."""
-    outcomes = []
-    for start in range(0, len(batches), PARALLEL_BATCHES):
-        wave = batches[start:start + PARALLEL_BATCHES]
-        tasks = [
-            context.call_activity_with_retry(activity, GRAPH_BATCH, {
-                **job, "policy_type": batch["policy_type"], "item_ids": batch["item_ids"],
-            })
-            for batch in wave
-        ]
+def _waves(context: df.DurableOrchestrationContext, activity, inputs: list[RestoreItems],
+           counts: Counts | None):
+    """Run ``activity`` over ``inputs`` PARALLEL_BATCHES at a time; with ``counts``, add
+    each outcome (an ``ItemTally``) and publish the counters after every wave."""
+    for start in range(0, len(inputs), PARALLEL_BATCHES):
+        tasks = [context.call_activity_with_retry(activity, GRAPH_BATCH, asdict(job))
+                 for job in inputs[start:start + PARALLEL_BATCHES]]
         # Not task_all: it fails on the first failed batch while its siblings still write to
         # Graph, and the run would be finished (and the tenant unlocked) under them.
         pending, failure = list(tasks), None
@@ -54,57 +67,58 @@ def _waves(context: df.DurableOrchestrationContext, activity, job: dict, batches
                 failure = done.result
         if failure is not None:
             raise failure
-        results = [task.result for task in tasks]
-        outcomes.extend(results)
         if counts is not None:
-            for outcome in results:
-                add_counts(counts, outcome)
-            yield context.call_activity_with_retry(record_progress, BOOKKEEPING, {
-                "run_id": job["run_id"], "tenant_id": job["tenant_id"], "counts": counts,
-            })
-    return outcomes
+            for task in tasks:
+                counts.add(ItemTally.from_payload(task.result))
+            yield context.call_activity_with_retry(record_progress, BOOKKEEPING, asdict(
+                RecordProgress.for_run(inputs[start], counts=counts)))
+
+
+def _items(kind: Callable[..., RestoreItems], ref: RunRef, run: StartedRun,
+           batch: RestoreBatch, **extra: str) -> RestoreItems:
+    """The input of one batch's item activity (``kind``: that activity's contract)."""
+    return kind(run_id=ref.run_id, tenant_id=ref.tenant_id, backup_set_id=run.backup_set_id,
+                include_assignments=run.parameters["include_assignments"],
+                ca_state=run.parameters["ca_state"], policy_type=batch.policy_type,
+                item_ids=batch.item_ids, **extra)
 
 
 @bp.orchestration_trigger(context_name="context")
 def restore(context: df.DurableOrchestrationContext):
-    ref = context.get_input()  # {"run_id", "tenant_id"}
-    run = yield context.call_activity_with_retry(
-        start_run, BOOKKEEPING, {**ref, "at": now_iso(context)}
-    )
-    params, live = run["parameters"], not run["dry_run"]
+    ref = RunRef.from_payload(context.get_input())
+    run = StartedRun.from_payload((yield context.call_activity_with_retry(
+        start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
+    params, live = run.parameters, not run.dry_run
     error = None
     try:
-        job = {**ref, "backup_set_id": run["backup_set_id"],
-               "include_assignments": params["include_assignments"],
-               "ca_state": params["ca_state"]}
         if live:
-            begun = yield context.call_activity_with_retry(
-                begin_restore, BOOKKEEPING, {**ref, "at": now_iso(context)})
-            job["pre_restore_backup_set_id"] = begun["pre_restore_backup_set_id"]
-        plan = yield context.call_activity_with_retry(plan_restore, BOOKKEEPING, {
-            **ref, "backup_set_id": run["backup_set_id"], "item_ids": params.get("item_ids"),
-        })
-        counts = {"total": plan["total"], "processed": 0, "succeeded": 0, "failed": 0,
-                  "skipped": 0}
-        yield context.call_activity_with_retry(record_progress, BOOKKEEPING,
-                                               {**ref, "counts": counts})
-        batches = plan["batches"]
+            begun = RestoreBegun.from_payload((yield context.call_activity_with_retry(
+                begin_restore, BOOKKEEPING,
+                asdict(BeginRestore.for_run(ref, at=now_iso(context))))))
+        plan = RestorePlan.from_payload((yield context.call_activity_with_retry(
+            plan_restore, BOOKKEEPING, asdict(PlanRestore.for_run(
+                ref, backup_set_id=run.backup_set_id, item_ids=params.get("item_ids"))))))
+        counts = Counts(total=plan.total)
+        yield context.call_activity_with_retry(
+            record_progress, BOOKKEEPING, asdict(RecordProgress.for_run(ref, counts=counts)))
         if not live:
-            yield from _waves(context, preview_items, job, batches, counts)
+            yield from _waves(context, preview_items,
+                              [_items(PreviewItems, ref, run, b) for b in plan.batches], counts)
         else:
-            at = now_iso(context)
-            yield from _waves(context, capture_live_items, {**job, "at": at}, batches, None)
-            yield context.call_activity_with_retry(seal_pre_restore_set, BOOKKEEPING, {
-                **ref, "pre_restore_backup_set_id": job["pre_restore_backup_set_id"], "at": at,
-            })
-            for level in sorted({b["level"] for b in batches}):
-                yield from _waves(context, apply_items, job,
-                                  [b for b in batches if b["level"] == level], counts)
+            at, pre_id = now_iso(context), begun.pre_restore_backup_set_id
+            yield from _waves(context, capture_live_items, [
+                _items(CaptureLiveItems, ref, run, b, pre_restore_backup_set_id=pre_id, at=at)
+                for b in plan.batches], None)
+            yield context.call_activity_with_retry(seal_pre_restore_set, BOOKKEEPING, asdict(
+                SealPreRestoreSet.for_run(ref, pre_restore_backup_set_id=pre_id, at=at)))
+            for level in sorted({b.level for b in plan.batches}):
+                yield from _waves(context, apply_items, [_items(ApplyItems, ref, run, b)
+                                                         for b in plan.batches
+                                                         if b.level == level], counts)
     except Exception as exc:  # an activity exhausted its retries
         error = failed_run_error(exc)
     if live:
-        yield context.call_activity_with_retry(audit_restore_finished, BOOKKEEPING, {
-            **ref, "at": now_iso(context), "error": error})
-    return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, {
-        **ref, "at": now_iso(context), "error": error,
-    }))
+        yield context.call_activity_with_retry(audit_restore_finished, BOOKKEEPING, asdict(
+            AuditRestoreFinished.for_run(ref, at=now_iso(context), error=error)))
+    return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
+        FinishRun.for_run(ref, at=now_iso(context), error=error))))

@@ -18,9 +18,3 @@ def failed_run_error(exc: Exception) -> dict[str, str]:
     return {"code": ErrorCode.INTERNAL_ERROR,
             "message": "a step of this run kept failing; the details are in the logs"}
 
-
-def add_counts(counts: dict, outcome: dict) -> None:
-    """Add a batch's outcome (``succeeded``/``failed``/``skipped``) to the run's counters."""
-    for name in ("succeeded", "failed", "skipped"):
-        counts[name] += outcome.get(name, 0)
-    counts["processed"] = counts["succeeded"] + counts["failed"] + counts["skipped"]

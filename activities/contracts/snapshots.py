@@ -1,0 +1,122 @@
+"""Contracts of the Graph reading activities (``activities.snapshots``): list types, capture a
+batch, record a batch that never arrived.
+
+For one release ``from_payload`` also accepts the shapes orchestrations recorded before these
+contracts (Durable histories in flight at an upgrade replay them): a ``final`` flag instead of
+``mode``, a capture's ``policy_type`` + ``policy_ids`` instead of ``groups``, a flat capture
+outcome, and a listing as a bare list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from activities.contracts.base import Payload, RunRef
+from shared.runs.model import ItemTally
+
+
+class TransientMode(StrEnum):
+    """What an activity does with an item (or type) Graph still refuses transiently (throttled,
+    5xx, deadline) after the Graph client's own retries."""
+
+    RAISE = "raise"  # fail the activity, so its retry policy runs it again (a capture)
+    RETURN_FOR_RETRY = "return_for_retry"  # hand it back for a later batch (a backup)
+    RECORD_FAILED = "record_failed"  # record it as failed with its code (a backup's last try)
+
+    @classmethod
+    def of(cls, payload: dict) -> TransientMode:
+        """The payload's mode; an old payload's ``final`` flag meant absent → raise,
+        false → return for retry, true → record failed."""
+        if "mode" in payload:
+            return cls(payload["mode"])
+        final = payload.get("final")
+        if final is None:
+            return cls.RAISE
+        return cls.RECORD_FAILED if final else cls.RETURN_FOR_RETRY
+
+
+@dataclass(frozen=True)
+class PolicyGroup(Payload):
+    """Ids of one type within a batch (a backup packs several small types into one batch)."""
+
+    policy_type: str
+    policy_ids: list[str]
+
+
+def _groups(payload: dict) -> list[PolicyGroup]:
+    if "groups" in payload:
+        return [PolicyGroup.from_payload(g) for g in payload["groups"]]
+    return [PolicyGroup(payload["policy_type"], list(payload["policy_ids"]))]  # old capture
+
+
+@dataclass(frozen=True)
+class ListPolicies(RunRef):
+    policy_types: list[str]
+    mode: TransientMode
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> ListPolicies:
+        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
+                   policy_types=list(payload["policy_types"]), mode=TransientMode.of(payload))
+
+
+@dataclass(frozen=True)
+class TypeListing(Payload):
+    """One type's ids; a type that could not be listed has none and either ``retry`` (list it
+    again) or ``outcome``, the status of the type-level item recorded for it."""
+
+    policy_type: str
+    ids: list[str] = field(default_factory=list)
+    retry: bool = False
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing(Payload):
+    types: list[TypeListing]
+
+    @classmethod
+    def from_payload(cls, payload: dict | list) -> Listing:
+        entries = payload if isinstance(payload, list) else payload["types"]  # old: a list
+        return cls(types=[TypeListing.from_payload(e) for e in entries])
+
+
+@dataclass(frozen=True)
+class CapturePolicies(RunRef):
+    backup_set_id: str
+    at: str
+    groups: list[PolicyGroup]
+    mode: TransientMode
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> CapturePolicies:
+        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
+                   backup_set_id=payload["backup_set_id"], at=payload["at"],
+                   groups=_groups(payload), mode=TransientMode.of(payload))
+
+
+@dataclass(frozen=True)
+class CapturedBatch(Payload):
+    """The batch's counts, and (``RETURN_FOR_RETRY``) the items to fetch in a later batch."""
+
+    tally: ItemTally
+    retry: list[PolicyGroup] = field(default_factory=list)
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> CapturedBatch:
+        return cls(tally=ItemTally.from_payload(payload.get("tally", payload)),  # old: flat
+                   retry=[PolicyGroup.from_payload(g) for g in payload.get("retry") or []])
+
+
+@dataclass(frozen=True)
+class RecordUnfetched(RunRef):
+    """A batch whose capture kept failing after its retries: its items are recorded failed."""
+
+    backup_set_id: str
+    groups: list[PolicyGroup]
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> RecordUnfetched:
+        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
+                   backup_set_id=payload["backup_set_id"], groups=_groups(payload))
