@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.graph import RetryPolicy, fetch_snapshots, list_items
+from shared.platform.codes import ErrorCode
 from shared.platform.config import load_settings
 from shared.platform.errors import (
     AuthFailed,
@@ -55,10 +56,10 @@ async def test_faults_throttled_batch_retries_only_throttled_sub_requests(client
     assert set(per_item.values()) == {1}
 
 
-@pytest.mark.parametrize(("status", "code"), [(400, "graph_bad_request"),
-                                              (403, "graph_forbidden"),
-                                              (404, "graph_not_found"),
-                                              (409, "graph_conflict")])
+@pytest.mark.parametrize(("status", "code"), [(400, ErrorCode.GRAPH_BAD_REQUEST),
+                                              (403, ErrorCode.GRAPH_FORBIDDEN),
+                                              (404, ErrorCode.GRAPH_NOT_FOUND),
+                                              (409, ErrorCode.GRAPH_CONFLICT)])
 async def test_faults_permanent_status_fails_fast_with_code(status, code, client, tenants,
                                                             graphsim):
     graphsim.add_fault(kind="status", status=status, tenant=tenants[0], path_prefix=CONFIGS)
@@ -94,7 +95,7 @@ async def test_faults_persistent_503_ends_in_deadline_exceeded(make_client, tena
     graphsim.add_fault(kind="503", retry_after=1, tenant=tenants[0], path_prefix=CONFIGS)
     with pytest.raises(GraphDeadlineExceeded) as caught:
         await list_items(tenants[0], "deviceConfigurations", client=client)
-    assert caught.value.code == "graph_deadline_exceeded"
+    assert caught.value.code == ErrorCode.GRAPH_DEADLINE_EXCEEDED
 
 
 async def test_faults_slow_answers_time_out_within_the_deadline(make_client, tenants,
@@ -120,7 +121,7 @@ async def test_faults_missing_consent_maps_to_consent_missing(client, tenants, g
     graphsim.set_consent(tenants[1], False)
     with pytest.raises(ConsentMissing) as caught:
         await list_items(tenants[1], "namedLocations", client=client)
-    assert caught.value.code == "consent_missing" and "700016" not in caught.value.code
+    assert caught.value.code == ErrorCode.CONSENT_MISSING and "700016" not in caught.value.code
     assert not graph_requests(graphsim, kind="graph", tenant=tenants[1])
 
 
@@ -128,7 +129,7 @@ async def test_faults_unknown_tenant_maps_to_auth_failed(client):
     with pytest.raises(AuthFailed) as caught:
         await list_items("99999999-9999-4999-8999-999999999999", "namedLocations",
                          client=client)
-    assert type(caught.value) is AuthFailed and caught.value.code == "auth_failed"
+    assert type(caught.value) is AuthFailed and caught.value.code == ErrorCode.AUTH_FAILED
 
 
 async def test_faults_wrong_secret_maps_to_auth_failed_without_the_secret(make_client,

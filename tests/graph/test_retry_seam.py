@@ -16,6 +16,7 @@ import pytest
 from shared.graph import RetryPolicy, build_graph_client
 from shared.graph.batch import BatchRequest, batch
 from shared.graph.retry import parse_retry_after
+from shared.platform.codes import ErrorCode
 from shared.platform.config import load_settings
 from shared.platform.errors import (
     AuthFailed,
@@ -216,7 +217,7 @@ async def test_client_not_found_carries_graph_request_id():
         with pytest.raises(GraphNotFound) as caught:
             await client.request(TENANT, "GET", "deviceManagement/x?$select=id")
     assert caught.value.request_id == "rid-1"
-    assert caught.value.to_dict()["code"] == "graph_not_found"
+    assert caught.value.to_dict()["code"] == ErrorCode.GRAPH_NOT_FOUND
 
 
 def batch_handler(answer):
@@ -279,4 +280,4 @@ async def test_batch_sub_request_past_the_deadline_fails_alone():
         results = await batch(client, TENANT, [BatchRequest(i, f"/x/{i}") for i in "abc"])
     assert results["a"].ok and results["c"].ok
     assert isinstance(results["b"].error, GraphDeadlineExceeded)
-    assert results["b"].error.code == "graph_deadline_exceeded" and sends["b"] == 1
+    assert results["b"].error.code == ErrorCode.GRAPH_DEADLINE_EXCEEDED and sends["b"] == 1

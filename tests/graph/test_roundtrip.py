@@ -21,6 +21,7 @@ from shared.graph import (
     sha256_of,
 )
 from shared.graph.documents import canonical_json
+from shared.platform.codes import ErrorCode
 
 pytestmark = pytest.mark.anyio
 
@@ -89,5 +90,5 @@ async def test_fetch_snapshots_reports_a_missing_item_without_failing_the_rest(c
                                     client=client)
     assert [r.item_id for r in results] == ids
     assert results[0].document and results[2].document
-    assert results[1].document is None and results[1].error.code == "graph_not_found"
+    assert results[1].document is None and results[1].error.code == ErrorCode.GRAPH_NOT_FOUND
     assert results[0].document["scheduledActionsForRule"][0]["scheduledActionConfigurations"]

@@ -10,6 +10,7 @@ import jwt
 import pytest
 
 from shared.graph import create_item, fetch_snapshot, fetch_snapshots, list_items
+from shared.platform.codes import ErrorCode
 
 pytestmark = pytest.mark.anyio
 CONFIGS = "/beta/deviceManagement/deviceConfigurations"
@@ -54,7 +55,7 @@ async def test_safety_echoed_authorization_and_secret_never_leak(client, tenants
     ):
         with pytest.raises(Exception) as caught:
             await call()
-        assert caught.value.code == "graph_unavailable" and caught.value.status == 500
+        assert caught.value.code == ErrorCode.GRAPH_UNAVAILABLE and caught.value.status == 500
         texts += _exception_texts(caught.value)
     results = await fetch_snapshots(tenant, "deviceConfigurations", [r.id for r in refs],
                                     client=client)
@@ -75,7 +76,7 @@ async def test_safety_token_endpoint_echo_never_leaks(client, tenants, graphsim,
                        target="entra")
     with pytest.raises(Exception) as caught:
         await list_items(tenants[1], "namedLocations", client=client)
-    assert caught.value.code in ("graph_unavailable", "graph_deadline_exceeded")
+    assert caught.value.code in (ErrorCode.GRAPH_UNAVAILABLE, ErrorCode.GRAPH_DEADLINE_EXCEEDED)
     assert next(e["status"] for e in graphsim.requests() if e["path"].endswith("/token")) == 500
     texts = _exception_texts(caught.value) + [r.getMessage() for r in caplog.records]
     for text in texts:
