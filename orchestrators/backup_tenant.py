@@ -29,7 +29,7 @@ from activities.contracts.snapshots import (
 from activities.runs import finish_run, record_progress, start_run
 from activities.snapshots import capture_policies, list_policies, record_unfetched
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
-from orchestrators.run_steps import failed_run_error, now_iso
+from orchestrators.run_steps import call_orchestrator, failed_run_error, now_iso
 from shared.runs.model import Counts, ItemTally
 
 bp = df.Blueprint()
@@ -184,15 +184,11 @@ def backup_tenant(context: df.DurableOrchestrationContext):
             yield from _capture(context, job, batches, counts)
         else:
             for n, start in enumerate(range(0, len(batches), per_slice)):
-                counts = Counts.from_payload((yield context.call_sub_orchestrator(
-                    backup_slice,
+                counts = Counts.from_payload((yield call_orchestrator(
+                    context, backup_slice,
                     asdict(BackupSlice(**asdict(job), batches=batches[start:start + per_slice],
                                        counts=counts)),
-                    f"{context.instance_id}:slice:{n}",
-                    # By reference the SDK would read the result type off its own wrapper
-                    # (``str``) and warn on, or in strict typing refuse, the counts dict.
-                    expected_type=dict,
-                )))
+                    f"{context.instance_id}:slice:{n}")))
     except Exception as exc:
         error = failed_run_error(exc)
     return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
