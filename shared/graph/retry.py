@@ -33,9 +33,10 @@ from shared.platform.errors import (
 log = logging.getLogger("shared.graph")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Statuses whose request Graph certainly did not process: safe to resend even a POST.
-NOT_PROCESSED_STATUSES = frozenset({429, 503})
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Transient statuses whose request Graph certainly did not process: safe to resend even a
+# POST. (A 429 is a GraphThrottled, always retried: it never reaches these status checks.)
+NOT_PROCESSED_STATUSES = frozenset({503})
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True)
