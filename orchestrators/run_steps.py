@@ -21,7 +21,6 @@ def failed_run_error(exc: Exception) -> dict[str, str]:
             "message": "a step of this run kept failing; the details are in the logs"}
 
 
-
 def call_orchestrator(context: df.DurableOrchestrationContext, orchestrator: Any,
                       input_: dict[str, Any], instance_id: str) -> Any:
     """Start ``orchestrator`` (the decorated function: the SDK reads its registered name) as

@@ -23,6 +23,7 @@ from activities.contracts.schedules import (
 from activities.schedules import list_registered_tenants, record_scheduled_backup
 from orchestrators.backup_tenant import backup_tenant
 from orchestrators.retry import BOOKKEEPING
+from orchestrators.run_steps import call_orchestrator
 from shared.platform.keys import utc_now
 
 bp = df.Blueprint()
@@ -68,8 +69,8 @@ def scheduled_backups(context: df.DurableOrchestrationContext):
         started += len(fresh)
         try:  # each backup settles its own run; one failing does not stop the night
             yield context.task_all([
-                context.call_sub_orchestrator(
-                    backup_tenant, asdict(RunRef.for_run(run)), run.instance_id)
+                call_orchestrator(context, backup_tenant, asdict(RunRef.for_run(run)),
+                                  run.instance_id)
                 for run in fresh
             ])
         except Exception:  # the sub-orchestration's failure is recorded on its run
