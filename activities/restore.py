@@ -32,8 +32,9 @@ from activities.contracts.restore import (
     SealedSet,
     SealPreRestoreSet,
 )
-from shared.backups.sets import BackupItem, BackupSet, BackupSetStore, VersionStore
+from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
+from shared.backups.versions import VersionStore
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
 from shared.platform.errors import GraphError, NotFound
 from shared.platform.keys import new_ulid, parse_iso, stable_id

@@ -27,8 +27,9 @@ from activities.contracts.snapshots import (
     TransientMode,
     TypeListing,
 )
-from shared.backups.sets import BackupItem, BackupSetStore, VersionStore
+from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
+from shared.backups.versions import VersionStore
 from shared.graph import FetchResult, fetch_snapshots, list_items, supported_type
 from shared.platform.errors import GraphBadRequest, GraphError, GraphForbidden, GraphTransient
 from shared.platform.keys import parse_iso

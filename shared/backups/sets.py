@@ -2,7 +2,7 @@
 
 A backup set is written when its run finishes, so listings never show half-made sets. Items
 are keyed by item key within the set. Per-policy version history is
-:mod:`shared.backups.versions` (re-exported here for older imports).
+:mod:`shared.backups.versions`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from shared.backups.versions import VERSIONS, VersionStore
 from shared.platform import tables
 from shared.platform.keys import inverted_ulid
 from shared.platform.paging import Page
 from shared.platform.storage import Storage
 
-__all__ = ["BACKUP_ITEMS", "BACKUP_SETS", "VERSIONS", "BackupItem", "BackupSet",
-           "BackupSetStore", "VersionStore"]
 BACKUP_SETS, BACKUP_ITEMS = "backupsets", "backupitems"
 
 

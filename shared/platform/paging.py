@@ -42,11 +42,3 @@ def decode_token(text: str | None) -> Any:
     if not isinstance(token, dict) or not all(isinstance(v, str) for v in token.values()):
         raise ValidationFailed("continuation is not a token this API issued")
     return token
-
-
-def parse_top(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return DEFAULT_TOP
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
-        raise ValidationFailed(f"top must be a whole number from 1 to {MAX_TOP}")
-    return int(raw)
