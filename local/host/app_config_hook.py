@@ -1,9 +1,10 @@
 """Run the app's own configuration check before serving (DESIGN §2: fail fast, one line).
 
-If the app module's folder has `shared/config.py`, it is imported as `shared.platform.config` (or
-`<package>.shared.platform.config` for an app inside a package) and its `validate()` — or, failing
-that, `load_settings()` — is called. Any exception whose class (or a base class) is named
-`ConfigError` becomes an `AppConfigError` carrying its message.
+If the app module's folder has `shared/platform/config.py`, it is imported as
+`shared.platform.config` (or `<package>.shared.platform.config` for an app inside a package)
+and its `validate()` — or, failing that, `load_settings()` — is called. Any exception whose
+class (or a base class) is named `ConfigError` becomes an `AppConfigError` carrying its
+message.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def validate_app_config(app_ref: str) -> None:
     module_file = getattr(module, "__file__", None)
     if module is None or not module_file:
         return
-    if not (Path(module_file).parent / "shared" / "config.py").exists():
+    if not (Path(module_file).parent / "shared" / "platform" / "config.py").exists():
         return
     package = module.__package__ or ""
     name = "shared.platform.config"

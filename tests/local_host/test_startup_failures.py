@@ -78,7 +78,8 @@ def test_startup_app_config_error_is_one_line(tmp_path: Path, storage_connection
     _write_app(
         tmp_path, HTTP_APP, {
         "shared/__init__.py": "",
-        "shared/config.py": """
+        "shared/platform/__init__.py": "",
+        "shared/platform/config.py": """
             import os
 
             class ConfigError(Exception):
