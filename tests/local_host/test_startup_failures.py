@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from local.azurite import ACCOUNT, ACCOUNT_KEY, free_port
-from tests.local_host.helpers import host_env, host_process, run_host
+from tests.local_host.helpers import REPO_ROOT, host_env, host_process, run_host
 
 HTTP_APP = """
 import azure.functions as func
@@ -145,3 +145,15 @@ def test_startup_bad_route_constraint_names_the_function(
     _write_app(tmp_path, HTTP_APP.replace('route="ping"', 'route="x/{id:nonsense}"'))
     line = _one_line(run_host([], tmp_path, host_env(AzureWebJobsStorage=storage_connection)))
     assert line.startswith("local.host: function 'ping': route 'x/{id:nonsense}': ")
+
+
+def test_startup_of_policyvault_without_its_configuration_names_the_variable(
+        storage_connection: str) -> None:
+    """The real app, not a stand-in: its own configuration check runs before serving."""
+    env = {k: v for k, v in host_env(AzureWebJobsStorage=storage_connection).items()
+           if not k.startswith(("API_AUTH_", "GRAPH_CLIENT_"))}
+    env.update(GRAPH_CLIENT_ID="00000000-0000-0000-0000-000000000001",
+               GRAPH_CLIENT_SECRET="not-a-real-secret")
+    line = _one_line(run_host([], REPO_ROOT, env))
+    assert line == ("local.host: configuration error: missing required configuration: "
+                    "API_AUTH_ISSUER")
