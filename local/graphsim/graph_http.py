@@ -150,6 +150,11 @@ def _validate_batch(payload: Any) -> list[dict[str, Any]]:
                          f"{len(entries)}) exceeds the limit of {MAX_BATCH}.")
     seen: set[str] = set()
     for entry in entries:
+        # Graph takes a numeric id as its string form (IntuneCD sends 1, 2, … against
+        # production Graph and reads the answers' ids back with int()); answers carry strings.
+        if isinstance(entry, dict) and isinstance(entry.get("id"), int) and not isinstance(
+                entry.get("id"), bool):
+            entry["id"] = str(entry["id"])
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str)
                                                   for k in ("id", "method", "url")):
             raise GraphError(400, "BadRequest", "Each batch request needs string 'id', 'method' "
