@@ -64,6 +64,31 @@ class SubSpec:
 
 
 @dataclass(frozen=True)
+class ReadRules:
+    """Where Graph's reads of a collection are not uniform. Each rule is evidence-based (the
+    simulator README lists the sources); everything else reads as OData says.
+
+    - ``page_size``: the list's default page, when Graph's differs from the engine default;
+    - ``expand_page_size``: a navigation whose ``$expand`` on the list shrinks the page to
+      this many objects (big inline documents);
+    - ``list_expand``: False when the list refuses ``$expand`` (400);
+    - ``list_expand_empty`` / ``item_expand_empty``: navigations Graph expands as ``[]``
+      on the list / on a single GET even when the object has entries;
+    - ``no_sub_route``: navigations without a ``GET {id}/{name}`` route (400; ``$expand``
+      them instead);
+    - ``list_omits``: properties a list answers as null (only a single GET carries them).
+    """
+
+    page_size: int | None = None
+    expand_page_size: tuple[tuple[str, int], ...] = ()
+    list_expand: bool = True
+    list_expand_empty: frozenset[str] = frozenset()
+    item_expand_empty: frozenset[str] = frozenset()
+    no_sub_route: frozenset[str] = frozenset()
+    list_omits: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class TypeSpec:
     key: str
     path: str
@@ -86,6 +111,7 @@ class TypeSpec:
     scope_tag_prop: str | None = "roleScopeTagIds"
     writable: bool = True
     seeded: bool = True
+    reads: ReadRules = ReadRules()
 
     def sub(self, name: str) -> SubSpec | None:
         for sub in self.subs:
@@ -114,6 +140,8 @@ TYPES: tuple[TypeSpec, ...] = (
                       id_style="index"),
               _assignments("deviceManagementConfigurationPolicyAssignment")),
         assign_keys=("assignments",),
+        reads=ReadRules(page_size=25, expand_page_size=(("settings", 2),),
+                        item_expand_empty=frozenset({"assignments"})),
     ),
     TypeSpec(
         key="deviceConfigurations", path="deviceManagement/deviceConfigurations",
@@ -156,6 +184,7 @@ TYPES: tuple[TypeSpec, ...] = (
         subs=(_assignments("deviceManagementScriptAssignment"),),
         assign_keys=("deviceManagementScriptAssignments", "deviceManagementScriptGroupAssignments",
                      "assignments"),
+        reads=ReadRules(list_omits=frozenset({"scriptContent"})),
     ),
     TypeSpec(
         key="deviceShellScripts", path="deviceManagement/deviceShellScripts",
@@ -163,6 +192,8 @@ TYPES: tuple[TypeSpec, ...] = (
         subs=(_assignments("deviceManagementScriptAssignment"),),
         assign_keys=("deviceManagementScriptAssignments", "deviceManagementScriptGroupAssignments",
                      "assignments"),
+        reads=ReadRules(list_omits=frozenset({"scriptContent"}),
+                        no_sub_route=frozenset({"assignments"})),
     ),
     TypeSpec(
         key="deviceHealthScripts", path="deviceManagement/deviceHealthScripts",
@@ -170,6 +201,8 @@ TYPES: tuple[TypeSpec, ...] = (
         read_only=frozenset({"isGlobalScript", "highestAvailableVersion"}),
         subs=(_assignments("deviceHealthScriptAssignment"),),
         assign_keys=("deviceHealthScriptAssignments", "assignments"),
+        reads=ReadRules(list_omits=frozenset({"detectionScriptContent",
+                                              "remediationScriptContent"})),
     ),
     TypeSpec(
         key="deviceEnrollmentConfigurations",
@@ -223,6 +256,7 @@ TYPES: tuple[TypeSpec, ...] = (
         read_only=frozenset({"isBuiltIn"}), created_prop=None, modified_prop=None,
         scope_tag_prop=None,
         subs=(_assignments("roleScopeTagAutoAssignment"),), assign_keys=("assignments",),
+        reads=ReadRules(list_expand_empty=frozenset({"assignments"})),
     ),
     TypeSpec(
         key="notificationMessageTemplates",
@@ -263,6 +297,7 @@ TYPES: tuple[TypeSpec, ...] = (
                   "windowsManagedAppProtections"),
         writable=False, seeded=False,
         subs=(_assignments("targetedManagedAppPolicyAssignment"), _APPS),
+        reads=ReadRules(list_expand=False),
     ),
     TypeSpec(
         key="mobileAppConfigurations", path="deviceAppManagement/mobileAppConfigurations",
@@ -279,6 +314,7 @@ TYPES: tuple[TypeSpec, ...] = (
         read_only=_APP_PROTECTION_RO,
         subs=(_assignments("targetedManagedAppPolicyAssignment"), _APPS),
         assign_keys=("assignments",),
+        reads=ReadRules(list_expand=False),
     ),
     TypeSpec(
         key="conditionalAccessPolicies", path="identity/conditionalAccess/policies",

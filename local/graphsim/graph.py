@@ -1,9 +1,13 @@
 """Graph collection semantics, independent of HTTP: one engine for every TypeSpec.
 
 Choices (documented because real Graph is not uniform):
-- top-level collections page at `page_size` (default 100), navigation collections at 25;
-  `$top` lowers or raises the page (capped at 999);
-- a navigation included through `$expand` is returned whole, never paged;
+- top-level collections page at `page_size` (default 100) unless the type's `ReadRules` say
+  otherwise, navigation collections at 25; `$top` lowers or raises the page (capped at 999);
+- a navigation included through `$expand` is returned whole, never paged (``expand_limit``
+  cuts it silently, to test that clients detect truncation);
+- per type, `ReadRules` (catalog.py) reproduce where Graph is not uniform: lists that refuse
+  `$expand`, navigations expanded as `[]`, smaller pages when big navigations are expanded,
+  navigations without a `GET {id}/{name}` route, properties only a single GET carries;
 - POST answers 201 with the object; PATCH, PUT, DELETE and the write actions answer 204,
   `/assign` answers 200 with the new assignments;
 - navigations may be written inline only where Graph allows it (settings catalog `settings`
@@ -84,6 +88,7 @@ class GraphEngine:
         self.base_url = base_url
         self.page_size = page_size
         self.sub_page_size = sub_page_size
+        self.expand_limit: int | None = None  # entries an expanded navigation keeps
 
     # ---- entry ---------------------------------------------------------------------------
     def handle(self, tenant: Tenant, req: GraphRequest) -> GraphResponse:
@@ -128,7 +133,10 @@ class GraphEngine:
     # ---- reading -------------------------------------------------------------------------
     def present(self, spec: TypeSpec | None, obj: dict[str, Any], expand: dict[str, dict],
                 select: list[str] | None, navs: frozenset[str] = frozenset(),
-                singles: tuple[str, ...] = ()) -> dict[str, Any]:
+                singles: tuple[str, ...] = (), empty: frozenset[str] = frozenset(),
+                omit: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """``obj`` as Graph shows it: navigations only where expanded (``empty`` ones as
+        ``[]``), ``$select`` applied, ``omit`` properties as null."""
         nav_names = navs | (spec.nav_names if spec else frozenset()) | set(singles)
         unknown = set(expand) - nav_names
         if unknown:
@@ -141,15 +149,19 @@ class GraphEngine:
             if select is not None and key not in select and key not in ("id", "@odata.type") \
                     and key not in expand:
                 continue
-            out[key] = value  # shared, not copied: callers serialize before any later write
+            out[key] = None if key in omit else value  # shared, not copied: callers
+            # serialize before any later write
         for name, nested in expand.items():
             sub = spec.sub(name) if spec else None
             value = obj.get(name)
-            if isinstance(value, list):
+            if name in empty:
+                out[name] = []
+            elif isinstance(value, list):
                 inner = frozenset(sub.nested) if sub else frozenset()
                 singles_inner = sub.single if sub else ()
+                kept = value if self.expand_limit is None else value[:self.expand_limit]
                 out[name] = [self.present(None, v, nested, None, inner, singles_inner)
-                             for v in value]
+                             for v in kept]
             elif isinstance(value, dict):
                 out[name] = value
             else:
@@ -157,10 +169,11 @@ class GraphEngine:
         return out
 
     def page(self, items: list[dict[str, Any]], q: Query, default_size: int, req_url: str,
-             ctx: str) -> dict[str, Any]:
+             ctx: str, cap: int | None = None) -> dict[str, Any]:
+        """One page from ``$skiptoken``; ``cap`` bounds it whatever ``$top`` asks for."""
         if q.filter:
             items = [i for i in items if matches(i, q.filter)]
-        size = min(q.top or default_size, MAX_TOP)
+        size = min(q.top or default_size, MAX_TOP, cap or MAX_TOP)
         chunk = items[q.offset: q.offset + size]
         body: dict[str, Any] = {"@odata.context": ctx}
         if q.count:
@@ -175,16 +188,25 @@ class GraphEngine:
 
     def list_collection(self, tenant: Tenant, spec: TypeSpec, req: GraphRequest, q: Query,
                         ctx: str) -> GraphResponse:
-        presented = [self.present(spec, o, q.expand, q.select)
+        rules = spec.reads
+        if q.expand and not rules.list_expand:
+            raise bad_request("The query specified in the URI is not valid. Expanding "
+                              f"navigation properties is not supported on '{spec.path}'.")
+        presented = [self.present(spec, o, q.expand, q.select, empty=rules.list_expand_empty,
+                                  omit=rules.list_omits)
                      for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
-        return GraphResponse(200, self.page(presented, q, self.page_size, url, ctx))
+        size = rules.page_size or self.page_size
+        shrunk = [n for name, n in rules.expand_page_size if name in q.expand]
+        return GraphResponse(200, self.page(presented, q, size, url, ctx,
+                                            cap=min(shrunk) if shrunk else None))
 
     def item(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], method: str,
              req: GraphRequest, q: Query, ctx: str) -> GraphResponse:
         if method == "GET":
             body = {"@odata.context": f"{ctx}/$entity",
-                    **self.present(spec, obj, q.expand, q.select)}
+                    **self.present(spec, obj, q.expand, q.select,
+                                   empty=spec.reads.item_expand_empty)}
             return GraphResponse(200, body)
         _require_writable(spec)
         if method == "DELETE":
@@ -317,6 +339,10 @@ class GraphEngine:
                   ctx: str) -> GraphResponse:
         items: list[dict[str, Any]] = obj.setdefault(sub.name, [])
         navs = frozenset(sub.nested)
+        if sub.name in spec.reads.no_sub_route and method == "GET":
+            raise bad_request("No OData route exists that match template "
+                              "~/singleton/navigation/key/navigation with http verb GET for "
+                              f"request /{spec.path}('{obj['id']}')/{sub.name}.")
         if not rest:
             if method == "GET":
                 presented = [self.present(None, i, q.expand, q.select, navs, sub.single)

@@ -187,6 +187,8 @@ class SimState:
             self.engine.page_size = self.config.page_size = int(params["page_size"])
         else:
             self.engine.page_size = self.config.page_size
+        limit = params.get("expand_limit")  # for this reset only: tests of truncation
+        self.engine.expand_limit = int(limit) if limit is not None else None
         self.store = Store(seed=self.config.seed, tenant_count=self.config.tenants,
                            counts=dict(self.config.counts))
         latency, jitter, limits = self._initial
