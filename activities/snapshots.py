@@ -19,7 +19,9 @@ import azure.durable_functions as df
 
 from activities.contracts.snapshots import (
     CapturedBatch,
+    CapturedType,
     CapturePolicies,
+    CaptureType,
     Listing,
     ListPolicies,
     PolicyGroup,
@@ -30,7 +32,13 @@ from activities.contracts.snapshots import (
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.versions import VersionStore
-from shared.graph import FetchResult, fetch_snapshots, list_items, supported_type
+from shared.graph import (
+    FetchResult,
+    fetch_snapshots,
+    list_items,
+    read_collection,
+    supported_type,
+)
 from shared.platform.errors import GraphBadRequest, GraphError, GraphForbidden, GraphTransient
 from shared.platform.keys import parse_iso
 from shared.platform.storage import Storage, get_storage
@@ -81,21 +89,30 @@ async def _list_type(job: ListPolicies, policy_type: str) -> TypeListing:
     try:
         refs = await list_items(job.tenant_id, policy_type)
     except GraphError as exc:
-        if _retryable(exc) and job.mode is TransientMode.RAISE:
-            raise
         if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
             return TypeListing(policy_type, retry=True)
-        action = (ItemAction.SKIPPED if isinstance(exc, _UNREADABLE) and not _retryable(exc)
-                  else ItemAction.FAILED)
-        await RunStore(get_storage()).put_item(job.run_id, RunItem(
-            item_id=item_key(policy_type, TYPE_LEVEL_ID), policy_type=policy_type,
-            policy_id=TYPE_LEVEL_ID, display_name=policy_type, action=action.value,
-            error=_error(exc),
-        ))
-        log.warning("run %s: %s not listed (%s)", job.run_id, policy_type, exc.code)
+        action = await _type_not_listed(job, policy_type, exc)
         return TypeListing(policy_type, outcome=action.status.value)
     # A listing can repeat an id when objects change while it pages; keep each id once.
     return TypeListing(policy_type, ids=list(dict.fromkeys(ref.id for ref in refs)))
+
+
+async def _type_not_listed(job: ListPolicies | CaptureType, policy_type: str,
+                           exc: GraphError) -> ItemAction:
+    """A type Graph would not list: one type-level item, ``skipped`` when the tenant cannot
+    read it (not licensed, not consented), else ``failed`` with the code. A transient
+    refusal with ``RAISE`` fails the activity instead (its retry lists again)."""
+    if _retryable(exc) and job.mode is TransientMode.RAISE:
+        raise exc
+    action = (ItemAction.SKIPPED if isinstance(exc, _UNREADABLE) and not _retryable(exc)
+              else ItemAction.FAILED)
+    await RunStore(get_storage()).put_item(job.run_id, RunItem(
+        item_id=item_key(policy_type, TYPE_LEVEL_ID), policy_type=policy_type,
+        policy_id=TYPE_LEVEL_ID, display_name=policy_type, action=action.value,
+        error=_error(exc),
+    ))
+    log.warning("run %s: %s not listed (%s)", job.run_id, policy_type, exc.code)
+    return action
 
 
 async def _fetch_group(tenant_id: str, group: PolicyGroup, *, per_item: bool
@@ -128,12 +145,50 @@ async def capture_policies(payload: dict) -> dict:
         for g in job.groups))
     pairs = [(g.policy_type, r) for g, results in zip(job.groups, fetched, strict=True)
              for r in results]
+    tally, later = await _settle(get_storage(), job, pairs)
+    retry: dict[str, list[str]] = {}
+    for policy_type, item_id in later:
+        retry.setdefault(policy_type, []).append(item_id)
+    return asdict(CapturedBatch(tally=tally, retry=[PolicyGroup(t, ids)
+                                                    for t, ids in retry.items()]))
+
+
+@bp.activity_trigger(input_name="payload")
+async def capture_type(payload: dict) -> dict:
+    """Read one type whole through its collection — the listing with the ``$expand`` Graph
+    serves, item GETs only where the listing lacks something — and capture every object,
+    one list page at a time (rows as :func:`capture_policies` writes them). Objects Graph
+    refuses transiently are handled as ``mode`` says; a listing Graph refuses is one
+    type-level item (``skipped`` / ``failed``), or with ``RETURN_FOR_RETRY`` and a transient
+    refusal, ``retry_type`` (pages already captured are rewritten by the next read)."""
+    job = CaptureType.from_payload(payload)
+    storage = get_storage()
+    tally, retry, listed = ItemTally(), [], 0
+    try:
+        async for page in read_collection(job.tenant_id, job.policy_type):
+            listed += len(page)
+            page_tally, later = await _settle(storage, job,
+                                              [(job.policy_type, r) for r in page])
+            tally = tally.plus(page_tally)
+            retry += [item_id for _, item_id in later]
+    except GraphError as exc:
+        if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
+            return asdict(CapturedType(job.policy_type, retry_type=True))
+        action = await _type_not_listed(job, job.policy_type, exc)
+        tally, listed = tally.plus(ItemTally.of([action.status])), listed + 1
+    return asdict(CapturedType(job.policy_type, listed=listed, tally=tally, retry=retry))
+
+
+async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
+                  pairs: list[tuple[str, FetchResult]]) -> tuple[ItemTally, list[tuple[str, str]]]:
+    """Store what was fetched and record the rest, as ``job.mode`` says for what Graph
+    refused transiently; returns the tally of the recorded items and the ``(type, id)``
+    handed back for a later try."""
     transient = [(t, r) for t, r in pairs if r.error is not None and _retryable(r.error)]
     if transient and job.mode is TransientMode.RAISE:  # Graph may still recover
         raise next(r.error for _, r in transient if r.error is not None)
     later = transient if job.mode is TransientMode.RETURN_FOR_RETRY else []
     again = {id(result) for _, result in later}
-    storage = get_storage()
     captured = await _bounded(_STORE_CONCURRENCY, [
         _store(storage, job, policy_type, result)
         for policy_type, result in pairs if result.document is not None
@@ -141,14 +196,10 @@ async def capture_policies(payload: dict) -> dict:
     failed = [_failed(job.run_id, policy_type, result) for policy_type, result in pairs
               if result.document is None and id(result) not in again]
     await _record(storage, job, captured, failed)
-    tally = ItemTally.of(item.status for item in [run_item for _, run_item in captured] + failed)
-    retry: dict[str, list[str]] = {}
-    for policy_type, result in later:
-        retry.setdefault(policy_type, []).append(result.item_id)
     if later:
         log.info("run %s: %d items to fetch again later", job.run_id, len(later))
-    return asdict(CapturedBatch(tally=tally, retry=[PolicyGroup(t, ids)
-                                                    for t, ids in retry.items()]))
+    tally = ItemTally.of(item.status for item in [run_item for _, run_item in captured] + failed)
+    return tally, [(t, r.item_id) for t, r in later]
 
 
 @bp.activity_trigger(input_name="payload")
@@ -163,7 +214,7 @@ async def record_unfetched(payload: dict) -> dict:
     return asdict(ItemTally.of(item.status for item in failed))
 
 
-async def _store(storage: Storage, job: CapturePolicies, policy_type: str,
+async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_type: str,
                  result: FetchResult) -> tuple[BackupItem, RunItem]:
     """Store one document (blob, then its version) and describe its set and run items."""
     tenant_id = job.tenant_id
@@ -192,7 +243,7 @@ def _failed(run_id: str, policy_type: str, result: FetchResult) -> RunItem:
                    error=_error(error))
 
 
-async def _record(storage: Storage, job: CapturePolicies | RecordUnfetched,
+async def _record(storage: Storage, job: CapturePolicies | CaptureType | RecordUnfetched,
                   captured: list[tuple[BackupItem, RunItem]], failed: list[RunItem]) -> None:
     """Write the batch's set items and run items (one transaction each per 100 rows). A
     failed item drops the set item an earlier attempt of the batch may have left."""

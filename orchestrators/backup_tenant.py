@@ -1,11 +1,17 @@
-"""`backup_tenant`: list every requested type, then capture complete snapshots in batches.
+"""`backup_tenant`: read every requested type whole, capturing complete snapshots as it goes.
 
-History stays small: one activity lists every type and returns only ids; each capture
-activity handles a batch of up to ``BATCH_SIZE`` items (small types share a batch) and
-returns counts; tenants with more than ``SLICE_SIZE`` items are captured through
-``backup_slice`` sub-orchestrations so no single history grows without bound. Up to
-``PARALLEL_BATCHES`` batches of one tenant are in flight: as one finishes the next starts
-and the counters are published, so pollers see the run grow.
+Each type is one ``capture_type`` activity that reads the type's collection with the
+``$expand`` Graph serves there (``shared.graph.read_collection``: about one Graph request per
+object at most, far fewer for types whose listing is complete) and stores every page as it
+arrives; up to ``PARALLEL_TYPES`` types of one tenant are read at once, and as each one
+finishes the next starts and the counters are published, so pollers see the run grow
+(``total`` grows as types are listed). History stays small: activities return counts and,
+for objects Graph refused transiently, ids — those are fetched again by id in batches of
+``BATCH_SIZE`` (``capture_policies``), up to ``ITEM_ATTEMPTS`` tries in all.
+
+Runs recorded before this engine (no ``read`` parameter) replay the earlier flow — one
+listing activity, then every id in batches, sliced into ``backup_slice`` sub-orchestrations
+above ``SLICE_SIZE`` items — so histories in flight at an upgrade stay deterministic.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from activities.contracts.base import Payload, RunRef
 from activities.contracts.runs import FinishRun, RecordProgress, StartedRun, StartRun
 from activities.contracts.snapshots import (
     CapturedBatch,
+    CapturedType,
     CapturePolicies,
+    CaptureType,
     Listing,
     ListPolicies,
     PolicyGroup,
@@ -27,15 +35,22 @@ from activities.contracts.snapshots import (
     TypeListing,
 )
 from activities.runs import finish_run, record_progress, start_run
-from activities.snapshots import capture_policies, list_policies, record_unfetched
+from activities.snapshots import (
+    capture_policies,
+    capture_type,
+    list_policies,
+    record_unfetched,
+)
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
 from orchestrators.run_steps import call_orchestrator, failed_run_error, now_iso
-from shared.runs.model import Counts, ItemTally
+from shared.runs.jobs import READ_BY_COLLECTION
+from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemTally
 
 bp = df.Blueprint()
 
 BATCH_SIZE = 20  # items per capture activity: one Graph $batch envelope of item GETs
 PARALLEL_BATCHES = 4  # per tenant; the host's activity limit bounds all tenants together
+PARALLEL_TYPES = 4  # types of one tenant read at once
 SLICE_SIZE = 1000  # items per sub-orchestration
 ITEM_ATTEMPTS = 3  # batches an item Graph keeps refusing transiently is tried in
 
@@ -154,6 +169,49 @@ def _list(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str]
     return listed
 
 
+def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, types: list[str],
+                   counts: Counts):
+    """Read PARALLEL_TYPES types at a time; after each one, start the next and publish the
+    counters. A type whose listing Graph refused transiently is read again, up to
+    ITEM_ATTEMPTS times; a type whose activity fails after its retries is one failed
+    type-level item. Returns the batches of ids to fetch again by id."""
+    pending: dict = {}  # task → (type, attempt)
+    waiting = [(policy_type, 1) for policy_type in types]
+    again: list[PolicyGroup] = []
+
+    def fill() -> None:
+        while waiting and len(pending) < PARALLEL_TYPES:
+            policy_type, attempt = waiting.pop(0)
+            task = context.call_activity_with_retry(capture_type, GRAPH_BATCH, asdict(
+                CaptureType.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
+                                    policy_type=policy_type, mode=_mode(attempt))))
+            pending[task] = (policy_type, attempt)
+
+    fill()
+    while pending:
+        done = yield context.task_any(list(pending))
+        policy_type, attempt = pending.pop(done)
+        if isinstance(done.result, Exception):  # failed after its retries
+            tally = ItemTally.from_payload((yield context.call_activity_with_retry(
+                record_unfetched, BOOKKEEPING, asdict(RecordUnfetched.for_run(
+                    job, backup_set_id=job.backup_set_id,
+                    groups=[PolicyGroup(policy_type, [TYPE_LEVEL_ID])])))))
+            captured = CapturedType(policy_type, listed=tally.processed, tally=tally)
+        else:
+            captured = CapturedType.from_payload(done.result)
+        if captured.retry_type:
+            waiting.append((policy_type, attempt + 1))
+        if captured.retry:
+            again.append(PolicyGroup(policy_type, captured.retry))
+        counts.total += captured.listed
+        counts.add(captured.tally)
+        fill()  # the next type starts before the counters are published
+        yield context.call_activity_with_retry(record_progress, BOOKKEEPING,
+                                               asdict(RecordProgress.for_run(job, counts=counts)))
+    return [replace(batch, attempt=2) for batch in _batches(
+        [TypeListing(group.policy_type, ids=group.policy_ids) for group in again])]
+
+
 @bp.orchestration_trigger(context_name="context")
 def backup_slice(context: df.DurableOrchestrationContext):
     """Capture one slice of a large tenant; returns the parent's counts plus this slice's."""
@@ -170,26 +228,42 @@ def backup_tenant(context: df.DurableOrchestrationContext):
         start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
     error = None
     try:
-        listed = yield from _list(context, ref, run.parameters["policy_types"])
-        batches = _batches(listed)
-        counts = Counts()
-        # A type that could not be listed is one item, already recorded.
-        counts.add(ItemTally.of(entry.outcome for entry in listed if entry.outcome))
-        counts.total = counts.processed + sum(len(entry.ids) for entry in listed)
-        yield context.call_activity_with_retry(
-            record_progress, BOOKKEEPING, asdict(RecordProgress.for_run(ref, counts=counts)))
-        job = BackupJob.for_run(ref, backup_set_id=run.backup_set_id, at=now_iso(context))
-        per_slice = SLICE_SIZE // BATCH_SIZE
-        if len(batches) <= per_slice:
-            yield from _capture(context, job, batches, counts)
+        if run.parameters.get("read") == READ_BY_COLLECTION:
+            yield from _backup_by_collection(context, ref, run)
         else:
-            for n, start in enumerate(range(0, len(batches), per_slice)):
-                counts = Counts.from_payload((yield call_orchestrator(
-                    context, backup_slice,
-                    asdict(BackupSlice(**asdict(job), batches=batches[start:start + per_slice],
-                                       counts=counts)),
-                    f"{context.instance_id}:slice:{n}")))
+            yield from _backup_by_ids(context, ref, run)
     except Exception as exc:
         error = failed_run_error(exc)
     return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
         FinishRun.for_run(ref, at=now_iso(context), error=error, backup_set_kind="backup"))))
+
+
+def _backup_by_collection(context: df.DurableOrchestrationContext, ref: RunRef,
+                          run: StartedRun):
+    job = BackupJob.for_run(ref, backup_set_id=run.backup_set_id, at=now_iso(context))
+    counts = Counts()
+    retry = yield from _capture_types(context, job, run.parameters["policy_types"], counts)
+    yield from _capture(context, job, retry, counts)
+
+
+def _backup_by_ids(context: df.DurableOrchestrationContext, ref: RunRef, run: StartedRun):
+    """The flow of runs recorded before ``read_by_collection`` (see the module docstring)."""
+    listed = yield from _list(context, ref, run.parameters["policy_types"])
+    batches = _batches(listed)
+    counts = Counts()
+    # A type that could not be listed is one item, already recorded.
+    counts.add(ItemTally.of(entry.outcome for entry in listed if entry.outcome))
+    counts.total = counts.processed + sum(len(entry.ids) for entry in listed)
+    yield context.call_activity_with_retry(
+        record_progress, BOOKKEEPING, asdict(RecordProgress.for_run(ref, counts=counts)))
+    job = BackupJob.for_run(ref, backup_set_id=run.backup_set_id, at=now_iso(context))
+    per_slice = SLICE_SIZE // BATCH_SIZE
+    if len(batches) <= per_slice:
+        yield from _capture(context, job, batches, counts)
+        return
+    for n, start in enumerate(range(0, len(batches), per_slice)):
+        counts = Counts.from_payload((yield call_orchestrator(
+            context, backup_slice,
+            asdict(BackupSlice(**asdict(job), batches=batches[start:start + per_slice],
+                               counts=counts)),
+            f"{context.instance_id}:slice:{n}")))

@@ -120,3 +120,35 @@ class RecordUnfetched(RunRef):
     def from_payload(cls, payload: dict) -> RecordUnfetched:
         return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
                    backup_set_id=payload["backup_set_id"], groups=_groups(payload))
+
+
+@dataclass(frozen=True)
+class CaptureType(RunRef):
+    """Read one type whole through its collection (``shared.graph.read_collection``) and
+    capture every object, page by page."""
+
+    backup_set_id: str
+    at: str
+    policy_type: str
+    mode: TransientMode
+
+
+@dataclass(frozen=True)
+class CapturedType(Payload):
+    """What one type's capture found: ``listed`` objects (a type-level item counts one),
+    their ``tally``, and the ids Graph refused transiently (``RETURN_FOR_RETRY``) to fetch
+    again by id. ``retry_type``: the listing itself was refused transiently; nothing is
+    counted yet and the type is read again."""
+
+    policy_type: str
+    listed: int = 0
+    tally: ItemTally = field(default_factory=ItemTally)
+    retry: list[str] = field(default_factory=list)
+    retry_type: bool = False
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> CapturedType:
+        return cls(policy_type=payload["policy_type"], listed=payload.get("listed", 0),
+                   tally=ItemTally.from_payload(payload.get("tally") or {}),
+                   retry=list(payload.get("retry") or []),
+                   retry_type=bool(payload.get("retry_type")))

@@ -23,18 +23,17 @@ from shared.graph.client import (
     get_graph_client,
 )
 from shared.graph.documents import comparable, diff, sha256_of
-from shared.graph.operations import (
+from shared.graph.operations import assign_item, create_item, update_item
+from shared.graph.payloads import rewrite_references, to_create_payload, to_update_payload
+from shared.graph.reading import (
     FetchResult,
     ItemRef,
-    assign_item,
-    create_item,
     fetch_snapshot,
     fetch_snapshots,
     find_by_display_name,
     list_items,
-    update_item,
+    read_collection,
 )
-from shared.graph.payloads import rewrite_references, to_create_payload, to_update_payload
 from shared.graph.retry import RetryPolicy
 from shared.graph.tokens import TokenSource
 
@@ -44,7 +43,7 @@ __all__ = [
     "CATALOG", "SUPPORTED_KEYS", "FetchResult", "GraphClient", "GraphResponse", "ItemRef",
     "ResourceType", "RetryPolicy", "TokenSource", "assign_item", "build_graph_client",
     "close_graph_client", "comparable", "create_item", "diff", "fetch_snapshot",
-    "fetch_snapshots", "find_by_display_name", "get_graph_client", "list_items",
+    "fetch_snapshots", "find_by_display_name", "get_graph_client", "list_items", "read_collection",
     "restore_levels", "rewrite_references", "sha256_of", "supported_type", "to_create_payload",
     "to_update_payload", "update_item",
 ]

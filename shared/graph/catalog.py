@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shared.graph import evidence as ev
 from shared.graph import hooks
 from shared.graph.documents import COMMON_VOLATILE, SUB_SERVER_FIELDS
 from shared.platform.errors import ValidationFailed
@@ -38,16 +39,23 @@ VERSIONED = frozenset({"version"})  # an ETag-like counter Graph bumps on every 
 class SubCollection:
     """A navigation that belongs in the complete document (``settings``, ``assignments``…).
 
-    Read with a paged ``GET {item}/{name}`` (``expand`` as its ``$expand``), or — with
-    ``via_item_expand`` — inline through the item GET's ``$expand=expand``. ``nested`` names
-    lists inside each entry whose members carry server ids. ``unordered`` marks set semantics:
-    entries are sorted by content in the snapshot so the hash does not depend on Graph's order.
-    ``write_inline`` sends the entries inside the create body (and a PUT update).
+    How it is read, cheapest first (what Graph supports, per the entry's ``evidence``):
+    ``via_list_expand`` — inline in the collection list through its ``$expand``;
+    ``via_item_expand`` — inline in the item GET through its ``$expand``; otherwise a paged
+    ``GET {item}/{name}`` (``expand`` is the ``$expand`` of each entry or of the
+    navigation). ``count_field`` names the object's property that counts the entries
+    (``settingCount``): fewer entries inline means Graph cut them short, and they are read
+    again on their own. ``nested`` names lists inside each entry whose members carry server
+    ids. ``unordered`` marks set semantics: entries are sorted by content in the snapshot so
+    the hash does not depend on Graph's order. ``write_inline`` sends the entries inside the
+    create body (and a PUT update).
     """
 
     name: str
     expand: str | None = None
     via_item_expand: bool = False
+    via_list_expand: bool = False
+    count_field: str | None = None
     nested: tuple[str, ...] = ()
     unordered: bool = False
     write_inline: bool = False
@@ -64,6 +72,9 @@ class Reference:
 
 
 ASSIGNMENTS = SubCollection("assignments", unordered=True)
+# Assignments inline in the collection list (``?$expand=assignments``) or in the item GET.
+LISTED_ASSIGNMENTS = SubCollection("assignments", unordered=True, via_list_expand=True)
+ITEM_ASSIGNMENTS = SubCollection("assignments", unordered=True, via_item_expand=True)
 SCOPE_TAGS = Reference("roleScopeTags", "roleScopeTagIds[]")
 ASSIGNMENT_FILTERS = Reference(
     "assignmentFilters", "assignments[].target.deviceAndAppManagementAssignmentFilterId")
@@ -91,6 +102,8 @@ class ResourceType:
     prepare: Callable[[dict[str, Any], dict[str, Any], str, str], dict[str, Any]] | None = None
     after_write: Callable[[WriteContext], Awaitable[None]] | None = None
     can_create: Callable[[dict[str, Any]], bool] = field(default=_always)
+    list_omits: frozenset[str] = frozenset()  # properties only an item GET carries
+    evidence: tuple[str, ...] = ()  # why the read plan is what Graph serves (docs, records)
 
     @property
     def has_assignments(self) -> bool:
@@ -104,6 +117,16 @@ class ResourceType:
     def item_expand(self) -> str | None:
         parts = [s.expand or s.name for s in self.subcollections if s.via_item_expand]
         return ",".join(parts) or None
+
+    @property
+    def list_expand(self) -> str | None:
+        parts = [s.expand or s.name for s in self.subcollections if s.via_list_expand]
+        return ",".join(parts) or None
+
+    @property
+    def listing_complete(self) -> bool:
+        """Whether the collection list (with :attr:`list_expand`) returns whole documents."""
+        return not self.list_omits and all(s.via_list_expand for s in self.subcollections)
 
     @property
     def strip_on_write(self) -> frozenset[str]:
@@ -132,79 +155,96 @@ class ResourceType:
 
 
 _G = "#microsoft.graph."
-_APPS = SubCollection("apps", unordered=True, server_fields=SUB_SERVER_FIELDS | VERSIONED)
+_APPS = SubCollection("apps", unordered=True, via_item_expand=True,
+                      server_fields=SUB_SERVER_FIELDS | VERSIONED)
 _APP_VOLATILE = VERSIONED | {"deployedAppCount"}
 
 CATALOG: tuple[ResourceType, ...] = (
     ResourceType(
         key="configurationPolicies", path="deviceManagement/configurationPolicies",
         version="beta", name_field="name", update_method="PUT",
-        subcollections=(SubCollection("settings", write_inline=True), ASSIGNMENTS),
+        subcollections=(SubCollection("settings", write_inline=True, via_item_expand=True,
+                                      count_field="settingCount"), LISTED_ASSIGNMENTS),
         prepare=hooks.prepare_settings_catalog,
+        evidence=(ev.SETTINGS_CATALOG_DOCS, ev.LAB_RECORD, ev.ZERO_TRUST_ASSESSMENT),
     ),
     ResourceType(
         key="deviceConfigurations", path="deviceManagement/deviceConfigurations",
-        version="beta", volatile=VERSIONED,
+        version="beta", volatile=VERSIONED, subcollections=(LISTED_ASSIGNMENTS,),
+        evidence=(ev.ZERO_TRUST_ASSESSMENT, ev.INTUNE_MANAGEMENT),
     ),
     ResourceType(
         key="deviceCompliancePolicies", path="deviceManagement/deviceCompliancePolicies",
         version="beta", volatile=VERSIONED,
         subcollections=(
-            SubCollection("scheduledActionsForRule", via_item_expand=True, write_inline=True,
+            SubCollection("scheduledActionsForRule", via_item_expand=True, via_list_expand=True,
+                          write_inline=True,
                           expand="scheduledActionsForRule($expand=scheduledActionConfigurations)",
                           nested=("scheduledActionConfigurations",)),
-            ASSIGNMENTS,
+            LISTED_ASSIGNMENTS,
         ),
         references=(*ASSIGNED, Reference(
             "notificationMessageTemplates",
             "scheduledActionsForRule[].scheduledActionConfigurations[].notificationTemplateId")),
         after_write=hooks.schedule_compliance_actions,
+        evidence=(ev.INTUNECD, ev.TERRAFORM_M365WP, ev.ZERO_TRUST_ASSESSMENT),
     ),
     ResourceType(
         key="groupPolicyConfigurations", path="deviceManagement/groupPolicyConfigurations",
         version="beta", read_only=frozenset({"policyConfigurationIngestionType"}),
         subcollections=(SubCollection("definitionValues", expand="definition,presentationValues",
-                                      nested=("presentationValues",)), ASSIGNMENTS),
-        after_write=hooks.sync_definition_values,
+                                      nested=("presentationValues",)), LISTED_ASSIGNMENTS),
+        after_write=hooks.sync_definition_values, evidence=(ev.INTUNE_MANAGEMENT,),
     ),
     ResourceType(
         key="deviceManagementScripts", path="deviceManagement/deviceManagementScripts",
         version="beta", assign_key="deviceManagementScriptAssignments",
+        subcollections=(ITEM_ASSIGNMENTS,), list_omits=frozenset({"scriptContent"}),
+        evidence=(ev.SCRIPT_BODY, ev.TERRAFORM_M365WP),
     ),
     ResourceType(
         key="deviceShellScripts", path="deviceManagement/deviceShellScripts",
         version="beta", assign_key="deviceManagementScriptAssignments",
+        subcollections=(ITEM_ASSIGNMENTS,), list_omits=frozenset({"scriptContent"}),
+        evidence=(ev.SCRIPT_BODY, ev.LAB_RECORD, ev.INTUNECD),
     ),
     ResourceType(
         key="deviceHealthScripts", path="deviceManagement/deviceHealthScripts",
         version="beta", assign_key="deviceHealthScriptAssignments",
         read_only=frozenset({"isGlobalScript", "highestAvailableVersion"}),
-        can_create=hooks.not_global_script,
+        can_create=hooks.not_global_script, subcollections=(ITEM_ASSIGNMENTS,),
+        list_omits=frozenset({"detectionScriptContent", "remediationScriptContent"}),
+        evidence=(ev.SCRIPT_BODY, ev.TERRAFORM_M365WP),
     ),
     ResourceType(
         key="deviceEnrollmentConfigurations",
         path="deviceManagement/deviceEnrollmentConfigurations", version="beta",
         volatile=VERSIONED, assign_key="enrollmentConfigurationAssignments",
         read_only=frozenset({"deviceEnrollmentConfigurationType"}),
-        can_create=hooks.not_default_enrollment,
+        can_create=hooks.not_default_enrollment, subcollections=(LISTED_ASSIGNMENTS,),
+        evidence=(ev.ZERO_TRUST_ASSESSMENT,),
     ),
     ResourceType(
         key="windowsAutopilotDeploymentProfiles",
         path="deviceManagement/windowsAutopilotDeploymentProfiles", version="beta",
+        subcollections=(LISTED_ASSIGNMENTS,), evidence=(ev.CIPP,),
     ),
     ResourceType(
         key="windowsFeatureUpdateProfiles", path="deviceManagement/windowsFeatureUpdateProfiles",
         version="beta", read_only=frozenset({"deployableContentDisplayName", "endOfSupportDate"}),
+        subcollections=(LISTED_ASSIGNMENTS,), evidence=(ev.INTUNE_MANAGEMENT,),
     ),
     ResourceType(
         key="windowsQualityUpdateProfiles", path="deviceManagement/windowsQualityUpdateProfiles",
         version="beta",
         read_only=frozenset({"deployableContentDisplayName", "releaseDateDisplayName"}),
+        subcollections=(LISTED_ASSIGNMENTS,), evidence=(ev.INTUNE_MANAGEMENT,),
     ),
     ResourceType(
         key="windowsDriverUpdateProfiles", path="deviceManagement/windowsDriverUpdateProfiles",
         version="beta", volatile=frozenset({"deviceReporting", "newUpdates",
                                             "inventorySyncStatus"}),
+        subcollections=(LISTED_ASSIGNMENTS,), evidence=(ev.INTUNE_MANAGEMENT,),
     ),
     ResourceType(
         key="assignmentFilters", path="deviceManagement/assignmentFilters", version="beta",
@@ -214,17 +254,19 @@ CATALOG: tuple[ResourceType, ...] = (
     ResourceType(
         key="roleScopeTags", path="deviceManagement/roleScopeTags", version="beta",
         read_only=frozenset({"isBuiltIn"}), references=(ASSIGNMENT_GROUPS,),
-        can_create=hooks.not_built_in,
+        can_create=hooks.not_built_in, evidence=(ev.INTUNE_MANAGEMENT,),  # list expand: []
     ),
     ResourceType(
         key="notificationMessageTemplates",
         path="deviceManagement/notificationMessageTemplates", version="beta",
-        subcollections=(SubCollection("localizedNotificationMessages"),), assign_key=None,
-        references=(SCOPE_TAGS,), after_write=hooks.sync_localized_messages,
+        subcollections=(SubCollection("localizedNotificationMessages", via_list_expand=True),),
+        assign_key=None, references=(SCOPE_TAGS,), after_write=hooks.sync_localized_messages,
+        evidence=(ev.NOTIFICATION_TEMPLATES,),
     ),
     ResourceType(
         key="managedAppPolicies", path="deviceAppManagement/managedAppPolicies",
-        version="beta", volatile=_APP_VOLATILE, subcollections=(ASSIGNMENTS, _APPS),
+        version="beta", volatile=_APP_VOLATILE, subcollections=(ITEM_ASSIGNMENTS, _APPS),
+        evidence=(ev.TERRAFORM_M365WP, ev.INTUNE_SAMPLES, ev.INTUNE_MANAGEMENT),
         write_paths=(
             (f"{_G}iosManagedAppProtection", "deviceAppManagement/iosManagedAppProtections"),
             (f"{_G}androidManagedAppProtection",
@@ -236,12 +278,14 @@ CATALOG: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         key="mobileAppConfigurations", path="deviceAppManagement/mobileAppConfigurations",
-        version="beta", volatile=VERSIONED,
+        version="beta", volatile=VERSIONED, subcollections=(LISTED_ASSIGNMENTS,),
+        evidence=(ev.INTUNE_MANAGEMENT, ev.TERRAFORM_M365WP),
     ),
     ResourceType(
         key="targetedManagedAppConfigurations",
         path="deviceAppManagement/targetedManagedAppConfigurations", version="beta",
-        volatile=_APP_VOLATILE, subcollections=(ASSIGNMENTS, _APPS), after_write=hooks.sync_apps,
+        volatile=_APP_VOLATILE, subcollections=(ITEM_ASSIGNMENTS, _APPS),
+        after_write=hooks.sync_apps, evidence=(ev.INTUNE_SAMPLES, ev.INTUNE_MANAGEMENT),
     ),
     ResourceType(
         key="conditionalAccessPolicies", path="identity/conditionalAccess/policies",

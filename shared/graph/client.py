@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -254,7 +255,13 @@ class GraphClient:
     async def get_all(self, tenant_id: str, path: str, *, version: str = "v1.0",
                       params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Every item of a collection, following ``@odata.nextLink`` on the Graph origin."""
-        items: list[dict[str, Any]] = []
+        return [item async for page in self.iter_pages(tenant_id, path, version=version,
+                                                       params=params) for item in page]
+
+    async def iter_pages(self, tenant_id: str, path: str, *, version: str = "v1.0",
+                         params: dict[str, str] | None = None
+                         ) -> AsyncIterator[list[dict[str, Any]]]:
+        """A collection page by page, following ``@odata.nextLink`` on the Graph origin."""
         next_url: str | None = path
         while next_url:
             body = await self.get_json(tenant_id, next_url, version=version, params=params)
@@ -262,10 +269,9 @@ class GraphClient:
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 raise GraphBadResponse(f"GET {urlsplit(self.url(version, path)).path}: "
                                        "not a collection")
-            items.extend(v for v in body["value"] if isinstance(v, dict))
             link = body.get("@odata.nextLink")
             next_url = self.checked_link(link) if link else None
-        return items
+            yield [v for v in body["value"] if isinstance(v, dict)]
 
 
 def build_graph_client(settings: Settings | None = None, *,

@@ -22,6 +22,10 @@ from shared.graph.catalog import SUPPORTED_KEYS
 from shared.runs.idempotency import IdempotencyRecord, fingerprint
 from shared.runs.model import Run, RunStatus, RunType
 
+# A backup run's ``read`` parameter: read each type whole through its collection
+# (orchestrators.backup_tenant); runs recorded without it replay the by-id flow.
+READ_BY_COLLECTION = "by_collection"
+
 
 @dataclass(frozen=True)
 class Job:
@@ -100,7 +104,8 @@ def backup_job(tenant_id: str, policy_types: list[str] | None = None,
         key=f"{tenant_id}|backup|{','.join(types) if types else '*'}",
         route=f"/api/tenants/{tenant_id}/backups",
         body={"policy_types": types, "label": label},
-        parameters={"policy_types": types or list(SUPPORTED_KEYS), "label": label},
+        parameters={"policy_types": types or list(SUPPORTED_KEYS), "label": label,
+                    "read": READ_BY_COLLECTION},
         produces_backup_set=True,
     )
 

@@ -78,6 +78,10 @@ class ItemTally:
     def processed(self) -> int:
         return self.succeeded + self.failed + self.skipped
 
+    def plus(self, other: ItemTally) -> ItemTally:
+        return ItemTally(self.succeeded + other.succeeded, self.failed + other.failed,
+                         self.skipped + other.skipped)
+
 
 @dataclass
 class Counts:

@@ -51,14 +51,27 @@ async def test_roundtrip_every_type_created_copy_equals_original(rtype, client, 
         assert comparable(rtype, copy) == comparable(rtype, original)
 
 
-async def test_snapshot_settings_beyond_first_page_are_included(client, tenants, graphsim):
+async def test_snapshot_settings_come_inline_with_the_item_get(client, tenants, graphsim):
+    refs = await list_items(tenants[0], "configurationPolicies", client=client)
+    big = next(r for r in refs if r.display_name == "SC Policy 0001")
+    graphsim.clear_requests()
+    doc = await fetch_snapshot(tenants[0], "configurationPolicies", big.id, client=client)
+    assert [s["id"] for s in doc["settings"]] == [str(i) for i in range(60)]
+    assert doc["assignments"]  # read on their own: the item GET expands them as []
+    paths = [e["path"] for e in graphsim.requests() if e["kind"] == "graph"]
+    assert not [p for p in paths if p.endswith("/settings")]
+    assert len(paths) == 2
+
+
+async def test_snapshot_settings_cut_short_inline_are_read_again_every_page(client, tenants,
+                                                                             graphsim):
+    graphsim.reset(expand_limit=5)  # Graph cuts the expansion short, without a nextLink
     refs = await list_items(tenants[0], "configurationPolicies", client=client)
     big = next(r for r in refs if r.display_name == "SC Policy 0001")
     doc = await fetch_snapshot(tenants[0], "configurationPolicies", big.id, client=client)
-    assert len(doc["settings"]) == 60  # the simulator pages settings at 25
     assert [s["id"] for s in doc["settings"]] == [str(i) for i in range(60)]
     pages = [e for e in graphsim.requests() if e["path"].endswith(f"{big.id}/settings")]
-    assert len(pages) == 3
+    assert len(pages) == 3  # settingCount said 60: the settings were paged at 25 instead
     batched = await fetch_snapshots(tenants[0], "configurationPolicies", [big.id],
                                     client=client)
     assert batched[0].document == doc

@@ -18,7 +18,14 @@ from shared.graph.catalog import SUPPORTED_KEYS
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch
 from shared.platform.keys import utc_now
-from shared.runs.jobs import Job, JobRequest, backup_job, capture_job, restore_job
+from shared.runs.jobs import (
+    READ_BY_COLLECTION,
+    Job,
+    JobRequest,
+    backup_job,
+    capture_job,
+    restore_job,
+)
 from shared.runs.model import RunStatus, RunType
 from shared.runs.starter import REPAIR_GRACE, start_job
 from shared.runs.store import RunStore
@@ -164,7 +171,8 @@ def test_backup_job_without_types_is_keyed_star_and_backs_up_every_type():
 
     assert job.key == f"{TENANT}|backup|*"
     assert job.body == {"policy_types": None, "label": "nightly"}
-    assert job.parameters == {"policy_types": list(SUPPORTED_KEYS), "label": "nightly"}
+    assert job.parameters == {"policy_types": list(SUPPORTED_KEYS), "label": "nightly",
+                              "read": READ_BY_COLLECTION}
     assert (job.orchestrator, job.produces_backup_set) == ("backup_tenant", True)
 
 
