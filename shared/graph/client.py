@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.graph.error_map import map_http_error, map_transport_error
-from shared.graph.gate import MAX_BATCH, GateDeadline, TenantGate
+from shared.graph.gate import MAX_BATCH, GateDeadline, RequestBudget, TenantGate
 from shared.graph.retry import IDEMPOTENT_METHODS, Attempts, RetryPolicy
 from shared.graph.tokens import TokenSource, check_tenant_id, get_token_provider
-from shared.platform.config import Settings, get_settings
+from shared.platform.config import GraphBudget, Settings, get_settings
 from shared.platform.errors import (
     AuthFailed,
     GraphBadResponse,
@@ -72,7 +72,8 @@ class GraphClient:
     :func:`build_graph_client`; close it with :meth:`aclose` (or ``async with``)."""
 
     def __init__(self, *, base_url: str, tokens: TokenSource, http: httpx.AsyncClient,
-                 policy: RetryPolicy, concurrency_per_tenant: int) -> None:
+                 policy: RetryPolicy, concurrency_per_tenant: int,
+                 budget: GraphBudget | None = None) -> None:
         split = urlsplit(base_url.rstrip("/"))
         if split.scheme != "https" or not split.netloc:
             raise ValueError("the Graph base URL must be https://host[:port]")
@@ -82,6 +83,7 @@ class GraphClient:
         self._http = http
         self.policy = policy
         self._concurrency = max(1, concurrency_per_tenant)
+        self.budget = budget  # requests and writes per window per tenant; None: unbounded
         self._gates: dict[str, TenantGate] = {}
 
     async def __aenter__(self) -> GraphClient:
@@ -147,7 +149,7 @@ class GraphClient:
             try:
                 if is_write:
                     await gate.writes.turn()
-                admitted_at = await gate.enter(units, deadline)
+                admitted_at = await gate.enter(units, deadline, writes=1 if is_write else 0)
             except GateDeadline:
                 raise GraphDeadlineExceeded(
                     f"{method} {shown}: tenant throttled beyond the call's deadline") from None
@@ -231,8 +233,11 @@ class GraphClient:
         """The tenant's admission gate (per client, so per event loop)."""
         gate = self._gates.get(tenant_id)
         if gate is None:
-            gate = self._gates[tenant_id] = TenantGate(self._concurrency,
-                                                       self._concurrency * MAX_BATCH)
+            budget = self.budget
+            gate = self._gates[tenant_id] = TenantGate(
+                self._concurrency, self._concurrency * MAX_BATCH,
+                RequestBudget(budget.requests, budget.window_s) if budget else None,
+                RequestBudget(budget.writes, budget.window_s) if budget else None)
         return gate
 
     def throttle_wait(self, tenant_id: str) -> float:
@@ -293,7 +298,8 @@ def build_graph_client(settings: Settings | None = None, *,
     )
     return GraphClient(base_url=settings.graph_base_url,
                        tokens=tokens or get_token_provider(settings), http=http,
-                       policy=policy, concurrency_per_tenant=concurrency_per_tenant)
+                       policy=policy, concurrency_per_tenant=concurrency_per_tenant,
+                       budget=settings.graph_budget)
 
 
 _loop_clients: LoopLocal[GraphClient] = LoopLocal(build_graph_client)

@@ -10,7 +10,11 @@ Three limits, all per tenant so a throttled or huge tenant never holds back anot
 - a resume time: after a ``Retry-After`` nothing for the tenant is sent before it passes;
 - a write pace (:class:`WritePacer`): Intune limits writes far below reads (100 per 20 s per
   app per tenant), so once writes are throttled they are spaced at the rate Graph was seen
-  to grant, instead of bursting into the next 429 after every ``Retry-After``.
+  to grant, instead of bursting into the next 429 after every ``Retry-After``;
+- a budget (:class:`RequestBudget`) of Graph requests, and one of writes: Intune's documented
+  per-app-per-tenant limits as a token bucket, so a big backup or restore spends them
+  smoothly instead of bursting into 429s (DESIGN §7, §9) — the reactive limits above remain
+  for when Graph grants less than documented.
 """
 
 from __future__ import annotations
@@ -25,8 +29,43 @@ class GateDeadline(Exception):
     """Raised when the tenant stays closed beyond the caller's deadline."""
 
 
+class RequestBudget:
+    """A token bucket: ``capacity`` units at once, refilled at ``capacity`` per
+    ``window_s`` — the shape of Intune's limits ("1000 requests per 20 seconds") and of the
+    throttle-bound minimum in DESIGN §9 (the capacity at once, then the capacity per window).
+    """
+
+    def __init__(self, capacity: int, window_s: float) -> None:
+        self.capacity = float(max(1, capacity))
+        self.rate = self.capacity / max(window_s, 0.001)
+        self.tokens = self.capacity
+        self._stamp: float | None = None
+
+    async def spend(self, units: int, deadline: float) -> None:
+        """Wait until ``units`` tokens are there (a call larger than the whole capacity waits
+        for a full bucket), then take them."""
+        loop = asyncio.get_running_loop()
+        need = min(float(max(0, units)), self.capacity)
+        while True:
+            now = loop.time()
+            if self._stamp is not None:
+                self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self.tokens >= need:
+                self.tokens -= need
+                return
+            wait = (need - self.tokens) / self.rate
+            if now + wait > deadline:
+                raise GateDeadline()
+            await asyncio.sleep(wait)
+
+
 class TenantGate:
-    def __init__(self, concurrency: int, max_units: int) -> None:
+    def __init__(self, concurrency: int, max_units: int,
+                 budget: RequestBudget | None = None,
+                 write_budget: RequestBudget | None = None) -> None:
+        self.budget = budget
+        self.write_budget = write_budget
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._changed = asyncio.Condition()
         self.max_units = max(1, max_units)
@@ -41,10 +80,15 @@ class TenantGate:
         """How many entries the next ``$batch`` envelope should carry."""
         return max(1, min(MAX_BATCH, int(self.limit)))
 
-    async def enter(self, units: int, deadline: float) -> float:
-        """Wait until the tenant is open and ``units`` requests fit; returns the loop time
-        the call was admitted (to tell whether a later 429 predates a slow-down)."""
+    async def enter(self, units: int, deadline: float, *, writes: int = 0) -> float:
+        """Wait until the tenant is open and ``units`` requests (``writes`` of them writes)
+        fit; returns the loop time the call was admitted (to tell whether a later 429
+        predates a slow-down)."""
         loop = asyncio.get_running_loop()
+        if writes and self.write_budget is not None:
+            await self.write_budget.spend(writes, deadline)
+        if self.budget is not None:
+            await self.budget.spend(units, deadline)
         while True:
             wait = self.resume_at - loop.time()
             if wait > 0:

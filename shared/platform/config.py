@@ -32,6 +32,16 @@ class GraphCredentials:
 
 
 @dataclass(frozen=True)
+class GraphBudget:
+    """What PolicyVault sends one customer tenant per window at most: Intune's documented
+    limits per app per tenant (DESIGN §7), so Graph's throttling is met, not provoked."""
+
+    requests: int = 1000
+    writes: int = 100
+    window_s: float = 20.0
+
+
+@dataclass(frozen=True)
 class Settings:
     storage_connection: str
     storage_prefix: str
@@ -42,6 +52,7 @@ class Settings:
     api_audience: str
     api_jwks_url: str
     portal_base_url: str
+    graph_budget: GraphBudget = GraphBudget()
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -56,6 +67,15 @@ def _https_url(env: dict[str, str], name: str, default: str) -> str:
     if not value.startswith("https://"):
         raise ConfigError(f"{name} must be an https:// URL")
     return value
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+        raise ConfigError(f"{name} must be a whole number above 0")
+    return int(raw)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -89,6 +109,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_audience=_required(env, "API_AUTH_AUDIENCE"),
         api_jwks_url=_https_url(env, "API_AUTH_JWKS_URL", _required(env, "API_AUTH_JWKS_URL")),
         portal_base_url=env.get("PORTAL_BASE_URL", "").strip().rstrip("/"),
+        graph_budget=GraphBudget(
+            requests=_positive_int(env, "PV_GRAPH_REQUESTS_PER_20S", GraphBudget.requests),
+            writes=_positive_int(env, "PV_GRAPH_WRITES_PER_20S", GraphBudget.writes)),
     )
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from azure.core.exceptions import (
     AzureError,
@@ -27,6 +29,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
@@ -80,6 +83,18 @@ def _describe(exc: AzureError) -> str:
     return type(exc).__name__
 
 
+def _transport() -> dict[str, Any]:
+    """Client options: proxy settings read from the environment once, here, instead of on
+    every request (aiohttp's ``trust_env`` also looks for a ``.netrc`` file each time: a tenth
+    of a backup's CPU, measured)."""
+    options: dict[str, Any] = {"transport": AioHttpTransport(use_env_settings=False)}
+    proxies = {scheme: url for scheme, url in urllib.request.getproxies().items()
+               if scheme in ("http", "https")}
+    if proxies:
+        options["proxies"] = proxies
+    return options
+
+
 def expand_connection_string(connection: str) -> str:
     """The SDKs do not understand the ``UseDevelopmentStorage=true`` shorthand; expand it."""
     if connection.strip().rstrip(";").lower() == "usedevelopmentstorage=true":
@@ -100,9 +115,9 @@ class Storage:
 
     def __post_init__(self) -> None:
         conn = expand_connection_string(self.connection)
-        self._table_service = TableServiceClient.from_connection_string(conn)
-        self._blob_service = BlobServiceClient.from_connection_string(conn)
-        self._queue_service = QueueServiceClient.from_connection_string(conn)
+        self._table_service = TableServiceClient.from_connection_string(conn, **_transport())
+        self._blob_service = BlobServiceClient.from_connection_string(conn, **_transport())
+        self._queue_service = QueueServiceClient.from_connection_string(conn, **_transport())
 
     def name(self, base: str) -> str:
         return f"{self.prefix}{base}"

@@ -37,10 +37,10 @@ from local.api_client import PolicyVaultClient
 from local.azurite import running_azurite
 from local.graphsim import GraphSimulator, Limits
 from local.graphsim.seed import policy_counts
-from local.stack import API_AUDIENCE
+from local.stack import API_AUDIENCE, patched_environ
 from tests.e2e.backup_support import RuntimeProcess, estate, history_events
 
-APP_REQUESTS, WINDOW_S = 1000, 20.0  # Intune: any request, per app per tenant per 20 s
+APP_REQUESTS, APP_WRITES, WINDOW_S = 1000, 100, 20.0  # Intune, per app per tenant per 20 s
 
 
 @dataclass
@@ -80,6 +80,10 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
             tenants=tenants, seed=args.seed, latency_ms=args.latency_ms, limits=limits,
             counts=policy_counts(args.policies)))
         prefix = "bench" + uuid.uuid4().hex[:8]
+        # The product spends the same scaled budget the simulator enforces (DESIGN §7).
+        stack.enter_context(patched_environ({
+            "PV_GRAPH_REQUESTS_PER_20S": str(max(1, round(APP_REQUESTS * args.scale))),
+            "PV_GRAPH_WRITES_PER_20S": str(max(1, round(APP_WRITES * args.scale)))}))
         runtime = RuntimeProcess(sim, connection, prefix, workdir / f"runtime-{tenants}.log")
         stack.callback(runtime.stop)
         items = sum(len(estate(sim, t)) for t in sim.tenant_ids)
