@@ -19,6 +19,7 @@ again on its own, paged. Results are per item: one failed object never fails the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,7 +125,10 @@ async def read_collection(tenant_id: str, type_key: str, *,
             yield await fetch_snapshots(tenant_id, rtype, list(listed), client=client,
                                         listed=listed)
     finally:
-        upcoming.cancel()
+        if not upcoming.done():  # the reader stopped early: let the read ahead wind down
+            upcoming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, GraphError):
+                await upcoming
         await pages.aclose()
 
 

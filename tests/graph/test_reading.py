@@ -79,3 +79,4 @@ async def test_read_collection_scripts_keep_their_body_and_assignments(client, t
         documents = await _read_all(client, tenants[0], key)
         assert documents and all(d[body] for d in documents.values()), key
         assert any(d["assignments"] for d in documents.values()), key
+
