@@ -29,8 +29,9 @@ from activities.contracts.snapshots import (
     TransientMode,
     TypeListing,
 )
+from shared.backups.latest import LatestContent, LatestContentStore
 from shared.backups.sets import BackupItem, BackupSetStore
-from shared.backups.snapshots import SnapshotStore
+from shared.backups.snapshots import Addressed, SnapshotStore
 from shared.backups.versions import VersionStore
 from shared.graph import (
     FetchResult,
@@ -164,11 +165,12 @@ async def capture_type(payload: dict) -> dict:
     job = CaptureType.from_payload(payload)
     storage = get_storage()
     tally, retry, listed = ItemTally(), [], 0
+    known = await LatestContentStore(storage).of_type(job.tenant_id, job.policy_type)
     try:
         async for page in read_collection(job.tenant_id, job.policy_type):
             listed += len(page)
             page_tally, later = await _settle(storage, job,
-                                              [(job.policy_type, r) for r in page])
+                                              [(job.policy_type, r) for r in page], known)
             tally = tally.plus(page_tally)
             retry += [item_id for _, item_id in later]
     except GraphError as exc:
@@ -180,22 +182,29 @@ async def capture_type(payload: dict) -> dict:
 
 
 async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
-                  pairs: list[tuple[str, FetchResult]]) -> tuple[ItemTally, list[tuple[str, str]]]:
+                  pairs: list[tuple[str, FetchResult]],
+                  known: dict[str, LatestContent] | None = None
+                  ) -> tuple[ItemTally, list[tuple[str, str]]]:
     """Store what was fetched and record the rest, as ``job.mode`` says for what Graph
     refused transiently; returns the tally of the recorded items and the ``(type, id)``
-    handed back for a later try."""
+    handed back for a later try. With ``known`` (one type's latest contents), an object
+    whose content is known costs no storage call, and the index is kept up to date."""
     transient = [(t, r) for t, r in pairs if r.error is not None and _retryable(r.error)]
     if transient and job.mode is TransientMode.RAISE:  # Graph may still recover
         raise next(r.error for _, r in transient if r.error is not None)
     later = transient if job.mode is TransientMode.RETURN_FOR_RETRY else []
     again = {id(result) for _, result in later}
-    captured = await _bounded(_STORE_CONCURRENCY, [
-        _store(storage, job, policy_type, result)
+    stored = await _bounded(_STORE_CONCURRENCY, [
+        _store(storage, job, policy_type, result, (known or {}).get(result.item_id))
         for policy_type, result in pairs if result.document is not None
     ])
+    captured = [(item, run_item) for item, run_item, _ in stored]
     failed = [_failed(job.run_id, policy_type, result) for policy_type, result in pairs
               if result.document is None and id(result) not in again]
     await _record(storage, job, captured, failed)
+    if known is not None and isinstance(job, CaptureType):  # after the rows it points to
+        await LatestContentStore(storage).put_many(
+            job.tenant_id, job.policy_type, [new for _, _, new in stored if new is not None])
     if later:
         log.info("run %s: %d items to fetch again later", job.run_id, len(later))
     tally = ItemTally.of(item.status for item in [run_item for _, run_item in captured] + failed)
@@ -215,23 +224,30 @@ async def record_unfetched(payload: dict) -> dict:
 
 
 async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_type: str,
-                 result: FetchResult) -> tuple[BackupItem, RunItem]:
-    """Store one document (blob, then its version) and describe its set and run items."""
-    tenant_id = job.tenant_id
+                 result: FetchResult, latest: LatestContent | None = None
+                 ) -> tuple[BackupItem, RunItem, LatestContent | None]:
+    """Store one document (blob, then its version) and describe its set and run items — or,
+    when ``latest`` says this content is already stored, only describe them. The third
+    value is the latest-content row to write (None when ``latest`` is still right)."""
     document = result.document or {}
-    sha, path, new = await SnapshotStore(storage).put(tenant_id, policy_type, result.item_id,
-                                                      document)
+    addressed = Addressed.of(job.tenant_id, policy_type, result.item_id, document)
     item = BackupItem(
         item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
         policy_id=result.item_id, display_name=_display_name(policy_type, document),
-        sha256=sha, blob_path=path,
+        sha256=addressed.sha256, blob_path=addressed.path,
     )
-    first_copy = await VersionStore(storage).record(
-        tenant_id, item, job.backup_set_id, parse_iso(job.at), new_content=new)
-    action = ItemAction.CAPTURED if first_copy else ItemAction.UNCHANGED
+    fresh: LatestContent | None = None
+    if latest is not None and latest.sha256 == addressed.sha256:
+        first_set = latest.backup_set_id
+    else:
+        new = await SnapshotStore(storage).store(addressed)
+        first_set = await VersionStore(storage).first_copy(
+            job.tenant_id, item, job.backup_set_id, parse_iso(job.at), new_content=new)
+        fresh = LatestContent(result.item_id, addressed.sha256, addressed.path, first_set)
+    action = ItemAction.CAPTURED if first_set == job.backup_set_id else ItemAction.UNCHANGED
     return item, RunItem(item_id=item.item_id, policy_type=policy_type,
                          policy_id=result.item_id, display_name=item.display_name,
-                         action=action.value)
+                         action=action.value), fresh
 
 
 def _failed(run_id: str, policy_type: str, result: FetchResult) -> RunItem:

@@ -33,12 +33,21 @@ class VersionStore:
         set holds the first copy of the content (also on a retry of the same capture).
         ``new_content``: the snapshot blob was just created, so no version can hold this
         hash yet (versions are written after their blob) and the lookup is skipped."""
+        first = await self.first_copy(tenant_id, item, backup_set_id, at,
+                                      new_content=new_content)
+        return first == backup_set_id
+
+    async def first_copy(
+        self, tenant_id: str, item: BackupItem, backup_set_id: str, at: datetime, *,
+        new_content: bool = False,
+    ) -> str:
+        """As :meth:`record`, returning the backup set that holds the first copy."""
         table = await self._storage.table(VERSIONS)
         partition = _partition(tenant_id, item.policy_type, item.policy_id)
         if not new_content:
             known = await tables.query_all(table, partition, "sha256 eq @h", {"h": item.sha256})
             if known:
-                return known[0].get("backup_set_id") == backup_set_id
+                return str(known[0].get("backup_set_id") or "")
         await tables.upsert(table, {
             "PartitionKey": partition,
             "RowKey": f"{inverted_time(at)}_{item.sha256[:16]}",
@@ -48,7 +57,7 @@ class VersionStore:
             "backup_set_id": backup_set_id,
             "item_id": item.item_id,
         }, merge=True)
-        return True
+        return backup_set_id
 
     async def list(self, tenant_id: str, policy_type: str, policy_id: str, *, top: int,
                    continuation: str | None) -> Page[dict[str, Any]]:
