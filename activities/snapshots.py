@@ -146,7 +146,7 @@ async def capture_policies(payload: dict) -> dict:
         for g in job.groups))
     pairs = [(g.policy_type, r) for g, results in zip(job.groups, fetched, strict=True)
              for r in results]
-    tally, later = await _settle(get_storage(), job, pairs)
+    tally, later, _ = await _settle(get_storage(), job, pairs)
     retry: dict[str, list[str]] = {}
     for policy_type, item_id in later:
         retry.setdefault(policy_type, []).append(item_id)
@@ -169,8 +169,10 @@ async def capture_type(payload: dict) -> dict:
     try:
         async for page in read_collection(job.tenant_id, job.policy_type):
             listed += len(page)
-            page_tally, later = await _settle(storage, job,
-                                              [(job.policy_type, r) for r in page], known)
+            page_tally, later, fresh = await _settle(
+                storage, job, [(job.policy_type, r) for r in page], known)
+            # After the rows the index points to, never before.
+            await LatestContentStore(storage).put_many(job.tenant_id, job.policy_type, fresh)
             tally = tally.plus(page_tally)
             retry += [item_id for _, item_id in later]
     except GraphError as exc:
@@ -184,11 +186,11 @@ async def capture_type(payload: dict) -> dict:
 async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
                   pairs: list[tuple[str, FetchResult]],
                   known: dict[str, LatestContent] | None = None
-                  ) -> tuple[ItemTally, list[tuple[str, str]]]:
+                  ) -> tuple[ItemTally, list[tuple[str, str]], list[LatestContent]]:
     """Store what was fetched and record the rest, as ``job.mode`` says for what Graph
-    refused transiently; returns the tally of the recorded items and the ``(type, id)``
-    handed back for a later try. With ``known`` (one type's latest contents), an object
-    whose content is known costs no storage call, and the index is kept up to date."""
+    refused transiently; returns the tally of the recorded items, the ``(type, id)`` handed
+    back for a later try, and the latest-content rows that changed. With ``known`` (one
+    type's latest contents), an object whose content is known costs no storage call."""
     transient = [(t, r) for t, r in pairs if r.error is not None and _retryable(r.error)]
     if transient and job.mode is TransientMode.RAISE:  # Graph may still recover
         raise next(r.error for _, r in transient if r.error is not None)
@@ -202,13 +204,10 @@ async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
     failed = [_failed(job.run_id, policy_type, result) for policy_type, result in pairs
               if result.document is None and id(result) not in again]
     await _record(storage, job, captured, failed)
-    if known is not None and isinstance(job, CaptureType):  # after the rows it points to
-        await LatestContentStore(storage).put_many(
-            job.tenant_id, job.policy_type, [new for _, _, new in stored if new is not None])
     if later:
         log.info("run %s: %d items to fetch again later", job.run_id, len(later))
     tally = ItemTally.of(item.status for item in [run_item for _, run_item in captured] + failed)
-    return tally, [(t, r.item_id) for t, r in later]
+    return tally, [(t, r.item_id) for t, r in later], [new for _, _, new in stored if new]
 
 
 @bp.activity_trigger(input_name="payload")
