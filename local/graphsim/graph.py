@@ -111,6 +111,11 @@ class GraphEngine:
                 return self.create(tenant, spec, req.body, ctx)
             raise _method_not_allowed(method)
         item_id = resolved.item_id
+        collection_action = dict(spec.collection_handlers).get(item_id)
+        if collection_action is not None and not resolved.rest:
+            if method != "POST":
+                raise _method_not_allowed(method)
+            return collection_action(self, tenant, spec, None, req.body)
         obj = tenant.find(spec, item_id, req.version)
         if obj is None:
             raise not_found(spec, item_id)
@@ -119,6 +124,12 @@ class GraphEngine:
         head = resolved.rest[0]
         if head == "assign" and len(resolved.rest) == 1:
             return self.assign(tenant, spec, obj, method, req.body, ctx)
+        handler = dict(spec.handlers).get(head)
+        if handler is not None and len(resolved.rest) == 1:
+            if method != "POST":
+                raise _method_not_allowed(method)
+            _require_writable(spec)
+            return handler(self, tenant, spec, obj, req.body)
         if head in spec.actions and len(resolved.rest) == 1:
             if method != "POST":
                 raise _method_not_allowed(method)

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from . import catalog
+from .areas import AREAS
 
 DEFAULT_COUNTS: dict[str, int] = {
     "groups": 8, "roleScopeTags": 3, "assignmentFilters": 3, "namedLocations": 3,
@@ -27,6 +28,7 @@ DEFAULT_COUNTS: dict[str, int] = {
     "iosManagedAppProtections": 2, "androidManagedAppProtections": 2,
     "mobileAppConfigurations": 2, "targetedManagedAppConfigurations": 2,
     "conditionalAccessPolicies": 4,
+    **{key: n for area in AREAS for key, n in area.COUNTS.items()},
 }
 # Not policies: what policies reference.
 _SUPPORTING = ("groups", "groupPolicyDefinitions")
@@ -504,4 +506,6 @@ def seed_tenant(seed: int, index: int, counts: dict[str, int]) -> dict[str, dict
     seeder = TenantSeeder(seed, index, counts)
     seeder.seed_foundation()
     seeder.seed_policies()
+    for area in AREAS:
+        area.seed(seeder)
     return seeder.data

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from shared.restore.diff import diff as field_diff
 
 if TYPE_CHECKING:
-    from shared.graph.catalog import ResourceType, SubCollection
+    from shared.graph.resource import ResourceType, SubCollection
 
 # Fields that change without a content change: never part of a snapshot (nor its hash).
 COMMON_VOLATILE = frozenset({"lastModifiedDateTime", "modifiedDateTime"})

@@ -73,7 +73,7 @@ async def list_items(tenant_id: str, type_key: str, *,
     client = client or get_graph_client()
     items = await client.get_all(tenant_id, rtype.path, version=rtype.version,
                                  params={"$select": rtype.list_select})
-    return [ref_of(rtype, i) for i in items if i.get("id") and rtype.supports(i.get("@odata.type"))]
+    return [ref_of(rtype, i) for i in items if i.get("id") and rtype.captures(i)]
 
 
 async def find_by_display_name(tenant_id: str, type_key: str, name: str, *,
@@ -88,7 +88,7 @@ async def find_by_display_name(tenant_id: str, type_key: str, name: str, *,
     try:
         items = await client.get_all(tenant_id, rtype.path, version=rtype.version,
                                      params=params)
-        refs = [ref_of(rtype, i) for i in items if rtype.supports(i.get("@odata.type"))]
+        refs = [ref_of(rtype, i) for i in items if rtype.captures(i)]
     except GraphBadRequest:
         refs = await list_items(tenant_id, rtype.key, client=client)
     return [r for r in refs if r.display_name == name]
@@ -119,7 +119,7 @@ async def read_collection(tenant_id: str, type_key: str, *,
             listed: dict[str, dict[str, Any]] = {}
             for obj in page:  # a listing can repeat an id when objects change as it pages
                 object_id = str(obj.get("id") or "")
-                if object_id and object_id not in seen and rtype.supports(obj.get("@odata.type")):
+                if object_id and object_id not in seen and rtype.captures(obj):
                     seen.add(object_id)
                     listed[object_id] = obj
             yield await fetch_snapshots(tenant_id, rtype, list(listed), client=client,

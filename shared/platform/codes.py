@@ -39,3 +39,9 @@ class ErrorCode(StrEnum):
     # Restore outcomes of one item
     NOT_CREATABLE = "not_creatable"
     AMBIGUOUS_MATCH = "ambiguous_match"
+    NOT_RESTORABLE = "not_restorable"
+    CONTENT_REQUIRED = "content_required"
+    MISSING_REFERENCE = "missing_reference"
+    MISSING_EXCLUSION = "missing_exclusion"
+    # A whole type a backup could not read
+    NOT_AVAILABLE = "not_available"

@@ -1,0 +1,19 @@
+"""Device configuration: compliance scripts, reusable settings, settings-catalog compliance,
+intents, custom attribute scripts, hotpatch, BIOS, terms and conditions, device categories."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..spec import TypeSpec
+
+if TYPE_CHECKING:
+    from ..seed import TenantSeeder
+
+TYPES: tuple[TypeSpec, ...] = ()
+POLICY_KEYS: tuple[str, ...] = ()
+COUNTS: dict[str, int] = {}
+
+
+def seed(s: TenantSeeder) -> None:
+    """Add this area's objects to the tenant being seeded."""

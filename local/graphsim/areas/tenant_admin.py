@@ -1,0 +1,19 @@
+"""Tenant administration: roles, enrollment profiles, branding, multi-admin approval,
+connectors, Microsoft Tunnel, Windows 365."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..spec import TypeSpec
+
+if TYPE_CHECKING:
+    from ..seed import TenantSeeder
+
+TYPES: tuple[TypeSpec, ...] = ()
+POLICY_KEYS: tuple[str, ...] = ()
+COUNTS: dict[str, int] = {}
+
+
+def seed(s: TenantSeeder) -> None:
+    """Add this area's objects to the tenant being seeded."""

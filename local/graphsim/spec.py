@@ -1,0 +1,148 @@
+"""What a simulated collection is: :class:`TypeSpec` and its parts, as data.
+
+Shared by :mod:`local.graphsim.catalog` (the collections the simulator serves) and the area
+modules under :mod:`local.graphsim.areas`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .graph import GraphEngine, GraphResponse
+    from .store import Tenant
+
+G = "#microsoft.graph."
+BOTH = ("v1.0", "beta")
+BETA = ("beta",)
+
+# Properties a client may never send on a write; any of them → 400 (see graph.py).
+COMMON_READ_ONLY = frozenset({
+    "createdDateTime", "lastModifiedDateTime", "settingCount", "isAssigned",
+    "creationSource", "priorityMetaData",
+})
+TEMPLATE_REFERENCE_READ_ONLY = frozenset({
+    "templateFamily", "templateDisplayName", "templateDisplayVersion",
+})
+
+
+def template_reference(template_id: str | None) -> dict[str, object]:
+    """A settings catalog policy's ``templateReference`` as Graph serves it: annotated, with
+    the read-only template fields filled in (none here: no policy uses a template)."""
+    return {"@odata.type": "#microsoft.graph.deviceManagementConfigurationPolicyTemplateReference",
+            "templateId": template_id or "", "templateFamily": "none",
+            "templateDisplayName": None, "templateDisplayVersion": None}
+
+ASSIGNMENT_TARGET_TYPES = frozenset({
+    "#microsoft.graph.groupAssignmentTarget",
+    "#microsoft.graph.exclusionGroupAssignmentTarget",
+    "#microsoft.graph.allDevicesAssignmentTarget",
+    "#microsoft.graph.allLicensedUsersAssignmentTarget",
+    "#microsoft.graph.configurationManagerCollectionAssignmentTarget",
+})
+
+SETTING_INSTANCE_TYPES = frozenset({
+    "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
+    "#microsoft.graph.deviceManagementConfigurationSimpleSettingInstance",
+    "#microsoft.graph.deviceManagementConfigurationGroupSettingCollectionInstance",
+    "#microsoft.graph.deviceManagementConfigurationGroupSettingInstance",
+    "#microsoft.graph.deviceManagementConfigurationSimpleSettingCollectionInstance",
+    "#microsoft.graph.deviceManagementConfigurationChoiceSettingCollectionInstance",
+})
+
+
+
+# An action Graph serves on an item (``POST {item}/{name}``) or on a collection
+# (``POST {collection}/{name}``: ``obj`` is None): (engine, tenant, spec, obj, body) → answer.
+ActionHandler = Callable[["GraphEngine", "Tenant", "TypeSpec", "dict[str, Any] | None", Any],
+                         "GraphResponse"]
+
+
+@dataclass(frozen=True)
+class SubSpec:
+    """A navigation collection under an item (`settings`, `assignments`, …).
+
+    `nested` names navigations inside each sub-item (e.g. a compliance rule's
+    `scheduledActionConfigurations`); `single` marks a single-valued navigation
+    (`definition`) rather than a list.
+    """
+
+    name: str
+    odata_type: str
+    nested: tuple[str, ...] = ()
+    single: tuple[str, ...] = ()
+    id_style: str = "guid"  # "guid" | "index" (settings catalog settings are "0", "1", …)
+
+
+@dataclass(frozen=True)
+class ReadRules:
+    """Where Graph's reads of a collection are not uniform. Each rule is evidence-based (the
+    simulator README lists the sources); everything else reads as OData says.
+
+    - ``page_size``: the list's default page, when Graph's differs from the engine default;
+    - ``expand_page_size``: a navigation whose ``$expand`` on the list shrinks the page to
+      this many objects (big inline documents);
+    - ``list_expand``: False when the list refuses ``$expand`` (400);
+    - ``list_expand_empty`` / ``item_expand_empty``: navigations Graph expands as ``[]``
+      on the list / on a single GET even when the object has entries;
+    - ``no_sub_route``: navigations without a ``GET {id}/{name}`` route (400; ``$expand``
+      them instead);
+    - ``list_omits``: properties a list answers as null (only a single GET carries them).
+    """
+
+    page_size: int | None = None
+    expand_page_size: tuple[tuple[str, int], ...] = ()
+    list_expand: bool = True
+    list_expand_empty: frozenset[str] = frozenset()
+    item_expand_empty: frozenset[str] = frozenset()
+    no_sub_route: frozenset[str] = frozenset()
+    list_omits: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    key: str
+    path: str
+    odata_types: tuple[str, ...]
+    abstract: bool = False  # @odata.type required on create
+    versions: tuple[str, ...] = BOTH
+    subs: tuple[SubSpec, ...] = ()
+    name_prop: str = "displayName"
+    read_only: frozenset[str] = frozenset()
+    version_kind: str | None = None  # "int" | "str" | None
+    created_prop: str | None = "createdDateTime"
+    modified_prop: str | None = "lastModifiedDateTime"
+    put_replace: bool = False  # PUT replaces the whole object including `create_navs`
+    create_navs: tuple[str, ...] = ()  # navigations a create (and PUT) may carry inline
+    required_on_create: tuple[str, ...] = ()
+    assign_keys: tuple[str, ...] = ()  # body keys `/assign` accepts; empty → no /assign
+    actions: tuple[str, ...] = ()  # item actions GraphEngine.action_<name> answers
+    handlers: tuple[tuple[str, ActionHandler], ...] = ()  # item actions answered by a function
+    collection_handlers: tuple[tuple[str, ActionHandler], ...] = ()  # POST {collection}/{name}
+    union_of: tuple[str, ...] = ()  # polymorphic read-only view over other collections
+    id_style: str = "guid"  # "guid" | "int" (role scope tags)
+    scope_tag_prop: str | None = "roleScopeTagIds"
+    writable: bool = True
+    seeded: bool = True
+    reads: ReadRules = ReadRules()
+
+    def sub(self, name: str) -> SubSpec | None:
+        for sub in self.subs:
+            if sub.name == name:
+                return sub
+        return None
+
+    @property
+    def nav_names(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.subs)
+
+
+def _assignments(odata_type: str) -> SubSpec:
+    return SubSpec("assignments", f"#microsoft.graph.{odata_type}")
+
+
+
+def assignments_sub(odata_type: str) -> SubSpec:
+    return SubSpec("assignments", f"#microsoft.graph.{odata_type}")

@@ -1,0 +1,193 @@
+"""What a catalog entry is: :class:`ResourceType` and its parts, as data (STYLE rule 10).
+
+An entry states how its type is read (sub-collections and how each is fetched most cheaply),
+which fields Graph manages (stripped before writes, ignored by diffs) or changes without a
+content change (left out of snapshots), how it is written, what a restore may do with it
+(:class:`Restore`, ``singleton``, ``content_required``, ``can_create``), which other objects it
+refers to (:class:`Reference`) and which of its properties are secrets (DESIGN §7.1, §12).
+The entries themselves live in :mod:`shared.graph.entries`, one module per area.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from shared.graph.documents import COMMON_VOLATILE, SUB_SERVER_FIELDS
+from shared.platform.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from shared.graph.hooks import WriteContext
+
+# Graph-managed fields, stripped before every write and ignored by comparisons.
+COMMON_READ_ONLY = frozenset({
+    "id", "createdDateTime", "settingCount", "isAssigned", "creationSource",
+    "priorityMetaData", "supportsScopeTags",
+})
+VERSIONED = frozenset({"version"})  # an ETag-like counter Graph bumps on every change
+G = "#microsoft.graph."
+
+
+class Restore(StrEnum):
+    """What a restore may write for a type (DESIGN §7.1)."""
+
+    FULL = "full"  # create, update, assign
+    UPDATE_ONLY = "update_only"  # an existing object is updated; one that is gone is skipped
+    NONE = "none"  # backed up for reference only: restore answers skipped / not_restorable
+
+
+@dataclass(frozen=True)
+class SubCollection:
+    """A navigation that belongs in the complete document (``settings``, ``assignments``…).
+
+    How it is read, cheapest first (what Graph supports, per the entry's ``evidence``):
+    ``via_list_expand`` — inline in the collection list through its ``$expand``;
+    ``via_item_expand`` — inline in the item GET through its ``$expand``; otherwise a paged
+    ``GET {item}/{name}`` (``expand`` is the ``$expand`` of each entry or of the
+    navigation). ``count_field`` names the object's property that counts the entries
+    (``settingCount``): fewer entries inline means Graph cut them short, and they are read
+    again on their own. ``nested`` names lists inside each entry whose members carry server
+    ids. ``unordered`` marks set semantics: entries are sorted by content in the snapshot so
+    the hash does not depend on Graph's order. ``write_inline`` sends the entries inside the
+    create body (and a PUT update).
+    """
+
+    name: str
+    expand: str | None = None
+    via_item_expand: bool = False
+    via_list_expand: bool = False
+    count_field: str | None = None
+    nested: tuple[str, ...] = ()
+    unordered: bool = False
+    write_inline: bool = False
+    server_fields: frozenset[str] = SUB_SERVER_FIELDS
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Ids at ``path`` (dotted; ``[]`` walks a list) name objects of catalog type ``target``
+    (``groups`` included). A reference a restore rewrites through its old→new id map, and
+    whose target is written first (:func:`shared.graph.catalog.restore_levels`)."""
+
+    target: str
+    path: str
+
+
+ASSIGNMENTS = SubCollection("assignments", unordered=True)
+# Assignments inline in the collection list (``?$expand=assignments``) or in the item GET.
+LISTED_ASSIGNMENTS = SubCollection("assignments", unordered=True, via_list_expand=True)
+ITEM_ASSIGNMENTS = SubCollection("assignments", unordered=True, via_item_expand=True)
+SCOPE_TAGS = Reference("roleScopeTags", "roleScopeTagIds[]")
+ASSIGNMENT_FILTERS = Reference(
+    "assignmentFilters", "assignments[].target.deviceAndAppManagementAssignmentFilterId")
+ASSIGNMENT_GROUPS = Reference("groups", "assignments[].target.groupId")
+ASSIGNED = (SCOPE_TAGS, ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS)
+
+
+def _always(_doc: dict[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One supported type. Shapes (DESIGN §7.1), all as data:
+
+    - a **collection** (the default) at ``path``; ``include`` picks the listed objects this
+      entry backs up (custom roles only, …; it may need ``listed_fields`` in the list
+      ``$select``);
+    - a **singleton** (``singleton=True``): one object at ``path`` — or the
+      ``singleton_property`` of the object there (``deviceManagement.settings``) — whose item
+      id is the entry's key; read with one GET, written with ``update_method``, never created
+      or deleted;
+    - ``restore`` says what a restore may write (:class:`Restore`); ``can_create`` refuses
+      objects nobody can create (built-ins → ``not_creatable``); ``content_required`` marks
+      objects whose create needs uploaded content a backup does not hold
+      (→ ``content_required``; an update still works); ``create_path`` sends the create to
+      another place than the collection (a template's ``createInstance``);
+    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
+    """
+
+    key: str
+    path: str
+    version: str
+    name_field: str = "displayName"
+    subcollections: tuple[SubCollection, ...] = (ASSIGNMENTS,)
+    assign_key: str | None = "assignments"  # body key of POST {item}/assign; None: no /assign
+    read_only: frozenset[str] = frozenset()
+    volatile: frozenset[str] = frozenset()
+    update_method: str = "PATCH"
+    references: tuple[Reference, ...] = ASSIGNED
+    write_paths: tuple[tuple[str, str], ...] = ()  # polymorphic: @odata.type → collection
+    prepare: Callable[[dict[str, Any], dict[str, Any], str, str], dict[str, Any]] | None = None
+    after_write: Callable[[WriteContext], Awaitable[None]] | None = None
+    can_create: Callable[[dict[str, Any]], bool] = field(default=_always)
+    list_omits: frozenset[str] = frozenset()  # properties only an item GET carries
+    evidence: tuple[str, ...] = ()  # why the read plan is what Graph serves (docs, records)
+    # Shapes and restore support (DESIGN §7.1)
+    restore: Restore = Restore.FULL
+    singleton: bool = False
+    singleton_property: str | None = None
+    include: Callable[[dict[str, Any]], bool] = field(default=_always)
+    listed_fields: tuple[str, ...] = ()
+    content_required: Callable[[dict[str, Any]], bool] | None = None
+    create_path: Callable[[dict[str, Any]], str] | None = None
+    secrets: frozenset[str] = frozenset()
+
+    @property
+    def has_assignments(self) -> bool:
+        return self.assign_key is not None
+
+    @property
+    def creatable(self) -> bool:
+        """Whether a restore may ever create an object of this type."""
+        return self.restore is Restore.FULL and not self.singleton
+
+    @property
+    def list_select(self) -> str:
+        return ",".join(dict.fromkeys(("id", self.name_field, *self.listed_fields)))
+
+    @property
+    def item_expand(self) -> str | None:
+        parts = [s.expand or s.name for s in self.subcollections if s.via_item_expand]
+        return ",".join(parts) or None
+
+    @property
+    def list_expand(self) -> str | None:
+        parts = [s.expand or s.name for s in self.subcollections if s.via_list_expand]
+        return ",".join(parts) or None
+
+    @property
+    def listing_complete(self) -> bool:
+        """Whether the collection list (with :attr:`list_expand`) returns whole documents."""
+        return not self.list_omits and all(s.via_list_expand for s in self.subcollections)
+
+    @property
+    def strip_on_write(self) -> frozenset[str]:
+        return COMMON_READ_ONLY | COMMON_VOLATILE | self.volatile | self.read_only
+
+    @property
+    def sub_names(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.subcollections)
+
+    def sub(self, name: str) -> SubCollection | None:
+        return next((s for s in self.subcollections if s.name == name), None)
+
+    def supports(self, odata_type: str | None) -> bool:
+        """Whether a listed object is one this entry handles (polymorphic collections)."""
+        return not self.write_paths or odata_type in dict(self.write_paths)
+
+    def captures(self, listed: dict[str, Any]) -> bool:
+        """Whether a listed object is backed up under this entry."""
+        return self.supports(listed.get("@odata.type")) and self.include(listed)
+
+    def collection_for(self, document: dict[str, Any] | None = None) -> str:
+        """Where an object lives for sub-collection reads and all writes."""
+        if not self.write_paths:
+            return self.path
+        odata_type = (document or {}).get("@odata.type")
+        paths = dict(self.write_paths)
+        if odata_type not in paths:
+            raise ValidationFailed(f"{self.key}: unsupported @odata.type {odata_type!r}")
+        return paths[odata_type]
