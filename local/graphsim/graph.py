@@ -117,6 +117,8 @@ class GraphEngine:
                 raise _method_not_allowed(method)
             return collection_action(self, tenant, spec, None, req.body)
         obj = tenant.find(spec, item_id, req.version)
+        if obj is None and spec.upsert_on_patch and method == "PATCH" and not resolved.rest:
+            return self.create(tenant, spec, req.body, ctx, item_id=item_id)
         if obj is None:
             raise not_found(spec, item_id)
         if not resolved.rest:
@@ -263,11 +265,14 @@ class GraphEngine:
             obj["isAssigned"] = bool(obj["assignments"])
         return obj
 
-    def create(self, tenant: Tenant, spec: TypeSpec, raw: Any, ctx: str) -> GraphResponse:
+    def create(self, tenant: Tenant, spec: TypeSpec, raw: Any, ctx: str,
+               item_id: str | None = None) -> GraphResponse:
+        """POST to the collection; or, with ``item_id``, a PATCH that creates the object under
+        the id the client chose (``upsert_on_patch``)."""
         _require_writable(spec)
         body = validate.write_body(tenant, spec, raw, "create")
         now = seed.now_iso()
-        kept: dict[str, Any] = {"id": _new_id(tenant, spec)}
+        kept: dict[str, Any] = {"id": item_id or _new_id(tenant, spec)}
         if spec.created_prop:
             kept[spec.created_prop] = now
         if spec.modified_prop:

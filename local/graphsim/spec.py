@@ -125,6 +125,7 @@ class TypeSpec:
     id_style: str = "guid"  # "guid" | "int" (role scope tags)
     scope_tag_prop: str | None = "roleScopeTagIds"
     writable: bool = True
+    upsert_on_patch: bool = False  # PATCH {collection}/{new id} creates the object
     seeded: bool = True
     reads: ReadRules = ReadRules()
 

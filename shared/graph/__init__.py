@@ -12,6 +12,7 @@ from shared.graph.catalog import (
     CATALOG,
     SUPPORTED_KEYS,
     ResourceType,
+    Restore,
     restore_levels,
     supported_type,
 )
@@ -41,7 +42,7 @@ from shared.graph.tokens import TokenSource
 # TokenSource). Everything else is reached through its module.
 __all__ = [
     "CATALOG", "SUPPORTED_KEYS", "FetchResult", "GraphClient", "GraphResponse", "ItemRef",
-    "ResourceType", "RetryPolicy", "TokenSource", "assign_item", "build_graph_client",
+    "ResourceType", "Restore", "RetryPolicy", "TokenSource", "assign_item", "build_graph_client",
     "close_graph_client", "comparable", "create_item", "diff", "fetch_snapshot",
     "fetch_snapshots", "find_by_display_name", "get_graph_client", "list_items", "read_collection",
     "restore_levels", "rewrite_references", "sha256_of", "supported_type", "to_create_payload",

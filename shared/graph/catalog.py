@@ -50,7 +50,8 @@ def restore_levels() -> tuple[tuple[str, ...], ...]:
             return depth[key]
         if key in path:
             raise ValueError(f"reference cycle through {key}")
-        targets = {r.target for r in BY_KEY[key].references if r.target in BY_KEY} - {key}
+        targets = {t for r in BY_KEY[key].references for t in r.targets
+                   if t in BY_KEY} - {key}
         depth[key] = 1 + max((visit(t, (*path, key)) for t in targets), default=-1)
         return depth[key]
 

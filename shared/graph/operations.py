@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from shared.graph.client import GraphClient, get_graph_client
 from shared.graph.documents import clean_entry
@@ -29,12 +30,15 @@ async def create_item(tenant_id: str, type_key: str, snapshot: dict[str, Any], *
     writes, which may fail — so a caller can record it and never create the object twice."""
     rtype = entry(type_key)
     client = client or get_graph_client()
-    if not rtype.can_create(snapshot):
-        raise ValidationFailed(f"{rtype.key}: this object is built in and cannot be created")
+    if not rtype.creatable or not rtype.can_create(snapshot):
+        raise ValidationFailed(f"{rtype.key}: this object cannot be created")
     payload = to_create_payload(rtype, snapshot, ca_state=ca_state)
-    response = await client.request(tenant_id, "POST", rtype.collection_for(snapshot),
+    path = rtype.create_path(snapshot) if rtype.create_path else rtype.collection_for(snapshot)
+    response = await client.request(tenant_id, rtype.create_method, path,
                                     version=rtype.version, json=payload)
     created = response.body if isinstance(response.body, dict) else {}
+    if rtype.create_method != "POST" and not created.get("id"):
+        created = {**created, "id": unquote(path.rsplit("/", 1)[-1])}  # the id it chose
     if not created.get("id"):
         raise GraphBadResponse(f"POST {rtype.path}: the answer carries no id",
                                status=response.status, request_id=response.request_id)

@@ -18,8 +18,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.graph.catalog import ResourceType
 from shared.graph.documents import clean_entry, own_fields, strip_annotations
+from shared.graph.resource import Reference, ResourceType
 from shared.platform.errors import ValidationFailed
 
 CA_STATES = ("report_only", "as_snapshot")
@@ -61,12 +61,51 @@ def rewrite_references(rtype: ResourceType, document: dict[str, Any],
     (``{target type key: {old id: new id}}``); ids not in the map stay as they are."""
     out = copy.deepcopy(document)
     for ref in rtype.references:
-        mapping = id_map.get(ref.target) or {}
-        if not mapping:
+        mappings = [id_map[t] for t in ref.targets if id_map.get(t)]
+        if not mappings:
             continue
-        _walk(out, _parts(ref.path),
-              lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
+
+        def remap(value: Any, maps: list[Mapping[str, str]] = mappings) -> Any:
+            if not isinstance(value, str):
+                return value
+            return next((m[value] for m in maps if value in m), value)
+
+        for node in _roots(out, ref):
+            _walk(node, _parts(ref.path), remap)
     return out
+
+
+def referenced_ids(rtype: ResourceType, document: dict[str, Any]
+                   ) -> list[tuple[Reference, str]]:
+    """Every id ``document`` refers to, with the reference that names it (in document
+    order; an id named twice is listed twice)."""
+    found: list[tuple[Reference, str]] = []
+    for ref in rtype.references:
+        def keep(value: Any, ref: Reference = ref) -> Any:
+            if isinstance(value, str) and value:
+                found.append((ref, value))
+            return value
+
+        for node in _roots(copy.deepcopy(document), ref):
+            _walk(node, _parts(ref.path), keep)
+    return found
+
+
+def _roots(document: dict[str, Any], ref: Reference) -> list[Any]:
+    """Where ``ref.path`` starts: the document, or every object of type ``ref.within``."""
+    if ref.within is None:
+        return [document]
+    roots: list[Any] = []
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("@odata.type") == ref.within:
+                roots.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return roots
 
 
 def _parts(path: str) -> list[str]:

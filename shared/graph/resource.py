@@ -68,11 +68,19 @@ class SubCollection:
 @dataclass(frozen=True)
 class Reference:
     """Ids at ``path`` (dotted; ``[]`` walks a list) name objects of catalog type ``target``
-    (``groups`` included). A reference a restore rewrites through its old→new id map, and
-    whose target is written first (:func:`shared.graph.catalog.restore_levels`)."""
+    (``groups`` included) — or of one of several types (a policy set's items). With
+    ``within`` (an ``@odata.type``), ``path`` starts at every object of that type at any
+    depth (settings catalog values that point at reusable settings). A restore writes the
+    targets first (:func:`shared.graph.catalog.restore_levels`) and rewrites the ids through
+    its old→new id map (:func:`shared.graph.payloads.rewrite_references`)."""
 
-    target: str
+    target: str | tuple[str, ...]
     path: str
+    within: str | None = None
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return (self.target,) if isinstance(self.target, str) else self.target
 
 
 ASSIGNMENTS = SubCollection("assignments", unordered=True)
@@ -105,7 +113,8 @@ class ResourceType:
       objects nobody can create (built-ins → ``not_creatable``); ``content_required`` marks
       objects whose create needs uploaded content a backup does not hold
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
-      another place than the collection (a template's ``createInstance``);
+      another place than the collection (a template's ``createInstance``, or the item path
+      with ``create_method="PATCH"`` where the client picks the id);
     - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
     """
 
@@ -133,6 +142,7 @@ class ResourceType:
     listed_fields: tuple[str, ...] = ()
     content_required: Callable[[dict[str, Any]], bool] | None = None
     create_path: Callable[[dict[str, Any]], str] | None = None
+    create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
 
     @property

@@ -10,8 +10,10 @@ outcome is one of:
 - ``update``: the live object differs; ``write_body`` / ``write_assignments`` say which of the
   two writes are needed, so an object whose only change is its assignments gets only /assign;
 - ``no_change``: the live object already equals the snapshot — nothing is written;
-- ``skip``: several objects carry the name (never guessed), a built-in that cannot be
-  created, or a type the tenant cannot read;
+- ``skip``: several objects carry the name (never guessed); a type backed up for reference
+  only (``not_restorable``); an object gone live that cannot be created — an update-only type
+  (``not_restorable``), one whose create needs uploaded content (``content_required``), a
+  built-in (``not_creatable``); or a type the tenant cannot read;
 - ``fail``: a permanent Graph error.
 
 Conditional Access: with ``ca_state: report_only`` the restore writes an enabled policy
@@ -26,6 +28,7 @@ from typing import Any
 
 from shared.graph import (
     ResourceType,
+    Restore,
     diff,
     fetch_snapshot,
     fetch_snapshots,
@@ -112,6 +115,13 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
             display_name=str(snapshot.get(rtype.name_field) or ""),
             desired=rewrite_references(rtype, snapshot, id_map), action="pending",
         ))
+    if rtype.restore is Restore.NONE:
+        for a in out:
+            a.action = "skip"
+            a.error = {"code": ErrorCode.NOT_RESTORABLE,
+                       "message": f"{rtype.key} is backed up for reference only; Graph does "
+                                  "not let it be written"}
+        return out
     lookups = [own.get(a.policy_id, a.policy_id) for a in out]
     results = await fetch_snapshots(tenant_id, rtype.key, lookups)
     by_name: list[Assessment] = []
@@ -126,16 +136,30 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
     for a in out:
         if a.action != "pending":
             continue
-        if a.live is None and not rtype.can_create(a.desired):
-            a.action = "skip"
-            a.error = {"code": ErrorCode.NOT_CREATABLE,
-                       "message": f"{rtype.key}: a built-in object that cannot be created"}
+        refusal = _creation_refused(rtype, a.desired) if a.live is None else None
+        if refusal is not None:
+            a.action, a.error = "skip", refusal
             continue
         a.diff, a.write_body, a.write_assignments = compare(
             rtype, a.live, a.desired, include_assignments=include_assignments,
             ca_state=ca_state)
         a.action = "create" if a.live is None else ("update" if a.diff else "no_change")
     return out
+
+
+def _creation_refused(rtype: ResourceType, desired: dict[str, Any]) -> dict[str, str] | None:
+    """Why an object that is gone live cannot be brought back by creating it, if it cannot."""
+    if not rtype.creatable:
+        return {"code": ErrorCode.NOT_RESTORABLE,
+                "message": f"{rtype.key} can only be updated; no live object to update"}
+    if rtype.content_required is not None and rtype.content_required(desired):
+        return {"code": ErrorCode.CONTENT_REQUIRED,
+                "message": f"{rtype.key}: creating it needs uploaded content a backup does "
+                           "not hold; an existing object would be updated"}
+    if not rtype.can_create(desired):
+        return {"code": ErrorCode.NOT_CREATABLE,
+                "message": f"{rtype.key}: a built-in object that cannot be created"}
+    return None
 
 
 async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment) -> None:

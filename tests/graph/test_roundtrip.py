@@ -26,7 +26,7 @@ from shared.platform.codes import ErrorCode
 pytestmark = pytest.mark.anyio
 
 def _params() -> list:
-    return [pytest.param(entry, id=entry.key) for entry in CATALOG]
+    return [pytest.param(entry, id=entry.key) for entry in CATALOG if entry.creatable]
 
 
 @pytest.mark.parametrize("rtype", _params())
@@ -36,7 +36,8 @@ async def test_roundtrip_every_type_created_copy_equals_original(rtype, client, 
     assert refs, f"the simulator seeds {rtype.key}"
     results = await fetch_snapshots(tenant, rtype.key, [r.id for r in refs], client=client)
     assert [r.error for r in results] == [None] * len(refs)
-    restorable = [r.document for r in results if rtype.can_create(r.document)]
+    restorable = [r.document for r in results if rtype.can_create(r.document)
+                  and not (rtype.content_required and rtype.content_required(r.document))]
     assert restorable
     for original in restorable:
         assert "@odata.context" not in canonical_json(original).decode()
