@@ -147,9 +147,11 @@ class GraphEngine:
     def present(self, spec: TypeSpec | None, obj: dict[str, Any], expand: dict[str, dict],
                 select: list[str] | None, navs: frozenset[str] = frozenset(),
                 singles: tuple[str, ...] = (), empty: frozenset[str] = frozenset(),
-                omit: frozenset[str] = frozenset()) -> dict[str, Any]:
+                omit: frozenset[str] = frozenset(),
+                tenant: Tenant | None = None) -> dict[str, Any]:
         """``obj`` as Graph shows it: navigations only where expanded (``empty`` ones as
-        ``[]``), ``$select`` applied, ``omit`` properties as null."""
+        ``[]``, ``$ref`` ones as the linked objects of ``tenant``), ``$select`` applied,
+        ``omit`` properties as null."""
         nav_names = navs | (spec.nav_names if spec else frozenset()) | set(singles)
         unknown = set(expand) - nav_names
         if unknown:
@@ -167,6 +169,8 @@ class GraphEngine:
         for name, nested in expand.items():
             sub = spec.sub(name) if spec else None
             value = obj.get(name)
+            if sub is not None and sub.ref_target and tenant is not None:
+                value = tenant.linked(sub, obj)
             if name in empty:
                 out[name] = []
             elif isinstance(value, list):
@@ -206,7 +210,7 @@ class GraphEngine:
             raise bad_request("The query specified in the URI is not valid. Expanding "
                               f"navigation properties is not supported on '{spec.path}'.")
         presented = [self.present(spec, o, q.expand, q.select, empty=rules.list_expand_empty,
-                                  omit=rules.list_omits)
+                                  omit=rules.list_omits, tenant=tenant)
                      for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
         size = rules.page_size or self.page_size
@@ -219,7 +223,7 @@ class GraphEngine:
         if method == "GET":
             body = {"@odata.context": f"{ctx}/$entity",
                     **self.present(spec, obj, q.expand, q.select,
-                                   empty=spec.reads.item_expand_empty)}
+                                   empty=spec.reads.item_expand_empty, tenant=tenant)}
             return GraphResponse(200, body)
         _require_writable(spec)
         if method == "DELETE":
@@ -284,6 +288,8 @@ class GraphEngine:
         if spec.scope_tag_prop and spec.scope_tag_prop not in body:
             kept[spec.scope_tag_prop] = ["0"]
         obj = self.build(spec, body, kept)
+        if spec.on_create is not None:
+            spec.on_create(tenant, obj)
         tenant.collection(spec)[obj["id"]] = obj
         return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
                                    **self.present(spec, obj, {}, None)})
@@ -353,6 +359,8 @@ class GraphEngine:
     def sub_route(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], sub: SubSpec,
                   rest: list[str], method: str, req: GraphRequest, q: Query,
                   ctx: str) -> GraphResponse:
+        if sub.ref_target:
+            return self.ref_route(tenant, spec, obj, sub, rest, method, req, q, ctx)
         items: list[dict[str, Any]] = obj.setdefault(sub.name, [])
         navs = frozenset(sub.nested)
         if sub.name in spec.reads.no_sub_route and method == "GET":
@@ -419,6 +427,49 @@ class GraphEngine:
         if len(rest) == 2 and (nested_name in sub.nested or nested_name in sub.single):
             raise _method_not_allowed(method)
         raise bad_request(f"Resource not found for the segment '{nested_name}'.")
+
+
+    def ref_route(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], sub: SubSpec,
+                  rest: list[str], method: str, req: GraphRequest, q: Query,
+                  ctx: str) -> GraphResponse:
+        """A navigation of links (OData ``$ref``): ``GET`` reads the linked objects, ``POST
+        {nav}/$ref`` with ``@odata.id`` adds a link (an object that does not exist is a
+        400; one already linked stays linked), ``DELETE {nav}/{id}/$ref`` removes one."""
+        links: list[dict[str, Any]] = obj.setdefault(sub.name, [])
+        linked = {o["id"]: o for o in tenant.linked(sub, obj)}
+        target = catalog.BY_KEY[sub.ref_target or ""]
+        if not rest and method == "GET":
+            presented = [self.present(None, o, q.expand, q.select) for o in linked.values()]
+            url = f"{self.base_url}/{req.version}/{spec.path}/{obj['id']}/{sub.name}"
+            return GraphResponse(200, self.page(presented, q, self.sub_page_size, url, ctx))
+        if rest == ["$ref"] and method == "POST":
+            _require_writable(spec)
+            target_id = validate.reference_id(req.body, target.path)
+            if target_id not in tenant.ids(target.key):
+                raise bad_request(f"The {target.key} object '{target_id}' does not exist.")
+            if target_id not in linked:
+                links[:] = [*(link for link in links if link.get("id") in linked),
+                            {"id": target_id}]
+                touch(spec, obj)
+            return GraphResponse(204)
+        if len(rest) == 2 and rest[1] == "$ref" and method == "DELETE":
+            _require_writable(spec)
+            if rest[0] not in linked:
+                raise GraphError(404, "ResourceNotFound", f"No {sub.name} link to '{rest[0]}'.")
+            links[:] = [link for link in links if link.get("id") in linked
+                        and link["id"] != rest[0]]
+            touch(spec, obj)
+            return GraphResponse(204)
+        if len(rest) == 1 and rest[0] in linked and method == "GET":
+            return GraphResponse(200, {"@odata.context": f"{ctx}/$entity",
+                                       **self.present(None, linked[rest[0]], q.expand,
+                                                      q.select)})
+        if len(rest) == 1 and method == "GET":
+            raise GraphError(404, "ResourceNotFound", f"No {sub.name} entry '{rest[0]}'.")
+        if not rest and method == "POST":
+            raise bad_request(f"'{sub.name}' holds links: POST {sub.name}/$ref with "
+                              "'@odata.id'.")
+        raise _method_not_allowed(method)
 
 
 _IS_ASSIGNED_TYPES = {"configurationPolicies", "iosManagedAppProtections",

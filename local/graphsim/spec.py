@@ -66,7 +66,9 @@ class SubSpec:
 
     `nested` names navigations inside each sub-item (e.g. a compliance rule's
     `scheduledActionConfigurations`); `single` marks a single-valued navigation
-    (`definition`) rather than a list.
+    (`definition`) rather than a list. `ref_target` makes it a navigation of links to the
+    objects of another TypeSpec (OData `$ref`: an app's `categories`): it reads as the linked
+    objects as they are now, and is written with `POST {nav}/$ref` / `DELETE {nav}/{id}/$ref`.
     """
 
     name: str
@@ -74,6 +76,7 @@ class SubSpec:
     nested: tuple[str, ...] = ()
     single: tuple[str, ...] = ()
     id_style: str = "guid"  # "guid" | "index" (settings catalog settings are "0", "1", …)
+    ref_target: str | None = None  # TypeSpec key of the linked objects
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,9 @@ class TypeSpec:
     put_replace: bool = False  # PUT replaces the whole object including `create_navs`
     create_navs: tuple[str, ...] = ()  # navigations a create (and PUT) may carry inline
     required_on_create: tuple[str, ...] = ()
+    create_only: frozenset[str] = frozenset()  # properties a PATCH may not carry (400)
+    # Server-side fill-in and checks of a new object before it is stored (raise GraphError)
+    on_create: Callable[[Tenant, dict[str, Any]], None] | None = None
     assign_keys: tuple[str, ...] = ()  # body keys `/assign` accepts; empty → no /assign
     actions: tuple[str, ...] = ()  # item actions GraphEngine.action_<name> answers
     handlers: tuple[tuple[str, ActionHandler], ...] = ()  # item actions answered by a function

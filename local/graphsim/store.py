@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog, seed
-from .catalog import TypeSpec
+from .catalog import SubSpec, TypeSpec
 
 
 @dataclass
@@ -39,6 +39,21 @@ class Tenant:
 
     def ids(self, key: str) -> set[str]:
         return set(self.data.get(key, {}))
+
+    def linked(self, sub: SubSpec, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        """The objects a `$ref` navigation links to, as they are now (links to objects that
+        were deleted are gone, as in Graph)."""
+        pool = self.data.get(sub.ref_target or "", {})
+        return [pool[link["id"]] for link in obj.get(sub.name) or []
+                if isinstance(link, dict) and link.get("id") in pool]
+
+    def with_links(self, spec: TypeSpec, obj: dict[str, Any]) -> dict[str, Any]:
+        """A deep copy of `obj` with its `$ref` navigations read as the linked objects."""
+        out = copy.deepcopy(obj)
+        for sub in spec.subs:
+            if sub.ref_target:
+                out[sub.name] = copy.deepcopy(self.linked(sub, obj))
+        return out
 
 
 def _members(spec: TypeSpec, version: str | None) -> list[str]:
@@ -81,7 +96,7 @@ class Store:
         spec = catalog.spec_for(key_or_path)
         if tenant is None or spec is None:
             raise KeyError(f"unknown tenant or collection: {tenant_id} {key_or_path}")
-        return copy.deepcopy(tenant.items(spec))
+        return [tenant.with_links(spec, obj) for obj in tenant.items(spec)]
 
     def drift(self, tenant_id: str, key_or_path: str, item_id: str, op: str,
               patch: dict[str, Any] | None = None) -> dict[str, Any] | None:

@@ -64,6 +64,8 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
         raise bad_request(f"An instance of an abstract type cannot be created in '{base}': "
                           "'@odata.type' is required.")
     for key in body:
+        if mode == "patch" and key in spec.create_only:
+            raise bad_request(f"The property '{key}' cannot be changed once the object exists.")
         if key in spec.nav_names and (mode == "patch" or key not in spec.create_navs):
             raise bad_request(f"The navigation property '{key}' cannot be written with this "
                               "request; use its own endpoint or action.")
@@ -84,6 +86,17 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
     if spec.key == "conditionalAccessPolicies":
         ca_policy(tenant, body, mode)
     return body
+
+
+def reference_id(raw: Any, target_path: str) -> str:
+    """The id a `POST {nav}/$ref` body links to: its `@odata.id` names an object of the
+    collection at `target_path` (`…/mobileAppCategories/{id}` or `…('{id}')`)."""
+    ref = require_object(raw).get("@odata.id")
+    m = _BIND_ID.search(ref) if isinstance(ref, str) else None
+    path = target_path.lower()
+    if m is None or not (ref.lower().startswith(path) or f"/{path}" in ref.lower()):
+        raise bad_request(f"'@odata.id' must be the URL of an object in {target_path}.")
+    return m.group(1) or m.group(2)
 
 
 def scope_tags(tenant: Tenant, value: Any) -> None:

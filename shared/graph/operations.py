@@ -70,9 +70,9 @@ async def assign_item(tenant_id: str, type_key: str, item_id: str,
                       assignments: Sequence[dict[str, Any]], *,
                       client: GraphClient | None = None,
                       document: dict[str, Any] | None = None) -> None:
-    """Replace the object's assignments through ``POST {item}/assign`` (idempotent: the
-    action replaces the set). ``document`` (the snapshot) selects the platform collection
-    for polymorphic types."""
+    """Replace the object's assignments through ``POST {item}/assign`` (or the type's
+    ``assign_action``; idempotent: the action replaces the set). ``document`` (the snapshot)
+    selects the platform collection for polymorphic types."""
     rtype = entry(type_key)
     client = client or get_graph_client()
     sub = rtype.sub("assignments")
@@ -80,5 +80,6 @@ async def assign_item(tenant_id: str, type_key: str, item_id: str,
         raise ValidationFailed(f"{rtype.key} has no assignments")
     body = {rtype.assign_key: [clean_entry(sub, a) for a in assignments]}
     await client.request(tenant_id, "POST",
-                         f"{item_path(rtype.collection_for(document), item_id)}/assign",
+                         f"{item_path(rtype.collection_for(document), item_id)}/"
+                         f"{rtype.assign_action}",
                          version=rtype.version, json=body, idempotent=True)

@@ -124,6 +124,7 @@ class ResourceType:
     name_field: str = "displayName"
     subcollections: tuple[SubCollection, ...] = (ASSIGNMENTS,)
     assign_key: str | None = "assignments"  # body key of POST {item}/assign; None: no /assign
+    assign_action: str = "assign"  # the action assignments go through (policy sets: "update")
     read_only: frozenset[str] = frozenset()
     volatile: frozenset[str] = frozenset()
     update_method: str = "PATCH"
