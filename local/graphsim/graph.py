@@ -12,7 +12,9 @@ Choices (documented because real Graph is not uniform):
   `/assign` answers 200 with the new assignments;
 - navigations may be written inline only where Graph allows it (settings catalog `settings`
   on POST/PUT, compliance `scheduledActionsForRule` on POST); everything else goes through
-  its action (`/assign`, `scheduleActionsForRules`, `updateDefinitionValues`).
+  its action (`/assign`, `scheduleActionsForRules`, `updateDefinitionValues`);
+- a navigation of links (`SubSpec.ref_target`) reads as the linked objects and is written
+  through OData `$ref` (see `GraphEngine.ref_route`).
 """
 
 from __future__ import annotations
