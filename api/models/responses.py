@@ -42,6 +42,8 @@ class Problem(ResponseBody):
     status: int
     detail: str = Field(description="a safe, human-readable reason; names the field refused")
     code: str = Field(description="a stable code (the README's table of codes)")
+    supported_policy_types: list[str] | None = Field(
+        None, description="with an unknown policy type: every key the catalog supports")
 
 
 # ---- runs ----------------------------------------------------------------------------------
