@@ -155,6 +155,11 @@ class ResourceType:
         return self.restore is Restore.FULL and not self.singleton
 
     @property
+    def has_built_ins(self) -> bool:
+        """Whether some objects of the type can never be created (``can_create`` is set)."""
+        return self.can_create is not _always
+
+    @property
     def list_select(self) -> str:
         return ",".join(dict.fromkeys(("id", self.name_field, *self.listed_fields)))
 
