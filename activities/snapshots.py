@@ -85,8 +85,9 @@ async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
 @bp.activity_trigger(input_name="payload")
 async def list_policies(payload: dict) -> dict:
     """Every id of each requested type, listed concurrently. A type that cannot be listed
-    becomes one type-level item (``skipped`` when unreadable, ``failed`` otherwise) and no
-    ids; one Graph keeps refusing transiently is handled as ``mode`` says."""
+    becomes one type-level item (``skipped`` when Graph will not serve it, ``failed``
+    otherwise: :func:`_type_refusal`) and no ids; one Graph keeps refusing transiently is
+    handled as ``mode`` says."""
     job = ListPolicies.from_payload(payload)
     types = await asyncio.gather(*(_list_type(job, t) for t in job.policy_types))
     return asdict(Listing(types=list(types)))
