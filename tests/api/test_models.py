@@ -31,7 +31,7 @@ DESIGN_RUN_FIELDS = {
     "run_id", "tenant_id", "run_type", "status", "dry_run", "requested_by", "idempotency_key",
     "backup_set_id", "created_at", "started_at", "finished_at", "pre_restore_backup_set_id",
     "counts", "error", "links",
-}
+} | {"warnings"}  # README: each type the run skipped whole (DESIGN §7.1)
 MODELS = [getattr(requests, name) for name in requests.__all__ if name != "parse"] + [
     getattr(responses, name) for name in responses.__all__]
 
@@ -149,8 +149,10 @@ def test_list_query_empty_values_take_the_defaults_and_unknown_ones_are_ignored(
 
 
 # ---- responses -----------------------------------------------------------------------------
-def test_run_body_is_the_run_as_the_api_has_always_shown_it():
-    run = _run(error={"code": ErrorCode.GRAPH_ERROR, "message": "no"})
+@pytest.mark.parametrize("warnings", [[], [{"code": ErrorCode.NOT_AVAILABLE.value,
+                                             "policy_type": "roleScopeTags", "message": "m"}]])
+def test_run_body_is_the_run_as_the_api_has_always_shown_it(warnings):
+    run = _run(error={"code": ErrorCode.GRAPH_ERROR, "message": "no"}, warnings=warnings)
 
     assert json.dumps(RunBody.of(run).body()) == json.dumps(run.to_api())
     assert json.dumps(StartedRun.started(run, True).body()) == json.dumps(
