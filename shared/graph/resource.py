@@ -115,6 +115,9 @@ class ResourceType:
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
+    - ``written_by_id``: dotted paths of navigations Graph expands inline on every read (the
+      whole target object) but takes as ``{"id": …}`` on writes (a CA policy's
+      ``grantControls.authenticationStrength``): write bodies and comparisons keep the id only;
     - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
     """
 
@@ -144,6 +147,7 @@ class ResourceType:
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    written_by_id: tuple[str, ...] = ()
 
     @property
     def has_assignments(self) -> bool:
