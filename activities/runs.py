@@ -17,7 +17,7 @@ from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
 from shared.platform.keys import parse_iso
 from shared.platform.storage import get_storage
-from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemStatus, Run, RunStatus
+from shared.runs.model import Outcome, Run, RunStatus
 from shared.runs.notifications import NotificationStore, notification_for
 from shared.runs.store import RunStore
 
@@ -49,28 +49,27 @@ async def record_progress(payload: dict) -> None:
 
 @bp.activity_trigger(input_name="payload")
 async def finish_run(payload: dict) -> dict:
-    """Count the item rows, settle the final status, write the backup set (if the run made
-    one), and notify. ``error`` overrides the status with ``failed`` (the run could not go on)."""
+    """Count the item rows, settle the final status and warnings (``Outcome``), write the
+    backup set (if the run made one), and notify. ``error`` overrides the status with
+    ``failed`` (the run could not go on)."""
     step = FinishRun.from_payload(payload)
     storage = get_storage()
     runs = RunStore(storage)
     tenant_id, run_id, at = step.tenant_id, step.run_id, step.at
     items = await runs.all_items(run_id)
-    counts = Counts.of([item.status for item in items])
-    error, kind = step.error, step.backup_set_kind
+    outcome = Outcome.of(items)
+    counts, error, kind = outcome.counts, step.error, step.backup_set_kind
     # A capture must produce its item; a backup of a tenant with nothing to back up (a new
-    # customer) succeeds with an empty set.
+    # customer, or only types Graph does not serve there) succeeds with an empty set.
     empty = not items and kind != "backup"
-    status = RunStatus.FAILED if error or empty else counts.final_status()
-    if status is RunStatus.SUCCEEDED and _unreadable_types(items):
-        status = RunStatus.PARTIAL
+    status = RunStatus.FAILED if error or empty else outcome.status
     if error is None and status is not RunStatus.SUCCEEDED:
-        error = _summarize_failures(items) or {
+        error = outcome.error or {
             "code": ErrorCode.INTERNAL_ERROR, "message": "the run produced no items"}
-    empty_ok = not items and status is RunStatus.SUCCEEDED
     run = await runs.get(tenant_id, run_id)
     assert run is not None
-    if kind and run.backup_set_id and (counts.succeeded or (kind == "backup" and empty_ok)):
+    if kind and run.backup_set_id and (
+            counts.succeeded or (kind == "backup" and status is not RunStatus.FAILED)):
         await BackupSetStore(storage).put(BackupSet(
             backup_set_id=run.backup_set_id, tenant_id=tenant_id,
             label=run.parameters.get("label"), run_id=run_id, created_at=at,
@@ -78,36 +77,10 @@ async def finish_run(payload: dict) -> dict:
         ))
     if not run.terminal:
         run = await runs.update(tenant_id, run_id, status=status.value, finished_at=at,
-                                counts=asdict(counts), error=error)
+                                counts=asdict(counts), error=error, warnings=outcome.warnings)
         await _notify(run, at)
     log.info("run %s finished %s (%s)", run_id, run.status, counts)
     return asdict(FinishedRun(status=run.status, counts=run.counts))
-
-
-def _summarize_failures(items: list) -> dict[str, str] | None:
-    failed = [i for i in items if i.status == ItemStatus.FAILED.value]
-    skipped_types = _unreadable_types(items)
-    if not failed and not skipped_types:
-        return None
-    if len(failed) == 1 and len(items) == 1:
-        return failed[0].error
-    parts = []
-    if failed:
-        codes = sorted({(i.error or {}).get("code", ErrorCode.INTERNAL_ERROR) for i in failed})
-        parts.append(f"{len(failed)} of {len(items)} items failed ({', '.join(codes)})")
-    if skipped_types:
-        parts.append(f"types not readable in this tenant: {', '.join(skipped_types)}")
-    first = failed[0] if failed else next(i for i in items if i.policy_id == TYPE_LEVEL_ID
-                                          and i.status == ItemStatus.SKIPPED.value)
-    code = (first.error or {}).get("code", ErrorCode.INTERNAL_ERROR)
-    return {"code": code, "message": "; ".join(parts)}
-
-
-def _unreadable_types(items: list) -> list[str]:
-    """Types a backup could not list (not licensed, not consented): one type-level item each,
-    with ``policy_id`` ``*`` (DESIGN §3: the run ends ``partial`` naming them)."""
-    return sorted({i.policy_type for i in items
-                   if i.policy_id == TYPE_LEVEL_ID and i.status == ItemStatus.SKIPPED.value})
 
 
 async def _notify(run: Run, at: str) -> None:

@@ -40,7 +40,15 @@ from shared.graph import (
     read_collection,
     supported_type,
 )
-from shared.platform.errors import GraphBadRequest, GraphError, GraphForbidden, GraphTransient
+from shared.platform.codes import ErrorCode
+from shared.platform.errors import (
+    MAX_MESSAGE_LENGTH,
+    GraphBadRequest,
+    GraphError,
+    GraphForbidden,
+    GraphNotFound,
+    GraphTransient,
+)
 from shared.platform.keys import parse_iso
 from shared.platform.storage import Storage, get_storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
@@ -50,8 +58,6 @@ bp = df.Blueprint()
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# A type the tenant cannot list (not licensed, not consented for it): skipped, the run goes on.
-_UNREADABLE = (GraphForbidden, GraphBadRequest)
 # Items of one batch being stored at once (each: snapshot blob, then version row; the set
 # and run item rows follow in one transaction per batch).
 _STORE_CONCURRENCY = 8
@@ -79,8 +85,9 @@ async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
 @bp.activity_trigger(input_name="payload")
 async def list_policies(payload: dict) -> dict:
     """Every id of each requested type, listed concurrently. A type that cannot be listed
-    becomes one type-level item (``skipped`` when unreadable, ``failed`` otherwise) and no
-    ids; one Graph keeps refusing transiently is handled as ``mode`` says."""
+    becomes one type-level item (``skipped`` when Graph will not serve it, ``failed``
+    otherwise: :func:`_type_refusal`) and no ids; one Graph keeps refusing transiently is
+    handled as ``mode`` says."""
     job = ListPolicies.from_payload(payload)
     types = await asyncio.gather(*(_list_type(job, t) for t in job.policy_types))
     return asdict(Listing(types=list(types)))
@@ -99,21 +106,41 @@ async def _list_type(job: ListPolicies, policy_type: str) -> TypeListing:
 
 
 async def _type_not_listed(job: ListPolicies | CaptureType, policy_type: str,
-                           exc: GraphError) -> ItemAction:
-    """A type Graph would not list: one type-level item, ``skipped`` when the tenant cannot
-    read it (not licensed, not consented), else ``failed`` with the code. A transient
-    refusal with ``RAISE`` fails the activity instead (its retry lists again)."""
+                           exc: GraphError, *, served: bool = False) -> ItemAction:
+    """A type Graph would not list: one type-level item (see :func:`_type_refusal`). A
+    transient refusal with ``RAISE`` fails the activity instead (its retry lists again)."""
     if _retryable(exc) and job.mode is TransientMode.RAISE:
         raise exc
-    action = (ItemAction.SKIPPED if isinstance(exc, _UNREADABLE) and not _retryable(exc)
-              else ItemAction.FAILED)
+    action, error = _type_refusal(exc, served=served)
     await RunStore(get_storage()).put_item(job.run_id, RunItem(
         item_id=item_key(policy_type, TYPE_LEVEL_ID), policy_type=policy_type,
-        policy_id=TYPE_LEVEL_ID, display_name=policy_type, action=action.value,
-        error=_error(exc),
+        policy_id=TYPE_LEVEL_ID, display_name=policy_type, action=action.value, error=error,
     ))
-    log.warning("run %s: %s not listed (%s)", job.run_id, policy_type, exc.code)
+    log.warning("run %s: %s not listed (%s, %s)", job.run_id, policy_type, exc.code,
+                error["code"])
     return action
+
+
+def _type_refusal(exc: GraphError, *, served: bool) -> tuple[ItemAction, dict[str, str]]:
+    """What a refused listing makes of its type (DESIGN §7.1). Graph will not serve the
+    collection: 400 or 404 (not licensed, not in this cloud — Intune answers an unlicensed
+    tenant 400 "Request not applicable to target tenant.") → ``skipped`` with
+    ``not_available``; 403 (the app may not read it) → ``skipped`` with ``consent_missing``,
+    which leaves the run ``partial`` (``shared.runs.model.Outcome``). Anything else — or any
+    refusal once pages were ``served``: Graph does serve the type — is ``failed`` with the
+    error's own code."""
+    code = reason = None
+    if not served and not _retryable(exc):
+        if isinstance(exc, (GraphBadRequest, GraphNotFound)):
+            code, reason = (ErrorCode.NOT_AVAILABLE,
+                            "not available in this tenant (not licensed, or not in this cloud)")
+        elif isinstance(exc, GraphForbidden):
+            code, reason = (ErrorCode.CONSENT_MISSING, "the app may not read this type in "
+                            "this tenant (consent or permission missing)")
+    if code is None:
+        return ItemAction.FAILED, _error(exc)
+    message = f"{reason}: {_error(exc)['message']}"
+    return ItemAction.SKIPPED, {"code": code.value, "message": message[:MAX_MESSAGE_LENGTH]}
 
 
 async def _fetch_group(tenant_id: str, group: PolicyGroup, *, per_item: bool
@@ -164,10 +191,11 @@ async def capture_type(payload: dict) -> dict:
     refusal, ``retry_type`` (pages already captured are rewritten by the next read)."""
     job = CaptureType.from_payload(payload)
     storage = get_storage()
-    tally, retry, listed = ItemTally(), [], 0
+    tally, retry, listed, served = ItemTally(), [], 0, False
     known = await LatestContentStore(storage).of_type(job.tenant_id, job.policy_type)
     try:
         async for page in read_collection(job.tenant_id, job.policy_type):
+            served = True
             listed += len(page)
             page_tally, later, fresh = await _settle(
                 storage, job, [(job.policy_type, r) for r in page], known)
@@ -178,7 +206,7 @@ async def capture_type(payload: dict) -> dict:
     except GraphError as exc:
         if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
             return asdict(CapturedType(job.policy_type, retry_type=True))
-        action = await _type_not_listed(job, job.policy_type, exc)
+        action = await _type_not_listed(job, job.policy_type, exc, served=served)
         tally, listed = tally.plus(ItemTally.of([action.status])), listed + 1
     return asdict(CapturedType(job.policy_type, listed=listed, tally=tally, retry=retry))
 

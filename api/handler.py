@@ -111,7 +111,7 @@ async def handle(
     except PolicyVaultError as exc:
         if exc.http_status >= 500:
             log.error("request failed: %s %s", exc.code, exc.message)
-        return problem(exc.http_status, exc.code, exc.message)
+        return problem(exc.http_status, exc.code, exc.message, **exc.problem_members)
     except Exception as exc:  # the outermost layer: nothing foreign reaches the caller
         log.error("unhandled %s in %s %s: %s", type(exc).__name__, req.method, _path(req),
                   redact(str(exc)))
@@ -148,11 +148,11 @@ def json_response(
     )
 
 
-def problem(status: int, code: str, detail: str) -> func.HttpResponse:
+def problem(status: int, code: str, detail: str, **members: Any) -> func.HttpResponse:
     titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
               409: "Conflict", 422: "Unprocessable Content", 500: "Internal Server Error"}
     body = Problem(type=PROBLEM_TYPE + code, title=titles.get(status, "Error"), status=status,
-                   detail=detail, code=code)
+                   detail=detail, code=code, **members)
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
     return func.HttpResponse(
         json.dumps(body.body()), status_code=status, headers=headers,

@@ -132,6 +132,13 @@ class CaptureType(RunRef):
     policy_type: str
     mode: TransientMode
 
+    @classmethod
+    def from_payload(cls, payload: dict) -> CaptureType:
+        # ``mode`` comes back from history as a plain string; activities compare it by identity.
+        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
+                   backup_set_id=payload["backup_set_id"], at=payload["at"],
+                   policy_type=payload["policy_type"], mode=TransientMode.of(payload))
+
 
 @dataclass(frozen=True)
 class CapturedType(Payload):

@@ -24,7 +24,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from shared.graph.catalog import SUPPORTED_KEYS, supported_type
 from shared.graph.payloads import CA_STATES
-from shared.platform.errors import ValidationFailed
+from shared.platform.errors import UnsupportedType, ValidationFailed
 from shared.platform.keys import is_ulid
 from shared.platform.paging import DEFAULT_TOP, MAX_TOP
 from shared.runs.model import RunType
@@ -46,7 +46,11 @@ def parse(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(_describe(exc.errors(include_url=False))) from exc
+        errors = exc.errors(include_url=False)
+        unsupported = [e for e in errors if e["type"] == _UNSUPPORTED_TYPE]
+        if unsupported and not any(e["type"] == "extra_forbidden" for e in errors):
+            raise UnsupportedType(unsupported[0]["input"], SUPPORTED_KEYS) from exc
+        raise ValidationFailed(_describe(errors)) from exc
 
 
 def _describe(errors: list[ErrorDetails]) -> str:
@@ -54,8 +58,6 @@ def _describe(errors: list[ErrorDetails]) -> str:
     if unknown:
         return f"unknown fields: {', '.join(unknown)}"
     first = errors[0]
-    if first["type"] == _UNSUPPORTED_TYPE:  # the supported keys fill the detail (DESIGN §3)
-        return first["msg"]
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
     return f"{where.lstrip('.') or 'body'}: {first['msg']}"
 
@@ -67,7 +69,7 @@ _UNSUPPORTED_TYPE = "unsupported_policy_type"
 def _catalog_key(value: str) -> str:
     try:
         return supported_type(value).key
-    except ValidationFailed as exc:  # "use one of: " and every supported key
+    except UnsupportedType as exc:  # parse() answers with the supported keys
         raise PydanticCustomError(_UNSUPPORTED_TYPE, exc.message) from exc
 
 

@@ -42,6 +42,8 @@ class Problem(ResponseBody):
     status: int
     detail: str = Field(description="a safe, human-readable reason; names the field refused")
     code: str = Field(description="a stable code (the README's table of codes)")
+    supported_policy_types: list[str] | None = Field(
+        None, description="with an unknown policy type: every key the catalog supports")
 
 
 # ---- runs ----------------------------------------------------------------------------------
@@ -57,6 +59,16 @@ class Counts(ResponseBody):
 
 class ErrorInfo(ResponseBody):
     code: str
+    message: str
+
+
+class RunWarning(ResponseBody):
+    """A whole type a run skipped: ``not_available`` (Graph does not serve it in this tenant:
+    the run can still succeed) or ``consent_missing`` (the app may not read it: the run is
+    ``partial``)."""
+
+    code: str
+    policy_type: str
     message: str
 
 
@@ -83,6 +95,8 @@ class RunBody(ResponseBody):
     pre_restore_backup_set_id: str | None
     counts: Counts
     error: ErrorInfo | None
+    warnings: list[RunWarning] = Field(
+        description="each type the run skipped whole, with why; empty when none")
     links: RunLinks
 
     @classmethod
@@ -182,6 +196,7 @@ class NotificationBody(ResponseBody):
     counts: Counts
     error_code: str | None
     error_context: str | None
+    warnings: list[RunWarning] = Field(description="the run's warnings (see the run body)")
     link: str
     created_at: Timestamp
     read: bool
@@ -219,6 +234,6 @@ class ListBody(ResponseBody, Generic[B]):
 __all__ = [
     "AuditEventBody", "BackupItemBody", "BackupSetBody", "BackupSetWithItems", "Counts",
     "DiffEntry", "ErrorInfo", "GrantBody", "Health", "ListBody", "NotificationBody", "Problem",
-    "ResponseBody", "RunBody", "RunItemBody", "RunLinks", "StartedRun", "TenantBody",
-    "VersionBody",
+    "ResponseBody", "RunBody", "RunItemBody", "RunLinks", "RunWarning", "StartedRun",
+    "TenantBody", "VersionBody",
 ]

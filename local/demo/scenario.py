@@ -233,7 +233,13 @@ class Demo:
         items = self.items(self.engineer, tenant_id, preview["run_id"])
         actions = Counter(i["action"] for i in items)
         out.note("planned: " + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())))
-        drifted = [i for i in items if i["action"] not in ("no_change",)]
+        drifted = [i for i in items if i["action"] not in ("no_change", "would_skip")]
+        skipped = Counter((i.get("error") or {}).get("code") for i in items
+                          if i["action"] == "would_skip")
+        if skipped:
+            out.note("would_skip: " + ", ".join(f"{n} {code}" for code, n in
+                                                  sorted(skipped.items()))
+                     + " (types a restore never writes, or never creates)")
         out.line()
         out.table(["policy_type", "display_name", "action", "diff path", "change"],
                   [row for i in drifted for row in _diff_rows(i)])

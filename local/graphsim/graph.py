@@ -109,7 +109,7 @@ class GraphEngine:
         if resolved.item_id is None:
             if method == "GET":
                 return self.list_collection(tenant, spec, req, q, ctx)
-            if method == "POST":
+            if method == "POST" and spec.post_creates:
                 return self.create(tenant, spec, req.body, ctx)
             raise _method_not_allowed(method)
         item_id = resolved.item_id
@@ -120,7 +120,10 @@ class GraphEngine:
             return collection_action(self, tenant, spec, None, req.body)
         obj = tenant.find(spec, item_id, req.version)
         if obj is None and spec.upsert_on_patch and method == "PATCH" and not resolved.rest:
-            return self.create(tenant, spec, req.body, ctx, item_id=item_id)
+            if spec.client_ids and not re.fullmatch(spec.client_ids, item_id):
+                raise bad_request(f"Invalid id '{item_id}' for '{spec.path}'.")
+            self.create(tenant, spec, req.body, ctx, item_id=item_id)
+            return GraphResponse(204)  # an upsert answers like an update
         if obj is None:
             raise not_found(spec, item_id)
         if not resolved.rest:
@@ -211,8 +214,9 @@ class GraphEngine:
         if q.expand and not rules.list_expand:
             raise bad_request("The query specified in the URI is not valid. Expanding "
                               f"navigation properties is not supported on '{spec.path}'.")
-        presented = [self.present(spec, o, q.expand, q.select, empty=rules.list_expand_empty,
-                                  omit=rules.list_omits, tenant=tenant)
+        presented = [self.present(spec, _shown(tenant, spec, o), q.expand, q.select,
+                                  empty=rules.list_expand_empty, omit=rules.list_omits,
+                                  tenant=tenant)
                      for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
         size = rules.page_size or self.page_size
@@ -224,7 +228,7 @@ class GraphEngine:
              req: GraphRequest, q: Query, ctx: str) -> GraphResponse:
         if method == "GET":
             body = {"@odata.context": f"{ctx}/$entity",
-                    **self.present(spec, obj, q.expand, q.select,
+                    **self.present(spec, _shown(tenant, spec, obj), q.expand, q.select,
                                    empty=spec.reads.item_expand_empty, tenant=tenant)}
             return GraphResponse(200, body)
         _require_writable(spec)
@@ -234,14 +238,14 @@ class GraphEngine:
             tenant.collection(spec).pop(obj["id"], None)
             return GraphResponse(204)
         if method == "PATCH":
-            body = validate.write_body(tenant, spec, req.body, "patch")
+            body = validate.write_body(tenant, spec, req.body, "patch", obj)
             obj.update(body)
             touch(spec, obj)
             return GraphResponse(204)
         if method == "PUT":
             if not spec.put_replace:
                 raise _method_not_allowed(method)
-            body = validate.write_body(tenant, spec, req.body, "put")
+            body = validate.write_body(tenant, spec, req.body, "put", obj)
             kept = {k: obj[k] for k in ("id", "@odata.type", spec.created_prop or "",
                                         "creationSource", "priorityMetaData", "assignments")
                     if k in obj}
@@ -274,7 +278,7 @@ class GraphEngine:
     def create(self, tenant: Tenant, spec: TypeSpec, raw: Any, ctx: str,
                item_id: str | None = None) -> GraphResponse:
         """POST to the collection; or, with ``item_id``, a PATCH that creates the object under
-        the id the client chose (``upsert_on_patch``)."""
+        the id the client chose (``upsert_on_patch``; Graph then answers 204, see handle)."""
         _require_writable(spec)
         body = validate.write_body(tenant, spec, raw, "create")
         now = seed.now_iso()
@@ -290,11 +294,9 @@ class GraphEngine:
         if spec.scope_tag_prop and spec.scope_tag_prop not in body:
             kept[spec.scope_tag_prop] = ["0"]
         obj = self.build(spec, body, kept)
-        if spec.on_create is not None:
-            spec.on_create(tenant, obj)
         tenant.collection(spec)[obj["id"]] = obj
         return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
-                                   **self.present(spec, obj, {}, None)})
+                                   **self.present(spec, _shown(tenant, spec, obj), {}, None)})
 
     def assign(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], method: str,
                raw: Any, ctx: str) -> GraphResponse:
@@ -482,6 +484,10 @@ _IS_ASSIGNED_TYPES = {"configurationPolicies", "iosManagedAppProtections",
 def _method_not_allowed(method: str) -> GraphError:
     return GraphError(405, "BadRequest", f"The HTTP method '{method}' is not supported on this "
                                          "resource.")
+
+
+def _shown(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any]) -> dict[str, Any]:
+    return spec.shown(tenant, obj) if spec.shown is not None else obj
 
 
 def _require_writable(spec: TypeSpec) -> None:

@@ -58,6 +58,13 @@ SETTING_INSTANCE_TYPES = frozenset({
 # (``POST {collection}/{name}``: ``obj`` is None): (engine, tenant, spec, obj, body) → answer.
 ActionHandler = Callable[["GraphEngine", "Tenant", "TypeSpec", "dict[str, Any] | None", Any],
                          "GraphResponse"]
+# A type's own rules for a write body, after the common checks (validate.write_body): raise a
+# 400 for what Graph refuses, fill in what Graph computes. (tenant, body, mode, the stored
+# object — None on a create) → None; ``body`` is the checked copy and may be changed.
+WriteRules = Callable[["Tenant", "dict[str, Any]", str, "dict[str, Any] | None"], None]
+# How Graph shows a stored object, where it expands targets inline on every read (a CA
+# policy's authentication strength): (tenant, stored object) → the object as read.
+Shown = Callable[["Tenant", "dict[str, Any]"], "dict[str, Any]"]
 
 
 @dataclass(frozen=True)
@@ -120,9 +127,6 @@ class TypeSpec:
     put_replace: bool = False  # PUT replaces the whole object including `create_navs`
     create_navs: tuple[str, ...] = ()  # navigations a create (and PUT) may carry inline
     required_on_create: tuple[str, ...] = ()
-    create_only: frozenset[str] = frozenset()  # properties a PATCH may not carry (400)
-    # Server-side fill-in and checks of a new object before it is stored (raise GraphError)
-    on_create: Callable[[Tenant, dict[str, Any]], None] | None = None
     assign_keys: tuple[str, ...] = ()  # body keys `/assign` accepts; empty → no /assign
     actions: tuple[str, ...] = ()  # item actions GraphEngine.action_<name> answers
     handlers: tuple[tuple[str, ActionHandler], ...] = ()  # item actions answered by a function
@@ -132,6 +136,10 @@ class TypeSpec:
     scope_tag_prop: str | None = "roleScopeTagIds"
     writable: bool = True
     upsert_on_patch: bool = False  # PATCH {collection}/{new id} creates the object
+    client_ids: str | None = None  # regex an id chosen by the client (upsert) must match
+    post_creates: bool = True  # False: POST {collection} is refused (405)
+    write_rules: WriteRules | None = None
+    shown: Shown | None = None
     seeded: bool = True
     reads: ReadRules = ReadRules()
 

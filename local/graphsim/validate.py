@@ -48,8 +48,10 @@ def no_read_only(body: dict[str, Any], extra: frozenset[str] = frozenset()) -> N
                                   "cannot be set.")
 
 
-def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str, Any]:
-    """Checked copy of a POST ("create"), PATCH or PUT body, without ignored keys."""
+def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
+               current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Checked copy of a POST ("create"), PATCH or PUT body (of ``current``), without
+    ignored keys; the type's own ``write_rules`` run last."""
     body = copy.deepcopy(require_object(raw))
     no_read_only(body, spec.read_only)
     for key in [k for k in body if _ANNOTATION.match(k)]:
@@ -64,8 +66,6 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
         raise bad_request(f"An instance of an abstract type cannot be created in '{base}': "
                           "'@odata.type' is required.")
     for key in body:
-        if mode == "patch" and key in spec.create_only:
-            raise bad_request(f"The property '{key}' cannot be changed once the object exists.")
         if key in spec.nav_names and (mode == "patch" or key not in spec.create_navs):
             raise bad_request(f"The navigation property '{key}' cannot be written with this "
                               "request; use its own endpoint or action.")
@@ -85,6 +85,8 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
         scheduled_actions(tenant, body["scheduledActionsForRule"])
     if spec.key == "conditionalAccessPolicies":
         ca_policy(tenant, body, mode)
+    if spec.write_rules is not None:
+        spec.write_rules(tenant, body, mode, current)
     return body
 
 
@@ -201,3 +203,35 @@ def ca_policy(tenant: Tenant, body: dict[str, Any], mode: str) -> None:
         for loc in list_of(locations, key):
             if loc not in ("All", "AllTrusted", _EMPTY_GUID) and loc not in known:
                 raise bad_request(f"1040: Invalid location value: '{loc}'.")
+    applications = (conditions or {}).get("applications") or {}
+    if not isinstance(applications, dict):
+        raise bad_request("1003: 'conditions.applications' must be an object.")
+    contexts = tenant.ids("authenticationContextClassReferences")
+    for ref in list_of(applications, "includeAuthenticationContextClassReferences"):
+        if not isinstance(ref, str) or ref not in contexts:
+            raise bad_request(f"1003: Invalid authentication context class reference '{ref}'.")
+    grant = body.get("grantControls")
+    if grant is not None and not isinstance(grant, dict):
+        raise bad_request("1003: 'grantControls' must be an object.")
+    if isinstance(grant, dict):
+        ca_grant_controls(tenant, grant)
+
+
+def ca_grant_controls(tenant: Tenant, grant: dict[str, Any]) -> None:
+    """Terms of use and the authentication strength must exist. The strength is written as
+    ``{"id": …}`` and stored as that reference (reads show the whole strength: see
+    ``areas.identity.show_conditional_access``)."""
+    agreements = tenant.ids("termsOfUseAgreements")
+    for agreement in list_of(grant, "termsOfUse"):
+        if not isinstance(agreement, str) or agreement not in agreements:
+            raise bad_request(f"1003: Invalid terms of use '{agreement}'.")
+    strength = grant.get("authenticationStrength")
+    if strength is None:
+        return
+    strengths = tenant.data.get("authenticationStrengthPolicies", {})
+    strength_id = strength.get("id") if isinstance(strength, dict) else None
+    target = strengths.get(strength_id) if isinstance(strength_id, str) else None
+    if target is None:
+        raise bad_request("1003: 'grantControls.authenticationStrength' must name an existing "
+                          "authentication strength by its id.")
+    grant["authenticationStrength"] = {"id": strength_id}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from shared.graph.entries import apps, configuration, identity, singletons, tenant_admin
 from shared.graph.resource import Reference, ResourceType, Restore, SubCollection
-from shared.platform.errors import ValidationFailed
+from shared.platform.errors import UnsupportedType
 
 __all__ = ["BY_KEY", "CATALOG", "SUPPORTED_KEYS", "Reference", "ResourceType", "Restore",
            "SubCollection", "restore_levels", "supported_type"]
@@ -30,13 +30,11 @@ SUPPORTED_KEYS: tuple[str, ...] = tuple(BY_KEY)
 
 
 def supported_type(key: str) -> ResourceType:
-    """The entry for a DESIGN §3 ``policy_type`` key; :class:`ValidationFailed` listing the
-    supported keys otherwise."""
+    """The entry for a DESIGN §3 ``policy_type`` key; :class:`UnsupportedType` (a 400 that
+    lists the supported keys) otherwise."""
     entry = BY_KEY.get(key) if isinstance(key, str) else None
     if entry is None:
-        err = ValidationFailed("use one of: " + ",".join(SUPPORTED_KEYS))
-        err.supported = SUPPORTED_KEYS  # type: ignore[attr-defined]
-        raise err
+        raise UnsupportedType(key, SUPPORTED_KEYS)
     return entry
 
 

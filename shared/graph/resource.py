@@ -115,6 +115,9 @@ class ResourceType:
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
+    - ``written_by_id``: dotted paths of navigations Graph expands inline on every read (the
+      whole target object) but takes as ``{"id": …}`` on writes (a CA policy's
+      ``grantControls.authenticationStrength``): write bodies and comparisons keep the id only;
     - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
     """
 
@@ -145,6 +148,7 @@ class ResourceType:
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    written_by_id: tuple[str, ...] = ()
 
     @property
     def has_assignments(self) -> bool:
@@ -154,6 +158,11 @@ class ResourceType:
     def creatable(self) -> bool:
         """Whether a restore may ever create an object of this type."""
         return self.restore is Restore.FULL and not self.singleton
+
+    @property
+    def has_built_ins(self) -> bool:
+        """Whether some objects of the type can never be created (``can_create`` is set)."""
+        return self.can_create is not _always
 
     @property
     def list_select(self) -> str:

@@ -53,6 +53,11 @@ class PolicyVaultError(Exception):
         """The `{code, message}` shape persisted on runs and items (DESIGN §3)."""
         return {"code": str(self.code), "message": self.message}
 
+    @property
+    def problem_members(self) -> dict[str, object]:
+        """Extension members of the problem+json body (RFC 9457 §3.2); none by default."""
+        return {}
+
 
 class ConfigError(PolicyVaultError):
     """Raised when required configuration is missing or malformed."""
@@ -80,6 +85,21 @@ class ValidationFailed(RequestError):
 
     code = ErrorCode.VALIDATION_FAILED
     http_status = 400
+
+
+class UnsupportedType(ValidationFailed):
+    """Raised when a policy type key is not in the catalog; the problem body lists the
+    supported keys in ``supported_policy_types`` (DESIGN §3)."""
+
+    def __init__(self, key: object, supported: tuple[str, ...]) -> None:
+        shown = key if isinstance(key, str) and len(key) <= 100 else "(not shown)"
+        super().__init__(f"unknown policy type {shown!r}: use one of the "
+                         f"{len(supported)} keys in supported_policy_types")
+        self.supported = supported
+
+    @property
+    def problem_members(self) -> dict[str, object]:
+        return {"supported_policy_types": list(self.supported)}
 
 
 class Unauthenticated(RequestError):

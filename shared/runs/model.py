@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from shared.platform.codes import ErrorCode
+from shared.platform.errors import MAX_MESSAGE_LENGTH
 
 
 class RunType(StrEnum):
@@ -138,6 +141,7 @@ class Run:
     pre_restore_backup_set_id: str | None = None
     counts: Counts = field(default_factory=Counts)
     error: dict[str, str] | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)  # see ``Outcome``
     parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -168,6 +172,15 @@ class RunItem:
     def status(self) -> str:
         return ItemAction(self.action).status.value
 
+    @property
+    def skipped_whole(self) -> bool:
+        """The item stands for a whole type the run could not read (DESIGN §7.1)."""
+        return self.policy_id == TYPE_LEVEL_ID and self.status == ItemStatus.SKIPPED.value
+
+    @property
+    def error_code(self) -> str:
+        return (self.error or {}).get("code", ErrorCode.INTERNAL_ERROR)
+
     def to_api(self, include_diff: bool) -> dict[str, Any]:
         body = asdict(self)
         body["status"] = self.status
@@ -177,6 +190,59 @@ class RunItem:
 
 
 TYPE_LEVEL_ID = "*"  # policy_id of an item that stands for a whole type (e.g. not licensed)
+WARNING_MESSAGE_CHARS = 200  # a run lists every type it skipped whole: each warning stays short
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a finished run's item rows settle it (DESIGN §3–4, §7.1).
+
+    ``failed`` when every item failed; ``partial`` when some did, or when a whole type was
+    skipped for any reason but ``not_available`` — a type the app may not read
+    (``consent_missing``) leaves the tenant not fully protected, and an MSP must see that;
+    else ``succeeded``. A type Graph does not serve in the tenant (``not_available``: not
+    licensed, not in this cloud) is no failure: like every type skipped whole, it is one of
+    the ``warnings`` (``code``, ``policy_type``, ``message``). ``error`` summarizes a run
+    that did not succeed.
+    """
+
+    counts: Counts
+    status: RunStatus
+    warnings: list[dict[str, str]]
+    error: dict[str, str] | None
+
+    @classmethod
+    def of(cls, items: Sequence[RunItem]) -> Outcome:
+        counts = Counts.of(item.status for item in items)
+        skipped = sorted((i for i in items if i.skipped_whole), key=lambda i: i.policy_type)
+        unprotected = [i for i in skipped if i.error_code != ErrorCode.NOT_AVAILABLE]
+        status = counts.final_status()
+        if status is RunStatus.SUCCEEDED and unprotected:
+            status = RunStatus.PARTIAL
+        warnings = [{"code": i.error_code, "policy_type": i.policy_type,
+                     "message": (i.error or {}).get("message", "")[:WARNING_MESSAGE_CHARS]}
+                    for i in skipped]
+        error = None if status is RunStatus.SUCCEEDED else _summary(items, unprotected)
+        return cls(counts, status, warnings, error)
+
+
+def _summary(items: Sequence[RunItem], unprotected: list[RunItem]) -> dict[str, str] | None:
+    """The ``error`` of a run that did not succeed: the code of its first failure (or of the
+    first type it may not read), what failed, and which types were not read."""
+    failed = [i for i in items if i.status == ItemStatus.FAILED.value]
+    if len(failed) == 1 and len(items) == 1:
+        return failed[0].error
+    if not failed and not unprotected:
+        return None
+    parts = []
+    if failed:
+        codes = sorted({i.error_code for i in failed})
+        parts.append(f"{len(failed)} of {len(items)} items failed ({', '.join(codes)})")
+    if unprotected:
+        parts.append("types not read in this tenant: "
+                     + ", ".join(i.policy_type for i in unprotected))
+    first = failed[0] if failed else unprotected[0]
+    return {"code": first.error_code, "message": "; ".join(parts)[:MAX_MESSAGE_LENGTH]}
 
 
 def item_key(policy_type: str, policy_id: str) -> str:

@@ -31,6 +31,7 @@ class Notification:
     counts: dict[str, int]
     error_code: str | None
     error_context: str | None
+    warnings: list[dict[str, str]]  # the run's: a run may succeed and still warn
     link: str
     created_at: str
     read: bool = False
@@ -53,6 +54,7 @@ def notification_for(run: Run, at: datetime, portal_base_url: str = "") -> Notif
         counts=asdict(run.counts),
         error_code=error.get("code"),
         error_context=error.get("message"),
+        warnings=list(run.warnings),
         link=link,
         created_at=iso(at),
     )
@@ -69,6 +71,7 @@ class NotificationStore:
             "RowKey": f"{inverted_time(at)}_{note.notification_id}",
             **asdict(note),
             "counts": json.dumps(note.counts),
+            "warnings": json.dumps(note.warnings),
         }
         await tables.upsert(table, entity)
         queue = await self._storage.queue(RUN_EVENTS)
@@ -99,5 +102,6 @@ class NotificationStore:
 def _body(entity: dict[str, Any]) -> dict[str, Any]:
     body = {name: entity.get(name) for name in Notification.__dataclass_fields__}
     body["counts"] = json.loads(body["counts"] or "{}")
+    body["warnings"] = json.loads(body["warnings"] or "[]")  # absent on older rows
     body["read"] = bool(body["read"])
     return body

@@ -20,7 +20,7 @@ from shared.platform.storage import Storage
 from shared.runs.model import Counts, Run, RunItem, RunStatus
 
 RUNS, RUN_INDEX, RUN_ITEMS = "runs", "runindex", "runitems"
-_JSON_FIELDS = ("counts", "error", "parameters")
+_JSON_FIELDS = ("counts", "error", "warnings", "parameters")
 _MAX_PROPERTY_CHARS = 30_000  # Azure Table strings hold 32K UTF-16 characters (64 KiB)
 
 
@@ -37,6 +37,7 @@ def _from_entity(entity: dict[str, Any]) -> Run:
         data[name] = json.loads(data[name]) if data[name] else None
     data["counts"] = Counts(**(data["counts"] or {}))
     data["parameters"] = data["parameters"] or {}
+    data["warnings"] = data["warnings"] or []  # absent on runs recorded before warnings
     return Run(**data)
 
 

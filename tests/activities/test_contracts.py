@@ -27,7 +27,9 @@ from activities.contracts.restore import (
 from activities.contracts.runs import FinishedRun, FinishRun, RecordProgress, StartedRun, StartRun
 from activities.contracts.snapshots import (
     CapturedBatch,
+    CapturedType,
     CapturePolicies,
+    CaptureType,
     Listing,
     ListPolicies,
     PolicyGroup,
@@ -58,6 +60,9 @@ SAMPLES = [
                             mode=TransientMode.RECORD_FAILED),
     CapturedBatch(ItemTally(succeeded=2, failed=1), [PolicyGroup("b", ["b-1"])]),
     RecordUnfetched.for_run(RUN, backup_set_id="set-1", groups=GROUPS),
+    CaptureType.for_run(RUN, backup_set_id="set-1", at="t", policy_type="a",
+                        mode=TransientMode.RETURN_FOR_RETRY),
+    CapturedType("a", listed=3, tally=ItemTally(succeeded=2, skipped=1), retry=["a-3"]),
     PlanRestore.for_run(RUN, backup_set_id="set-1", item_ids=["a.1"]),
     RestorePlan([RestoreBatch("roleScopeTags", 0, ["roleScopeTags.t1"])], total=1),
     PreviewItems.for_run(RUN, **ITEMS),
@@ -80,6 +85,15 @@ def test_contract_survives_a_trip_through_history_unchanged(contract):
     recorded = json.loads(json.dumps(asdict(contract)))  # what Durable history holds
 
     assert type(contract).from_payload(recorded) == contract
+
+
+@pytest.mark.parametrize("contract", [c for c in SAMPLES if hasattr(c, "mode")],
+                         ids=lambda c: type(c).__name__)
+def test_contract_mode_comes_back_from_history_as_the_enum_member(contract):
+    # Activities test ``job.mode is TransientMode.X``: an equal string would never match.
+    recorded = json.loads(json.dumps(asdict(contract)))
+
+    assert type(contract).from_payload(recorded).mode is contract.mode
 
 
 OLD_CAPTURE = {**REF, "backup_set_id": "set-1", "at": "t"}

@@ -21,7 +21,7 @@ from api.models.requests import (
 from api.models.responses import ListBody, RunBody, RunItemBody, StartedRun
 from shared.graph.catalog import SUPPORTED_KEYS
 from shared.platform.codes import ErrorCode
-from shared.platform.errors import ValidationFailed
+from shared.platform.errors import UnsupportedType, ValidationFailed
 from shared.runs.jobs import backup_job, restore_job
 from shared.runs.model import Counts, Run, RunItem
 
@@ -31,7 +31,7 @@ DESIGN_RUN_FIELDS = {
     "run_id", "tenant_id", "run_type", "status", "dry_run", "requested_by", "idempotency_key",
     "backup_set_id", "created_at", "started_at", "finished_at", "pre_restore_backup_set_id",
     "counts", "error", "links",
-}
+} | {"warnings"}  # README: each type the run skipped whole (DESIGN §7.1)
 MODELS = [getattr(requests, name) for name in requests.__all__ if name != "parse"] + [
     getattr(responses, name) for name in responses.__all__]
 
@@ -104,10 +104,11 @@ def test_parse_a_bad_value_is_refused_naming_its_field(model, data, field):
 
 
 def test_parse_unknown_policy_type_lists_the_supported_keys():
-    detail = _refusal(BackupStart, {"policy_types": ["roleScopeTags", "bogusPolicies"]})
+    with pytest.raises(UnsupportedType) as refused:
+        parse(BackupStart, {"policy_types": ["roleScopeTags", "bogusPolicies"]})
 
-    assert detail.startswith("use one of: ")
-    assert all(key in detail for key in SUPPORTED_KEYS)
+    assert "'bogusPolicies'" in refused.value.message
+    assert refused.value.problem_members == {"supported_policy_types": list(SUPPORTED_KEYS)}
 
 
 def test_parse_restore_defaults_make_the_same_body_as_the_restore_job():
@@ -148,8 +149,10 @@ def test_list_query_empty_values_take_the_defaults_and_unknown_ones_are_ignored(
 
 
 # ---- responses -----------------------------------------------------------------------------
-def test_run_body_is_the_run_as_the_api_has_always_shown_it():
-    run = _run(error={"code": ErrorCode.GRAPH_ERROR, "message": "no"})
+@pytest.mark.parametrize("warnings", [[], [{"code": ErrorCode.NOT_AVAILABLE.value,
+                                             "policy_type": "roleScopeTags", "message": "m"}]])
+def test_run_body_is_the_run_as_the_api_has_always_shown_it(warnings):
+    run = _run(error={"code": ErrorCode.GRAPH_ERROR, "message": "no"}, warnings=warnings)
 
     assert json.dumps(RunBody.of(run).body()) == json.dumps(run.to_api())
     assert json.dumps(StartedRun.started(run, True).body()) == json.dumps(

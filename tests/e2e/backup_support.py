@@ -32,8 +32,8 @@ HUB = "PolicyVault"  # host.json durableTask.hubName
 
 
 def estate(sim: GraphSimulator, tenant_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every object of every catalog type in the simulated tenant, by (type, id) — as the
-    type's entry captures it (Windows app protection under its own key only, …)."""
+    """Every object of every catalog type in the simulated tenant that a backup captures
+    (built-ins an entry leaves out are not), by (type, id)."""
     return {(rtype.key, str(obj["id"])): obj
             for rtype in CATALOG for obj in sim.objects(tenant_id, rtype.key)
             if rtype.captures(obj)}

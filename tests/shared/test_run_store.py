@@ -89,3 +89,17 @@ async def test_run_store_retried_item_write_overwrites_its_row(storage):
 async def test_run_store_update_of_an_unknown_run_is_not_found(storage):
     with pytest.raises(NotFound):
         await RunStore(storage).update(TENANT, new_ulid(), status="running")
+
+
+async def test_run_store_warnings_round_trip_and_a_run_without_them_has_none(storage):
+    store = RunStore(storage)
+    warned, plain = _run(), _run()
+    await store.create(warned)
+    await store.create(plain)
+    warnings = [{"code": ErrorCode.NOT_AVAILABLE.value, "policy_type": "cloudPcUserSettings",
+                 "message": "not available in this tenant"}]
+
+    await store.update(TENANT, warned.run_id, status="succeeded", warnings=warnings)
+
+    assert (await store.get(TENANT, warned.run_id)).warnings == warnings
+    assert (await store.get(TENANT, plain.run_id)).warnings == []

@@ -68,10 +68,18 @@ _ITEM_READ_ONLY = ("status", "errorCode", "itemType", "displayName", "createdDat
                    "lastModifiedDateTime")
 
 
-def _new_app(tenant: Tenant, app: dict[str, Any]) -> None:
-    """Intune refuses to create what it syncs itself, creates an app whose content is
-    uploaded later unpublished, and a managed (MAM) app as the tenant's own
-    (``appAvailability`` ``lineOfBusiness``; ``global`` ones Microsoft publishes)."""
+def _app_rules(tenant: Tenant, app: dict[str, Any], mode: str,
+               current: dict[str, Any] | None) -> None:
+    """A PATCH may not carry what only a create sets. Intune refuses to create what it
+    syncs itself, creates an app whose content is uploaded later unpublished, and a managed
+    (MAM) app as the tenant's own (``appAvailability`` ``lineOfBusiness``; ``global`` ones
+    Microsoft publishes)."""
+    if mode != "create":
+        fixed = sorted(_APP_CREATE_ONLY & app.keys())
+        if fixed:
+            raise bad_request(f"The property '{fixed[0]}' cannot be changed once the app "
+                              "exists.")
+        return
     kind = app.get("@odata.type")
     if kind in SYNCED_APPS or (kind in _MANAGED_PLAY and not app.get("isSystemApp")):
         raise bad_request(f"Apps of type '{kind}' are synchronized by Intune and cannot be "
@@ -113,13 +121,18 @@ def _policy_set_item(data: dict[str, dict[str, Any]], item: Any) -> dict[str, An
             "errorCode": "notFound"}
 
 
-def _new_policy_set(tenant: Tenant, policy_set: dict[str, Any]) -> None:
-    from .. import validate
+def _policy_set_rules(tenant: Tenant, policy_set: dict[str, Any], mode: str,
+                      current: dict[str, Any] | None) -> None:
+    """A create may carry items and assignments inline (checked as ``update`` checks them);
+    Graph fills in the validation state."""
+    if mode != "create":
+        return
+    from ..validate import assignment, list_of
 
-    for assignment in policy_set.get("assignments") or []:
-        validate.assignment(tenant, assignment)
-    policy_set["items"] = [{**_policy_set_item(tenant.data, item), "id": item["id"]}
-                           for item in policy_set.get("items") or []]
+    for entry in list_of(policy_set, "assignments"):
+        assignment(tenant, entry)
+    policy_set["items"] = [_policy_set_item(tenant.data, item)
+                           for item in list_of(policy_set, "items")]
     policy_set.update(status="success", errorCode="noError")
     policy_set.setdefault("guidedDeploymentTags", [])
 
@@ -170,10 +183,10 @@ TYPES: tuple[TypeSpec, ...] = (
     ),
     TypeSpec(
         key="mobileApps", path="deviceAppManagement/mobileApps", odata_types=APP_TYPES,
-        abstract=True, versions=BOTH, read_only=_APP_READ_ONLY, create_only=_APP_CREATE_ONLY,
+        abstract=True, versions=BOTH, read_only=_APP_READ_ONLY,
         subs=(assignments_sub("mobileAppAssignment"),
               SubSpec("categories", G + "mobileAppCategory", ref_target="mobileAppCategories")),
-        assign_keys=("mobileAppAssignments",), on_create=_new_app,
+        assign_keys=("mobileAppAssignments",), write_rules=_app_rules,
     ),
     TypeSpec(
         key="iosLobAppProvisioningConfigurations",
@@ -187,7 +200,7 @@ TYPES: tuple[TypeSpec, ...] = (
         key="policySets", path="deviceAppManagement/policySets",
         odata_types=(G + "policySet",), versions=BETA, scope_tag_prop="roleScopeTags",
         subs=(SubSpec("items", G + "policySetItem"), assignments_sub("policySetAssignment")),
-        create_navs=("items", "assignments"), on_create=_new_policy_set,
+        create_navs=("items", "assignments"), write_rules=_policy_set_rules,
         handlers=(("update", _update_policy_set),),
     ),
 )

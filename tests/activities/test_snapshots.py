@@ -1,0 +1,123 @@
+"""A type Graph will not serve, through both read paths of a backup — ``capture_type`` (by
+collection) and ``list_policies`` (by id, runs recorded before it) — against the simulator
+and Azurite: 400/404 → one skipped ``not_available`` item, 403 → ``consent_missing``
+(DESIGN §7.1); a refusal after pages were served fails the type instead."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+
+import pytest
+
+from activities import snapshots
+from activities.contracts.snapshots import (
+    CapturedType,
+    CaptureType,
+    Listing,
+    ListPolicies,
+    TransientMode,
+)
+from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
+from local.graphsim.simulator import GraphSimulator
+from shared.graph import GraphClient, build_graph_client, list_items, read_collection
+from shared.graph.tokens import MsalTokenProvider
+from shared.platform.config import load_settings
+from shared.platform.keys import new_ulid
+from shared.platform.storage import Storage
+from shared.runs.model import TYPE_LEVEL_ID, ItemTally, RunItem
+from shared.runs.store import RunStore
+from tests.graph.conftest import FAST, sim_env
+
+pytestmark = pytest.mark.anyio
+REFUSED = "windowsDriverUpdateProfiles"
+READABLE = "assignmentFilters"  # its listing is complete: one GET per page, nothing else
+CODES = {400: "not_available", 404: "not_available", 403: "consent_missing"}
+
+
+@pytest.fixture
+async def client(graphsim: GraphSimulator) -> AsyncIterator[GraphClient]:  # noqa: F811
+    settings = load_settings(sim_env(graphsim))
+    made = build_graph_client(settings, policy=FAST,
+                              tokens=MsalTokenProvider(settings.graph, settings.authority_host))
+    yield made
+    await made.aclose()
+
+
+@pytest.fixture
+def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage, client: GraphClient) -> Storage:
+    """The activities on this test's storage and Graph client (the simulator)."""
+    monkeypatch.setattr(snapshots, "get_storage", lambda: storage)
+    monkeypatch.setattr(snapshots, "list_items", functools.partial(list_items, client=client))
+    monkeypatch.setattr(snapshots, "read_collection",
+                        functools.partial(read_collection, client=client))
+    return storage
+
+
+def _refuse(sim: GraphSimulator, tenant_id: str, status: int) -> None:
+    sim.add_fault("status", status=status, method="GET", tenant=tenant_id,
+                  path_prefix=f"/deviceManagement/{REFUSED}")
+
+
+async def _type_item(storage: Storage, run_id: str, policy_type: str) -> RunItem:
+    [item] = [i for i in await RunStore(storage).all_items(run_id)
+              if (i.policy_type, i.policy_id) == (policy_type, TYPE_LEVEL_ID)]
+    return item
+
+
+async def _capture_type(tenant_id: str, run_id: str, policy_type: str) -> CapturedType:
+    job = CaptureType(run_id=run_id, tenant_id=tenant_id, backup_set_id=new_ulid(),
+                      at="2025-01-01T01:00:00Z", policy_type=policy_type,
+                      mode=TransientMode.RETURN_FOR_RETRY)
+    return CapturedType.from_payload(await snapshots.capture_type(asdict(job)))
+
+
+@pytest.mark.parametrize("status", sorted(CODES))
+async def test_capture_type_collection_graph_refuses_is_one_skipped_item_with_its_code(
+        graphsim, wired, status):  # noqa: F811
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    _refuse(graphsim, tenant_id, status)
+
+    captured = await _capture_type(tenant_id, run_id, REFUSED)
+
+    assert (captured.listed, captured.tally, captured.retry_type) == (
+        1, ItemTally(skipped=1), False)
+    item = await _type_item(wired, run_id, REFUSED)
+    assert (item.action, item.error_code) == ("skipped", CODES[status])
+    assert f"HTTP {status}" in (item.error or {})["message"]
+
+
+@pytest.mark.parametrize("status", sorted(CODES))
+async def test_list_policies_collection_graph_refuses_is_the_same_skipped_item(
+        graphsim, wired, status):  # noqa: F811
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    _refuse(graphsim, tenant_id, status)
+    job = ListPolicies(run_id=run_id, tenant_id=tenant_id, policy_types=[REFUSED, READABLE],
+                       mode=TransientMode.RETURN_FOR_RETRY)
+
+    listing = Listing.from_payload(await snapshots.list_policies(asdict(job)))
+
+    by_type = {entry.policy_type: entry for entry in listing.types}
+    assert (by_type[REFUSED].ids, by_type[REFUSED].outcome) == ([], "skipped")
+    assert by_type[READABLE].ids and by_type[READABLE].outcome is None
+    item = await _type_item(wired, run_id, REFUSED)
+    assert (item.action, item.error_code) == ("skipped", CODES[status])
+
+
+async def test_capture_type_refused_after_a_page_was_served_fails_the_type(
+        graphsim, wired):  # noqa: F811
+    graphsim.reset(page_size=1, counts={READABLE: 2})
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    prefix = f"/deviceManagement/{READABLE}"
+    # The first list page is answered as usual (a no-delay "slow" rule, once); the next 400s.
+    graphsim.add_fault("slow", delay_ms=0, count=1, method="GET", tenant=tenant_id,
+                       path_prefix=prefix)
+    graphsim.add_fault("status", status=400, method="GET", tenant=tenant_id,
+                       path_prefix=prefix)
+
+    captured = await _capture_type(tenant_id, run_id, READABLE)
+
+    assert (captured.listed, captured.tally) == (2, ItemTally(succeeded=1, failed=1))
+    item = await _type_item(wired, run_id, READABLE)
+    assert (item.action, item.error_code) == ("failed", "graph_bad_request")
