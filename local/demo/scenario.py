@@ -233,7 +233,8 @@ class Demo:
         items = self.items(self.engineer, tenant_id, preview["run_id"])
         actions = Counter(i["action"] for i in items)
         out.note("planned: " + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())))
-        drifted = [i for i in items if i["action"] not in ("no_change",)]
+        # Types backed up for reference only (the APNs certificate) would be skipped.
+        drifted = [i for i in items if i["action"] not in ("no_change", "would_skip")]
         out.line()
         out.table(["policy_type", "display_name", "action", "diff path", "change"],
                   [row for i in drifted for row in _diff_rows(i)])
