@@ -10,6 +10,7 @@ Choices (documented because real Graph is not uniform):
   navigations without a `GET {id}/{name}` route, properties only a single GET carries;
 - POST answers 201 with the object; PATCH, PUT, DELETE and the write actions answer 204,
   `/assign` answers 200 with the new assignments;
+- a singleton (one object at a path, not a collection) is served by `singleton.py`;
 - navigations may be written inline only where Graph allows it (settings catalog `settings`
   on POST/PUT, compliance `scheduledActionsForRule` on POST); everything else goes through
   its action (`/assign`, `scheduleActionsForRules`, `updateDefinitionValues`).
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import catalog, seed, validate
+from . import catalog, seed, singleton, validate
 from .catalog import SubSpec, TypeSpec
 from .odata import GraphError, Query, bad_request, encode_skiptoken, matches, parse_query
 from .store import Tenant, touch
@@ -103,6 +104,9 @@ class GraphEngine:
             raise bad_request(f"Resource not found for the segment '{spec.path.split('/')[-1]}'.")
         q = parse_query(req.query)
         method = req.method.upper()
+        if spec.singleton:
+            under = [s for s in (resolved.item_id, *resolved.rest) if s]
+            return singleton.serve(self, tenant, spec, under, method, req, q)
         ctx = f"{self.base_url}/{req.version}/$metadata#{spec.path}"
         if resolved.item_id is None:
             if method == "GET":

@@ -73,7 +73,10 @@ class SubSpec:
 
     `nested` names navigations inside each sub-item (e.g. a compliance rule's
     `scheduledActionConfigurations`); `single` marks a single-valued navigation
-    (`definition`) rather than a list.
+    (`definition`) rather than a list. Under a singleton (`TypeSpec.singleton`): entries are
+    addressed by `key_prop` (case-insensitively), `fixed` ones can be neither created nor
+    deleted and are PATCHed with their `@odata.type`, and `read_only` properties are refused
+    on writes.
     """
 
     name: str
@@ -81,6 +84,9 @@ class SubSpec:
     nested: tuple[str, ...] = ()
     single: tuple[str, ...] = ()
     id_style: str = "guid"  # "guid" | "index" (settings catalog settings are "0", "1", …)
+    key_prop: str = "id"
+    fixed: bool = False
+    read_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ class ReadRules:
       on the list / on a single GET even when the object has entries;
     - ``no_sub_route``: navigations without a ``GET {id}/{name}`` route (400; ``$expand``
       them instead);
-    - ``list_omits``: properties a list answers as null (only a single GET carries them).
+    - ``list_omits``: properties a list answers as null (only a single GET carries them);
+    - ``auto_expand``: navigations a singleton's GET carries inline without ``$expand``.
     """
 
     page_size: int | None = None
@@ -106,6 +113,7 @@ class ReadRules:
     item_expand_empty: frozenset[str] = frozenset()
     no_sub_route: frozenset[str] = frozenset()
     list_omits: frozenset[str] = frozenset()
+    auto_expand: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,12 @@ class TypeSpec:
     shown: Shown | None = None
     seeded: bool = True
     reads: ReadRules = ReadRules()
+    # One object at `path` (local/graphsim/singleton.py): GET, PATCH (PUT with `put_replace`,
+    # which needs every `required_on_create` property); POST and DELETE are refused. `subs`
+    # are its navigation collections, `parts` its single-valued navigations, `handlers` its
+    # actions keyed by their path under it ("default/resetToSystemDefault").
+    singleton: bool = False
+    parts: tuple[SubSpec, ...] = ()
 
     def sub(self, name: str) -> SubSpec | None:
         for sub in self.subs:

@@ -54,12 +54,15 @@ async def update_item(tenant_id: str, type_key: str, item_id: str, snapshot: dic
                       *, ca_state: str = "report_only",
                       client: GraphClient | None = None) -> None:
     """Make the live object ``item_id`` match ``snapshot`` (PATCH, or PUT with the full
-    settings for the settings catalog, then the type's follow-up writes)."""
+    settings for the settings catalog, then the type's follow-up writes). A singleton is
+    written at its path; a ``singleton_property`` through its parent (``PATCH
+    deviceManagement {"settings": …}``)."""
     rtype = entry(type_key)
     client = client or get_graph_client()
     payload = to_update_payload(rtype, snapshot, ca_state=ca_state)
-    await client.request(tenant_id, rtype.update_method,
-                         item_path(rtype.collection_for(snapshot), item_id),
+    if rtype.singleton_property:
+        payload = {rtype.singleton_property: payload}
+    await client.request(tenant_id, rtype.update_method, rtype.object_path(item_id, snapshot),
                          version=rtype.version, json=payload)
     if rtype.after_write is not None:
         await rtype.after_write(WriteContext(client, tenant_id, rtype, item_id, snapshot,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from shared.graph.documents import COMMON_VOLATILE, SUB_SERVER_FIELDS
 from shared.platform.errors import ValidationFailed
@@ -108,7 +109,10 @@ class ResourceType:
     - a **singleton** (``singleton=True``): one object at ``path`` — or the
       ``singleton_property`` of the object there (``deviceManagement.settings``) — whose item
       id is the entry's key; read with one GET, written with ``update_method``, never created
-      or deleted;
+      or deleted; its sub-collections come from that GET where Graph returns them inline,
+      else from ``GET {path}/{name}``; ``singleton_parts`` are single-valued navigations
+      (``crossTenantAccessPolicy.default``), each read with ``GET {path}/{name}`` and kept in
+      the document under its name (the entry's hooks write them);
     - ``restore`` says what a restore may write (:class:`Restore`); ``can_create`` refuses
       objects nobody can create (built-ins → ``not_creatable``); ``content_required`` marks
       objects whose create needs uploaded content a backup does not hold
@@ -141,6 +145,7 @@ class ResourceType:
     restore: Restore = Restore.FULL
     singleton: bool = False
     singleton_property: str | None = None
+    singleton_parts: tuple[str, ...] = ()
     include: Callable[[dict[str, Any]], bool] = field(default=_always)
     listed_fields: tuple[str, ...] = ()
     content_required: Callable[[dict[str, Any]], bool] | None = None
@@ -200,6 +205,17 @@ class ResourceType:
     def captures(self, listed: dict[str, Any]) -> bool:
         """Whether a listed object is backed up under this entry."""
         return self.supports(listed.get("@odata.type")) and self.include(listed)
+
+    def object_path(self, item_id: str, document: dict[str, Any] | None = None) -> str:
+        """Where one object lives: a singleton at ``path`` (its only id is the key), any other
+        at ``{collection}/{id}``."""
+        if not isinstance(item_id, str) or not item_id:
+            raise ValidationFailed("item id must be a non-empty string")
+        if self.singleton:
+            if item_id != self.key:
+                raise ValidationFailed(f"{self.key} is a singleton: its only id is {self.key}")
+            return self.path
+        return f"{self.collection_for(document)}/{quote(item_id, safe='')}"
 
     def collection_for(self, document: dict[str, Any] | None = None) -> str:
         """Where an object lives for sub-collection reads and all writes."""
