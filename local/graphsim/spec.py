@@ -89,7 +89,8 @@ class ReadRules:
       on the list / on a single GET even when the object has entries;
     - ``no_sub_route``: navigations without a ``GET {id}/{name}`` route (400; ``$expand``
       them instead);
-    - ``list_omits``: properties a list answers as null (only a single GET carries them).
+    - ``list_omits``: properties a list answers as null (only a single GET carries them);
+    - ``select_only``: properties left out of every answer unless ``$select`` names them.
     """
 
     page_size: int | None = None
@@ -99,6 +100,7 @@ class ReadRules:
     item_expand_empty: frozenset[str] = frozenset()
     no_sub_route: frozenset[str] = frozenset()
     list_omits: frozenset[str] = frozenset()
+    select_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ The entries themselves live in :mod:`shared.graph.entries`, one module per area.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -115,7 +115,11 @@ class ResourceType:
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
-    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
+    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
+    - ``select``: every property, for types whose reads leave some out unless ``$select``
+      names them (reusable settings' ``settingInstance``): list and item GETs select these;
+    - ``assign_via`` writes assignments where Graph has no ``/assign`` (terms and
+      conditions: one POST or DELETE per entry of the ``assignments`` sub-collection).
     """
 
     key: str
@@ -124,6 +128,7 @@ class ResourceType:
     name_field: str = "displayName"
     subcollections: tuple[SubCollection, ...] = (ASSIGNMENTS,)
     assign_key: str | None = "assignments"  # body key of POST {item}/assign; None: no /assign
+    assign_via: Callable[[WriteContext, Sequence[dict[str, Any]]], Awaitable[None]] | None = None
     read_only: frozenset[str] = frozenset()
     volatile: frozenset[str] = frozenset()
     update_method: str = "PATCH"
@@ -144,10 +149,11 @@ class ResourceType:
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    select: tuple[str, ...] = ()
 
     @property
     def has_assignments(self) -> bool:
-        return self.assign_key is not None
+        return self.assign_key is not None or self.assign_via is not None
 
     @property
     def creatable(self) -> bool:
