@@ -265,7 +265,7 @@ def seed(s: TenantSeeder) -> None:
         obj.update(publisher="PolicyVault", version="1", runAsAccount="system",
                    enforceSignatureCheck=False, runAs32Bit=False,
                    detectionScriptContent=s.script("detect compliance"),
-                   roleScopeTagIds=s.scope_tags(), assignments=[])
+                   roleScopeTagIds=s.scope_tags())
         s.put("deviceComplianceScripts", obj)
     for i in range(s.n("deviceCustomAttributeShellScripts")):
         obj = s.base("deviceCustomAttributeShellScript", f"Custom Attribute {i + 1:03d}")

@@ -55,8 +55,10 @@ TERMS = (
     "termsAndConditions/{id}/assignments; Graph documents no assign action for the type")
 SCRIPT_ITEMS = (
     "IntuneCD ComplianceScripts.py / CustomAttributes.py read every script with an item GET "
-    "(the list lacks the script body); CustomAttributes assignments via ?$expand=assignments; "
-    "'Compliance Scripts has no assignments'")
+    "(the list lacks the script body); CustomAttributes assignments via ?$expand=assignments. "
+    "Compliance scripts: Graph documents assignments (deviceHealthScriptAssignment, "
+    "GET {id}/assignments) and assign, like health scripts, though the portal never assigns "
+    "them and IntuneCD skips them")
 ITEM_PROFILES = (
     "learn.microsoft.com beta hardwareConfiguration / windowsQualityUpdatePolicy / "
     "deviceCategory: no tool evidence for $expand, so assignments are read on their own and "
@@ -223,8 +225,9 @@ ENTRIES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         key="deviceComplianceScripts", path="deviceManagement/deviceComplianceScripts",
-        version="beta", subcollections=(), assign_key=None, references=(SCOPE_TAGS,),
-        list_omits=frozenset({"detectionScriptContent"}), evidence=(SCRIPT_ITEMS,),
+        version="beta", assign_key="deviceHealthScriptAssignments",
+        subcollections=(ITEM_ASSIGNMENTS,), list_omits=frozenset({"detectionScriptContent"}),
+        evidence=(SCRIPT_ITEMS, ev.TERRAFORM_M365WP),
     ),
     ResourceType(
         key="deviceCustomAttributeShellScripts",
