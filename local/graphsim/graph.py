@@ -134,10 +134,9 @@ class GraphEngine:
         if head == "assign" and len(resolved.rest) == 1:
             return self.assign(tenant, spec, obj, method, req.body, ctx)
         handler = dict(spec.handlers).get(head)
-        if handler is not None and len(resolved.rest) == 1:
+        if handler is not None and len(resolved.rest) == 1:  # it checks what it writes
             if method != "POST":
                 raise _method_not_allowed(method)
-            _require_writable(spec)
             return handler(self, tenant, spec, obj, req.body)
         if head in spec.actions and len(resolved.rest) == 1:
             if method != "POST":
@@ -158,6 +157,7 @@ class GraphEngine:
         """``obj`` as Graph shows it: navigations only where expanded (``empty`` ones as
         ``[]``), ``$select`` applied, ``omit`` properties as null."""
         nav_names = navs | (spec.nav_names if spec else frozenset()) | set(singles)
+        hidden = spec.reads.select_only if spec else frozenset()
         unknown = set(expand) - nav_names
         if unknown:
             raise bad_request(f"Could not find a property named '{sorted(unknown)[0]}' on type "
@@ -165,6 +165,8 @@ class GraphEngine:
         out: dict[str, Any] = {}
         for key, value in obj.items():
             if key in nav_names and key not in expand:
+                continue
+            if key in hidden and (select is None or key not in select):
                 continue
             if select is not None and key not in select and key not in ("id", "@odata.type") \
                     and key not in expand:
@@ -260,8 +262,9 @@ class GraphEngine:
         obj.update(body)
         for sub in spec.subs:
             obj[sub.name] = _normalize_sub(sub, obj.get(sub.name) or [], obj["id"])
-        if spec.key == "configurationPolicies":
+        if spec.key in ("configurationPolicies", "compliancePolicies"):
             obj["settingCount"] = len(obj["settings"])
+        if spec.key == "configurationPolicies":
             obj.setdefault("creationSource", None)
             obj.setdefault("priorityMetaData", None)
             ref = obj.get("templateReference")

@@ -104,6 +104,7 @@ class ReadRules:
       them instead);
     - ``list_omits``: properties a list answers as null (only a single GET carries them);
     - ``auto_expand``: navigations a singleton's GET carries inline without ``$expand``.
+    - ``select_only``: properties left out of every answer unless ``$select`` names them.
     """
 
     page_size: int | None = None
@@ -114,6 +115,7 @@ class ReadRules:
     no_sub_route: frozenset[str] = frozenset()
     list_omits: frozenset[str] = frozenset()
     auto_expand: frozenset[str] = frozenset()
+    select_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from .store import Tenant
 _BIND_ID = re.compile(r"\('([^']+)'\)\s*$|/([^/()']+)\s*$")
 _ANNOTATION = re.compile(r"^@odata\.(context|etag|id|editLink)$")
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+_REFERENCE_VALUE = "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue"
 
 
 def list_of(body: dict[str, Any], key: str) -> list[Any]:
@@ -81,6 +82,9 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
     if "settings" in body and "settings" in spec.nav_names:
         # settings catalog settings; elsewhere (iOS app configurations) a plain property
         settings(body["settings"])
+        reusable_references(tenant, body["settings"])
+    if body.get("deviceCompliancePolicyScript") is not None:
+        compliance_script(tenant, body["deviceCompliancePolicyScript"])
     if "scheduledActionsForRule" in body:
         scheduled_actions(tenant, body["scheduledActionsForRule"])
     if spec.key == "conditionalAccessPolicies":
@@ -112,6 +116,30 @@ def settings(value: Any) -> None:
         if not isinstance(instance.get("settingDefinitionId"), str):
             raise bad_request(f"settings[{index}].settingInstance.settingDefinitionId is "
                               "required.")
+
+
+def reusable_references(tenant: Tenant, value: Any) -> None:
+    """Reference values (at any depth) name reusable settings by id: each must exist."""
+    known = tenant.ids("reusablePolicySettings")
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("@odata.type") == _REFERENCE_VALUE and node.get("value") not in known:
+                raise bad_request(f"The reusable setting '{node.get('value')}' referenced by a "
+                                  "setting value was not found.")
+            stack.extend(node.values())
+
+
+def compliance_script(tenant: Tenant, value: Any) -> None:
+    """A Windows compliance policy's custom compliance names an existing compliance script."""
+    if not isinstance(value, dict):
+        raise bad_request("'deviceCompliancePolicyScript' must be an object.")
+    script_id = value.get("deviceComplianceScriptId")
+    if script_id not in tenant.ids("deviceComplianceScripts"):
+        raise bad_request(f"The device compliance script '{script_id}' was not found.")
 
 
 def assignment(tenant: Tenant, item: Any) -> None:

@@ -79,8 +79,12 @@ async def assign_item(tenant_id: str, type_key: str, item_id: str,
     rtype = entry(type_key)
     client = client or get_graph_client()
     sub = rtype.sub("assignments")
-    if rtype.assign_key is None or sub is None:
+    if not rtype.has_assignments or sub is None:
         raise ValidationFailed(f"{rtype.key} has no assignments")
+    if rtype.assign_via is not None:  # no /assign: the type's own route
+        await rtype.assign_via(WriteContext(client, tenant_id, rtype, item_id, document or {},
+                                            "update"), assignments)
+        return
     body = {rtype.assign_key: [clean_entry(sub, a) for a in assignments]}
     await client.request(tenant_id, "POST",
                          f"{item_path(rtype.collection_for(document), item_id)}/assign",

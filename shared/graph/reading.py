@@ -126,8 +126,8 @@ async def read_collection(tenant_id: str, type_key: str, *,
         return
     if rtype.list_expand:
         params: dict[str, str] | None = {"$expand": rtype.list_expand}
-    elif rtype.listing_complete:
-        params = None  # the listed objects are the documents
+    elif rtype.listing_complete:  # the listed objects are the documents
+        params = {"$select": ",".join(rtype.select)} if rtype.select else None
     else:
         params = {"$select": rtype.list_select}
     pages = client.iter_pages(tenant_id, rtype.path, version=rtype.version, params=params)
@@ -228,7 +228,9 @@ async def _read_items(client: GraphClient, tenant_id: str, rtype: ResourceType, 
     catalog assignments)."""
     if not ids:
         return
-    query = f"?{urlencode({'$expand': rtype.item_expand})}" if rtype.item_expand else ""
+    options = {"$expand": rtype.item_expand, "$select": ",".join(rtype.select)}
+    query = urlencode({k: v for k, v in options.items() if v})
+    query = f"?{query}" if query else ""
     requests: list[BatchRequest] = []
     for n, item_id in enumerate(ids):
         try:

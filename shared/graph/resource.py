@@ -10,7 +10,7 @@ The entries themselves live in :mod:`shared.graph.entries`, one module per area.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -122,7 +122,11 @@ class ResourceType:
     - ``written_by_id``: dotted paths of navigations Graph expands inline on every read (the
       whole target object) but takes as ``{"id": …}`` on writes (a CA policy's
       ``grantControls.authenticationStrength``): write bodies and comparisons keep the id only;
-    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
+    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
+    - ``select``: every property, for types whose reads leave some out unless ``$select``
+      names them (reusable settings' ``settingInstance``): list and item GETs select these;
+    - ``assign_via`` writes assignments where Graph has no ``/assign`` (terms and
+      conditions: one POST or DELETE per entry of the ``assignments`` sub-collection).
     """
 
     key: str
@@ -131,6 +135,7 @@ class ResourceType:
     name_field: str = "displayName"
     subcollections: tuple[SubCollection, ...] = (ASSIGNMENTS,)
     assign_key: str | None = "assignments"  # body key of POST {item}/assign; None: no /assign
+    assign_via: Callable[[WriteContext, Sequence[dict[str, Any]]], Awaitable[None]] | None = None
     read_only: frozenset[str] = frozenset()
     volatile: frozenset[str] = frozenset()
     update_method: str = "PATCH"
@@ -153,10 +158,11 @@ class ResourceType:
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
     written_by_id: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
 
     @property
     def has_assignments(self) -> bool:
-        return self.assign_key is not None
+        return self.assign_key is not None or self.assign_via is not None
 
     @property
     def creatable(self) -> bool:
