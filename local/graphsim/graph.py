@@ -226,6 +226,7 @@ class GraphEngine:
             if spec.key == "roleScopeTags" and obj.get("isBuiltIn"):
                 raise bad_request("The built-in scope tag cannot be deleted.")
             tenant.collection(spec).pop(obj["id"], None)
+            _unbind(tenant, spec, obj)
             return GraphResponse(204)
         if method == "PATCH":
             body = validate.write_body(tenant, spec, req.body, "patch")
@@ -271,6 +272,7 @@ class GraphEngine:
         the id the client chose (``upsert_on_patch``)."""
         _require_writable(spec)
         body = validate.write_body(tenant, spec, raw, "create")
+        parent = validate.bound_parent(tenant, spec, body) if spec.bound_to else None
         now = seed.now_iso()
         kept: dict[str, Any] = {"id": item_id or _new_id(tenant, spec)}
         if spec.created_prop:
@@ -285,6 +287,8 @@ class GraphEngine:
             kept[spec.scope_tag_prop] = ["0"]
         obj = self.build(spec, body, kept)
         tenant.collection(spec)[obj["id"]] = obj
+        if parent is not None and spec.bound_to is not None:
+            parent.setdefault(spec.bound_to.nav, []).append(obj)  # the same object, shown twice
         return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
                                    **self.present(spec, obj, {}, None)})
 
@@ -435,6 +439,21 @@ def _require_writable(spec: TypeSpec) -> None:
     if not spec.writable:
         raise bad_request(f"Write requests are not supported on '{spec.path}'. Write to the "
                           "platform collection instead (e.g. iosManagedAppProtections).")
+
+
+def _unbind(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any]) -> None:
+    """A deleted member of a bound collection leaves its parent's navigation; a deleted
+    parent takes its members with it."""
+    bound = spec.bound_to
+    if bound is not None:
+        for parent in tenant.data.get(bound.parent, {}).values():
+            members = parent.get(bound.nav)
+            if isinstance(members, list):
+                parent[bound.nav] = [m for m in members if m.get("id") != obj["id"]]
+    for child in catalog.TYPES:
+        if child.bound_to is not None and child.bound_to.parent == spec.key:
+            for member in obj.get(child.bound_to.nav) or []:
+                tenant.collection(child).pop(member.get("id"), None)
 
 
 def _new_id(tenant: Tenant, spec: TypeSpec) -> str:

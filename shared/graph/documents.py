@@ -85,6 +85,9 @@ def normalize_document(rtype: ResourceType, item: dict[str, Any],
         if sub.unordered:
             entries.sort(key=lambda e, s=sub: canonical_json(_without(e, s.server_fields)))
         doc[sub.name] = entries
+    for name in rtype.links:  # the link, not the linked object (it is backed up on its own)
+        if isinstance(doc.get(name), dict):
+            doc[name] = {"id": doc[name].get("id")}
     doc = drop_deep(doc, COMMON_VOLATILE)
     return {k: v for k, v in doc.items() if k not in rtype.volatile}
 

@@ -71,10 +71,14 @@ async def assign_item(tenant_id: str, type_key: str, item_id: str,
                       client: GraphClient | None = None,
                       document: dict[str, Any] | None = None) -> None:
     """Replace the object's assignments through ``POST {item}/assign`` (idempotent: the
-    action replaces the set). ``document`` (the snapshot) selects the platform collection
-    for polymorphic types."""
+    action replaces the set), or the type's ``assign_with``. ``document`` (the snapshot)
+    selects the platform collection for polymorphic types."""
     rtype = entry(type_key)
     client = client or get_graph_client()
+    if rtype.assign_with is not None:
+        await rtype.assign_with(WriteContext(client, tenant_id, rtype, item_id, document or {},
+                                             "update"), list(assignments))
+        return
     sub = rtype.sub("assignments")
     if rtype.assign_key is None or sub is None:
         raise ValidationFailed(f"{rtype.key} has no assignments")

@@ -115,7 +115,12 @@ class ResourceType:
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
-    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
+    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
+    - ``links``: single-valued navigations that name another object (a tunnel site's
+      ``microsoftTunnelConfiguration``): the item GET expands them, the snapshot keeps only
+      ``{"id"}`` of each and writes send that back (declare the ``name.id`` reference);
+    - ``assign_with``: assignments written another way than ``POST {item}/assign`` (a
+      sub-collection written entry by entry); the type still has assignments.
     """
 
     key: str
@@ -144,10 +149,12 @@ class ResourceType:
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    links: tuple[str, ...] = ()
+    assign_with: Callable[[WriteContext, list[dict[str, Any]]], Awaitable[None]] | None = None
 
     @property
     def has_assignments(self) -> bool:
-        return self.assign_key is not None
+        return self.assign_key is not None or self.assign_with is not None
 
     @property
     def creatable(self) -> bool:
@@ -161,7 +168,7 @@ class ResourceType:
     @property
     def item_expand(self) -> str | None:
         parts = [s.expand or s.name for s in self.subcollections if s.via_item_expand]
-        return ",".join(parts) or None
+        return ",".join([*parts, *self.links]) or None
 
     @property
     def list_expand(self) -> str | None:
@@ -171,7 +178,8 @@ class ResourceType:
     @property
     def listing_complete(self) -> bool:
         """Whether the collection list (with :attr:`list_expand`) returns whole documents."""
-        return not self.list_omits and all(s.via_list_expand for s in self.subcollections)
+        return not self.list_omits and not self.links and all(
+            s.via_list_expand for s in self.subcollections)
 
     @property
     def strip_on_write(self) -> frozenset[str]:

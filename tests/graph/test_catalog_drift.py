@@ -53,7 +53,7 @@ def test_catalog_drift_every_collection_the_product_uses_is_served(entry):
         assert odata_type is None or odata_type in spec.odata_types, (path, odata_type)
         assert odata_type is None or odata_type in read.odata_types, "listed by its entry"
         assert entry.sub_names <= spec.nav_names, path
-        if entry.has_assignments:
+        if entry.assign_key is not None:
             assert entry.assign_key in spec.assign_keys, path
 
 
@@ -73,6 +73,9 @@ async def test_catalog_drift_every_write_the_product_makes_is_answered(client, g
                     if entry.can_create(snapshot):
                         break
             assert snapshot is not None and entry.can_create(snapshot), (entry.key, path)
+            if not entry.creatable:  # update only: the object it read is written back
+                await update_item(tenant, entry.key, snapshot["id"], snapshot, client=client)
+                continue
             new = await create_item(tenant, entry.key, snapshot, ca_state="as_snapshot",
                                     client=client)
             await update_item(tenant, entry.key, new.id, snapshot, ca_state="as_snapshot",
@@ -83,4 +86,5 @@ async def test_catalog_drift_every_write_the_product_makes_is_answered(client, g
     writes = [e for e in graphsim.requests(cursor) if e["is_write"] and e["kind"] == "graph"]
     assert [e for e in writes if e["status"] >= 300] == []
     created_in = {e["path"].split("/", 2)[2] for e in writes if e["method"] == "POST"}
-    assert {p for e in CATALOG for p in _write_collections(e).values()} <= created_in
+    assert {p for e in CATALOG if e.creatable
+            for p in _write_collections(e).values()} <= created_in
