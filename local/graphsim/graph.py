@@ -205,7 +205,8 @@ class GraphEngine:
         if q.expand and not rules.list_expand:
             raise bad_request("The query specified in the URI is not valid. Expanding "
                               f"navigation properties is not supported on '{spec.path}'.")
-        presented = [self.present(spec, o, q.expand, q.select, empty=rules.list_expand_empty,
+        presented = [self.present(spec, _linked(tenant, spec, o, q.expand), q.expand,
+                                  q.select, empty=rules.list_expand_empty,
                                   omit=rules.list_omits)
                      for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
@@ -218,8 +219,8 @@ class GraphEngine:
              req: GraphRequest, q: Query, ctx: str) -> GraphResponse:
         if method == "GET":
             body = {"@odata.context": f"{ctx}/$entity",
-                    **self.present(spec, obj, q.expand, q.select,
-                                   empty=spec.reads.item_expand_empty)}
+                    **self.present(spec, _linked(tenant, spec, obj, q.expand), q.expand,
+                                   q.select, empty=spec.reads.item_expand_empty)}
             return GraphResponse(200, body)
         _require_writable(spec)
         if method == "DELETE":
@@ -439,6 +440,21 @@ def _require_writable(spec: TypeSpec) -> None:
     if not spec.writable:
         raise bad_request(f"Write requests are not supported on '{spec.path}'. Write to the "
                           "platform collection instead (e.g. iosManagedAppProtections).")
+
+
+def _linked(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any],
+            expand: dict[str, dict]) -> dict[str, Any]:
+    """``obj`` with each expanded link (stored as ``{"id"}``) replaced by the object it names
+    (null once that is gone)."""
+    names = [(name, target) for name, target in spec.links if name in expand]
+    if not names:
+        return obj
+    out = dict(obj)
+    for name, target in names:
+        link = obj.get(name)
+        out[name] = tenant.data.get(target, {}).get(link.get("id")) \
+            if isinstance(link, dict) else None
+    return out
 
 
 def _unbind(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any]) -> None:

@@ -90,15 +90,14 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
 
 
 def link(tenant: Tenant, name: str, target: str, value: Any) -> dict[str, Any] | None:
-    """A single-valued navigation written as ``{"id": …}`` (or null): the object it names,
-    which the navigation then shows when expanded."""
+    """A single-valued navigation written as ``{"id": …}`` (or null), stored as that: it
+    must name an existing object, which an ``$expand`` of the navigation then shows."""
     if value is None:
         return None
-    linked = tenant.data.get(target, {}).get(value.get("id")) if isinstance(value, dict) \
-        else None
-    if linked is None:
+    linked = value.get("id") if isinstance(value, dict) else None
+    if not isinstance(linked, str) or linked not in tenant.ids(target):
         raise bad_request(f"'{name}' must name an existing object by its 'id'.")
-    return linked
+    return {"id": linked}
 
 
 def bound_parent(tenant: Tenant, spec: TypeSpec, body: dict[str, Any]) -> dict[str, Any]:

@@ -32,9 +32,11 @@ HUB = "PolicyVault"  # host.json durableTask.hubName
 
 
 def estate(sim: GraphSimulator, tenant_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every object of every catalog type in the simulated tenant, by (type, id)."""
+    """Every object of every catalog type in the simulated tenant that the catalog backs up
+    (not built-in roles), by (type, id)."""
     return {(rtype.key, str(obj["id"])): obj
-            for rtype in CATALOG for obj in sim.objects(tenant_id, rtype.key)}
+            for rtype in CATALOG for obj in sim.objects(tenant_id, rtype.key)
+            if rtype.captures(obj)}
 
 
 def rows(connection: str, table: str, partition: str | None = None) -> list[dict[str, Any]]:

@@ -251,9 +251,10 @@ def _seed_tunnel(s: TenantSeeder) -> None:
             "upgradeWindowEndTime": "04:00:00.0000000", "upgradeAutomatically": True,
             "upgradeAvailable": False, "internalNetworkProbeUrl": "",
             "roleScopeTagIds": s.scope_tags(),
-            # the configuration object itself: the navigation shows it when expanded
+            # stored as the link: an $expand of the navigation shows the configuration
             "microsoftTunnelConfiguration":
-                configurations[i % len(configurations)] if configurations else None})
+                {"id": configurations[i % len(configurations)]["id"]} if configurations
+                else None})
 
 
 def _cloud_pc_assignments(odata_type: str, policy_id: str, group: str) -> list[dict[str, Any]]:
