@@ -1,5 +1,5 @@
 """Tenant administration: enrollment, Autopilot, filters, scope tags, roles, notification
-templates, connectors and tenant-wide Intune objects.
+templates, branding, multi-admin approval, connectors, Microsoft Tunnel, Windows 365.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from shared.graph.resource import (
 # ---- evidence: why the read and write plans are what Graph serves --------------------------
 
 ROLE_ASSIGNMENTS_EVIDENCE = (
-    "microsoftgraph/microsoft-graph-docs #4216, #5956, #4110 (docs team): GET roleDefinitions/"
-    "{id}/roleAssignments is 400 'No OData route'; read roleDefinitions/{id}?$expand="
+    "microsoftgraph/microsoft-graph-docs #4216, #5956, #4110 (docs team), #6223: GET and POST "
+    "roleDefinitions/{id}/roleAssignments are 400 'No OData route'; read roleDefinitions/{id}?"
+    "$expand="
     "roleAssignments (Micke-K/IntuneManagement MSGraph.psm1 expands roleAssignments). "
     "Assignments are created at deviceManagement/roleAssignments with roleDefinition@odata."
     "bind (IntuneManagement Start-PostFileImportRoleDefinitions, deploymenttheory/terraform-"
