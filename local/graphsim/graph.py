@@ -10,6 +10,7 @@ Choices (documented because real Graph is not uniform):
   navigations without a `GET {id}/{name}` route, properties only a single GET carries;
 - POST answers 201 with the object; PATCH, PUT, DELETE and the write actions answer 204,
   `/assign` answers 200 with the new assignments;
+- a singleton (one object at a path, not a collection) is served by `singleton.py`;
 - navigations may be written inline only where Graph allows it (settings catalog `settings`
   on POST/PUT, compliance `scheduledActionsForRule` on POST); everything else goes through
   its action (`/assign`, `scheduleActionsForRules`, `updateDefinitionValues`);
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import catalog, seed, validate
+from . import catalog, seed, singleton, validate
 from .catalog import SubSpec, TypeSpec
 from .odata import GraphError, Query, bad_request, encode_skiptoken, matches, parse_query
 from .store import Tenant, touch
@@ -105,6 +106,9 @@ class GraphEngine:
             raise bad_request(f"Resource not found for the segment '{spec.path.split('/')[-1]}'.")
         q = parse_query(req.query)
         method = req.method.upper()
+        if spec.singleton:
+            under = [s for s in (resolved.item_id, *resolved.rest) if s]
+            return singleton.serve(self, tenant, spec, under, method, req, q)
         ctx = f"{self.base_url}/{req.version}/$metadata#{spec.path}"
         if resolved.item_id is None:
             if method == "GET":
@@ -132,10 +136,9 @@ class GraphEngine:
         if head == "assign" and len(resolved.rest) == 1:
             return self.assign(tenant, spec, obj, method, req.body, ctx)
         handler = dict(spec.handlers).get(head)
-        if handler is not None and len(resolved.rest) == 1:
+        if handler is not None and len(resolved.rest) == 1:  # it checks what it writes
             if method != "POST":
                 raise _method_not_allowed(method)
-            _require_writable(spec)
             return handler(self, tenant, spec, obj, req.body)
         if head in spec.actions and len(resolved.rest) == 1:
             if method != "POST":
@@ -149,15 +152,21 @@ class GraphEngine:
                               f"{ctx}('{item_id}')/{head}")
 
     # ---- reading -------------------------------------------------------------------------
+    @staticmethod
+    def served(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], q: Query
+               ) -> dict[str, Any]:
+        """The stored object as Graph reads it: references shown whole (``shown``) and
+        links expanded when asked (``links``)."""
+        return _linked(tenant, spec, _shown(tenant, spec, obj), q.expand)
+
     def present(self, spec: TypeSpec | None, obj: dict[str, Any], expand: dict[str, dict],
                 select: list[str] | None, navs: frozenset[str] = frozenset(),
                 singles: tuple[str, ...] = (), empty: frozenset[str] = frozenset(),
-                omit: frozenset[str] = frozenset(),
-                tenant: Tenant | None = None) -> dict[str, Any]:
+                omit: frozenset[str] = frozenset()) -> dict[str, Any]:
         """``obj`` as Graph shows it: navigations only where expanded (``empty`` ones as
-        ``[]``, ``$ref`` ones as the linked objects of ``tenant``), ``$select`` applied,
-        ``omit`` properties as null."""
+        ``[]``), ``$select`` applied, ``omit`` properties as null."""
         nav_names = navs | (spec.nav_names if spec else frozenset()) | set(singles)
+        hidden = spec.reads.select_only if spec else frozenset()
         unknown = set(expand) - nav_names
         if unknown:
             raise bad_request(f"Could not find a property named '{sorted(unknown)[0]}' on type "
@@ -165,6 +174,8 @@ class GraphEngine:
         out: dict[str, Any] = {}
         for key, value in obj.items():
             if key in nav_names and key not in expand:
+                continue
+            if key in hidden and (select is None or key not in select):
                 continue
             if select is not None and key not in select and key not in ("id", "@odata.type") \
                     and key not in expand:
@@ -174,8 +185,6 @@ class GraphEngine:
         for name, nested in expand.items():
             sub = spec.sub(name) if spec else None
             value = obj.get(name)
-            if sub is not None and sub.ref_target and tenant is not None:
-                value = tenant.linked(sub, obj)
             if name in empty:
                 out[name] = []
             elif isinstance(value, list):
@@ -214,9 +223,8 @@ class GraphEngine:
         if q.expand and not rules.list_expand:
             raise bad_request("The query specified in the URI is not valid. Expanding "
                               f"navigation properties is not supported on '{spec.path}'.")
-        presented = [self.present(spec, _shown(tenant, spec, o), q.expand, q.select,
-                                  empty=rules.list_expand_empty, omit=rules.list_omits,
-                                  tenant=tenant)
+        presented = [self.present(spec, self.served(tenant, spec, o, q), q.expand, q.select,
+                                  empty=rules.list_expand_empty, omit=rules.list_omits)
                      for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
         size = rules.page_size or self.page_size
@@ -228,14 +236,15 @@ class GraphEngine:
              req: GraphRequest, q: Query, ctx: str) -> GraphResponse:
         if method == "GET":
             body = {"@odata.context": f"{ctx}/$entity",
-                    **self.present(spec, _shown(tenant, spec, obj), q.expand, q.select,
-                                   empty=spec.reads.item_expand_empty, tenant=tenant)}
+                    **self.present(spec, self.served(tenant, spec, obj, q), q.expand,
+                                   q.select, empty=spec.reads.item_expand_empty)}
             return GraphResponse(200, body)
         _require_writable(spec)
         if method == "DELETE":
             if spec.key == "roleScopeTags" and obj.get("isBuiltIn"):
                 raise bad_request("The built-in scope tag cannot be deleted.")
             tenant.collection(spec).pop(obj["id"], None)
+            _unbind(tenant, spec, obj)
             return GraphResponse(204)
         if method == "PATCH":
             body = validate.write_body(tenant, spec, req.body, "patch", obj)
@@ -263,8 +272,9 @@ class GraphEngine:
         obj.update(body)
         for sub in spec.subs:
             obj[sub.name] = _normalize_sub(sub, obj.get(sub.name) or [], obj["id"])
-        if spec.key == "configurationPolicies":
+        if spec.key in ("configurationPolicies", "compliancePolicies"):
             obj["settingCount"] = len(obj["settings"])
+        if spec.key == "configurationPolicies":
             obj.setdefault("creationSource", None)
             obj.setdefault("priorityMetaData", None)
             ref = obj.get("templateReference")
@@ -281,6 +291,7 @@ class GraphEngine:
         the id the client chose (``upsert_on_patch``; Graph then answers 204, see handle)."""
         _require_writable(spec)
         body = validate.write_body(tenant, spec, raw, "create")
+        parent = validate.bound_parent(tenant, spec, body) if spec.bound_to else None
         now = seed.now_iso()
         kept: dict[str, Any] = {"id": item_id or _new_id(tenant, spec)}
         if spec.created_prop:
@@ -295,6 +306,8 @@ class GraphEngine:
             kept[spec.scope_tag_prop] = ["0"]
         obj = self.build(spec, body, kept)
         tenant.collection(spec)[obj["id"]] = obj
+        if parent is not None and spec.bound_to is not None:
+            parent.setdefault(spec.bound_to.nav, []).append(obj)  # the same object, shown twice
         return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
                                    **self.present(spec, _shown(tenant, spec, obj), {}, None)})
 
@@ -494,6 +507,40 @@ def _require_writable(spec: TypeSpec) -> None:
     if not spec.writable:
         raise bad_request(f"Write requests are not supported on '{spec.path}'. Write to the "
                           "platform collection instead (e.g. iosManagedAppProtections).")
+
+
+def _linked(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any],
+            expand: dict[str, dict]) -> dict[str, Any]:
+    """``obj`` with each expanded link (stored as ``{"id"}``) replaced by the object it names
+    (null once that is gone), and each expanded ``$ref`` navigation by the objects it links
+    to (``Tenant.linked``)."""
+    names = [(name, target) for name, target in spec.links if name in expand]
+    refs = [sub for sub in spec.subs if sub.ref_target and sub.name in expand]
+    if not names and not refs:
+        return obj
+    out = dict(obj)
+    for name, target in names:
+        link = obj.get(name)
+        out[name] = tenant.data.get(target, {}).get(link.get("id")) \
+            if isinstance(link, dict) else None
+    for sub in refs:
+        out[sub.name] = tenant.linked(sub, obj)
+    return out
+
+
+def _unbind(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any]) -> None:
+    """A deleted member of a bound collection leaves its parent's navigation; a deleted
+    parent takes its members with it."""
+    bound = spec.bound_to
+    if bound is not None:
+        for parent in tenant.data.get(bound.parent, {}).values():
+            members = parent.get(bound.nav)
+            if isinstance(members, list):
+                parent[bound.nav] = [m for m in members if m.get("id") != obj["id"]]
+    for child in catalog.TYPES:
+        if child.bound_to is not None and child.bound_to.parent == spec.key:
+            for member in obj.get(child.bound_to.nav) or []:
+                tenant.collection(child).pop(member.get("id"), None)
 
 
 def _new_id(tenant: Tenant, spec: TypeSpec) -> str:

@@ -41,6 +41,7 @@ ASSIGNMENT_TARGET_TYPES = frozenset({
     "#microsoft.graph.allDevicesAssignmentTarget",
     "#microsoft.graph.allLicensedUsersAssignmentTarget",
     "#microsoft.graph.configurationManagerCollectionAssignmentTarget",
+    "#microsoft.graph.cloudPcManagementGroupAssignmentTarget",  # Windows 365 policies
 })
 
 SETTING_INSTANCE_TYPES = frozenset({
@@ -73,9 +74,12 @@ class SubSpec:
 
     `nested` names navigations inside each sub-item (e.g. a compliance rule's
     `scheduledActionConfigurations`); `single` marks a single-valued navigation
-    (`definition`) rather than a list. `ref_target` makes it a navigation of links to the
-    objects of another TypeSpec (OData `$ref`: an app's `categories`): it reads as the linked
-    objects as they are now, and is written with `POST {nav}/$ref` / `DELETE {nav}/{id}/$ref`.
+    (`definition`) rather than a list. Under a singleton (`TypeSpec.singleton`): entries are
+    addressed by `key_prop` (case-insensitively), `fixed` ones can be neither created nor
+    deleted and are PATCHed with their `@odata.type`, and `read_only` properties are refused
+    on writes. `ref_target` makes it a navigation of links to the objects of another
+    TypeSpec (OData `$ref`: an app's `categories`): it reads as the linked objects as they
+    are now, and is written with `POST {nav}/$ref` / `DELETE {nav}/{id}/$ref`.
     """
 
     name: str
@@ -83,6 +87,9 @@ class SubSpec:
     nested: tuple[str, ...] = ()
     single: tuple[str, ...] = ()
     id_style: str = "guid"  # "guid" | "index" (settings catalog settings are "0", "1", …)
+    key_prop: str = "id"
+    fixed: bool = False
+    read_only: frozenset[str] = frozenset()
     ref_target: str | None = None  # TypeSpec key of the linked objects
 
 
@@ -99,7 +106,9 @@ class ReadRules:
       on the list / on a single GET even when the object has entries;
     - ``no_sub_route``: navigations without a ``GET {id}/{name}`` route (400; ``$expand``
       them instead);
-    - ``list_omits``: properties a list answers as null (only a single GET carries them).
+    - ``list_omits``: properties a list answers as null (only a single GET carries them);
+    - ``auto_expand``: navigations a singleton's GET carries inline without ``$expand``.
+    - ``select_only``: properties left out of every answer unless ``$select`` names them.
     """
 
     page_size: int | None = None
@@ -109,6 +118,20 @@ class ReadRules:
     item_expand_empty: frozenset[str] = frozenset()
     no_sub_route: frozenset[str] = frozenset()
     list_omits: frozenset[str] = frozenset()
+    auto_expand: frozenset[str] = frozenset()
+    select_only: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class BoundTo:
+    """Objects of a collection that belong to one object of ``parent``: a create names it
+    with ``{bind}@odata.bind``, and the object shows in the parent's ``nav`` navigation too
+    (Intune role assignments: written at ``deviceManagement/roleAssignments``, read through
+    ``roleDefinitions/{id}?$expand=roleAssignments``)."""
+
+    parent: str
+    bind: str
+    nav: str
 
 
 @dataclass(frozen=True)
@@ -140,8 +163,17 @@ class TypeSpec:
     post_creates: bool = True  # False: POST {collection} is refused (405)
     write_rules: WriteRules | None = None
     shown: Shown | None = None
+    bound_to: BoundTo | None = None
+    # single-valued navigations written as {"id": …}: (name, collection key of the target)
+    links: tuple[tuple[str, str], ...] = ()
     seeded: bool = True
     reads: ReadRules = ReadRules()
+    # One object at `path` (local/graphsim/singleton.py): GET, PATCH (PUT with `put_replace`,
+    # which needs every `required_on_create` property); POST and DELETE are refused. `subs`
+    # are its navigation collections, `parts` its single-valued navigations, `handlers` its
+    # actions keyed by their path under it ("default/resetToSystemDefault").
+    singleton: bool = False
+    parts: tuple[SubSpec, ...] = ()
 
     def sub(self, name: str) -> SubSpec | None:
         for sub in self.subs:
@@ -151,7 +183,7 @@ class TypeSpec:
 
     @property
     def nav_names(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.subs)
+        return frozenset(s.name for s in self.subs) | {name for name, _ in self.links}
 
 
 def _assignments(odata_type: str) -> SubSpec:

@@ -14,6 +14,7 @@ from .store import Tenant
 _BIND_ID = re.compile(r"\('([^']+)'\)\s*$|/([^/()']+)\s*$")
 _ANNOTATION = re.compile(r"^@odata\.(context|etag|id|editLink)$")
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+_REFERENCE_VALUE = "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue"
 
 
 def list_of(body: dict[str, Any], key: str) -> list[Any]:
@@ -65,8 +66,11 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
         base = spec.path.rsplit("/", 1)[-1]
         raise bad_request(f"An instance of an abstract type cannot be created in '{base}': "
                           "'@odata.type' is required.")
+    links = dict(spec.links)
     for key in body:
-        if key in spec.nav_names and (mode == "patch" or key not in spec.create_navs):
+        if key in links:
+            body[key] = link(tenant, key, links[key], body[key])
+        elif key in spec.nav_names and (mode == "patch" or key not in spec.create_navs):
             raise bad_request(f"The navigation property '{key}' cannot be written with this "
                               "request; use its own endpoint or action.")
     if mode in ("create", "put"):
@@ -81,6 +85,9 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
     if "settings" in body and "settings" in spec.nav_names:
         # settings catalog settings; elsewhere (iOS app configurations) a plain property
         settings(body["settings"])
+        reusable_references(tenant, body["settings"])
+    if body.get("deviceCompliancePolicyScript") is not None:
+        compliance_script(tenant, body["deviceCompliancePolicyScript"])
     if "scheduledActionsForRule" in body:
         scheduled_actions(tenant, body["scheduledActionsForRule"])
     if spec.key == "conditionalAccessPolicies":
@@ -99,6 +106,31 @@ def reference_id(raw: Any, target_path: str) -> str:
     if m is None or not (ref.lower().startswith(path) or f"/{path}" in ref.lower()):
         raise bad_request(f"'@odata.id' must be the URL of an object in {target_path}.")
     return m.group(1) or m.group(2)
+
+
+def link(tenant: Tenant, name: str, target: str, value: Any) -> dict[str, Any] | None:
+    """A single-valued navigation written as ``{"id": …}`` (or null), stored as that: it
+    must name an existing object, which an ``$expand`` of the navigation then shows."""
+    if value is None:
+        return None
+    linked = value.get("id") if isinstance(value, dict) else None
+    if not isinstance(linked, str) or linked not in tenant.ids(target):
+        raise bad_request(f"'{name}' must name an existing object by its 'id'.")
+    return {"id": linked}
+
+
+def bound_parent(tenant: Tenant, spec: TypeSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """The object a new member of a bound collection belongs to, named by
+    ``{bind}@odata.bind`` (taken out of ``body``)."""
+    assert spec.bound_to is not None
+    key = f"{spec.bound_to.bind}@odata.bind"
+    bind = body.pop(key, None)
+    m = _BIND_ID.search(str(bind)) if isinstance(bind, str) else None
+    parent = tenant.data.get(spec.bound_to.parent, {}).get(m.group(1) or m.group(2)) if m \
+        else None
+    if parent is None:
+        raise bad_request(f"'{key}' is required and must name an existing object.")
+    return parent
 
 
 def scope_tags(tenant: Tenant, value: Any) -> None:
@@ -123,6 +155,30 @@ def settings(value: Any) -> None:
         if not isinstance(instance.get("settingDefinitionId"), str):
             raise bad_request(f"settings[{index}].settingInstance.settingDefinitionId is "
                               "required.")
+
+
+def reusable_references(tenant: Tenant, value: Any) -> None:
+    """Reference values (at any depth) name reusable settings by id: each must exist."""
+    known = tenant.ids("reusablePolicySettings")
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("@odata.type") == _REFERENCE_VALUE and node.get("value") not in known:
+                raise bad_request(f"The reusable setting '{node.get('value')}' referenced by a "
+                                  "setting value was not found.")
+            stack.extend(node.values())
+
+
+def compliance_script(tenant: Tenant, value: Any) -> None:
+    """A Windows compliance policy's custom compliance names an existing compliance script."""
+    if not isinstance(value, dict):
+        raise bad_request("'deviceCompliancePolicyScript' must be an object.")
+    script_id = value.get("deviceComplianceScriptId")
+    if script_id not in tenant.ids("deviceComplianceScripts"):
+        raise bad_request(f"The device compliance script '{script_id}' was not found.")
 
 
 def assignment(tenant: Tenant, item: Any) -> None:

@@ -10,10 +10,11 @@ The entries themselves live in :mod:`shared.graph.entries`, one module per area.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from shared.graph.documents import COMMON_VOLATILE, SUB_SERVER_FIELDS
 from shared.platform.errors import ValidationFailed
@@ -108,17 +109,28 @@ class ResourceType:
     - a **singleton** (``singleton=True``): one object at ``path`` — or the
       ``singleton_property`` of the object there (``deviceManagement.settings``) — whose item
       id is the entry's key; read with one GET, written with ``update_method``, never created
-      or deleted;
+      or deleted; its sub-collections come from that GET where Graph returns them inline,
+      else from ``GET {path}/{name}``; ``singleton_parts`` are single-valued navigations
+      (``crossTenantAccessPolicy.default``), each read with ``GET {path}/{name}`` and kept in
+      the document under its name (the entry's hooks write them);
     - ``restore`` says what a restore may write (:class:`Restore`); ``can_create`` refuses
       objects nobody can create (built-ins → ``not_creatable``); ``content_required`` marks
       objects whose create needs uploaded content a backup does not hold
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
-    - ``written_by_id``: dotted paths of navigations Graph expands inline on every read (the
-      whole target object) but takes as ``{"id": …}`` on writes (a CA policy's
-      ``grantControls.authenticationStrength``): write bodies and comparisons keep the id only;
-    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
+    - ``links``: single-valued navigations that name another object and that only an item
+      GET's ``$expand`` brings (a tunnel site's ``microsoftTunnelConfiguration``);
+      ``written_by_id``: dotted paths of navigations Graph returns inline on every read (a CA
+      policy's ``grantControls.authenticationStrength``). Of both, snapshots, write bodies and
+      comparisons keep only ``{"id"}`` (the named object is backed up on its own; declare the
+      ``….id`` reference so restore remaps it);
+    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
+    - ``select``: every property, for types whose reads leave some out unless ``$select``
+      names them (reusable settings' ``settingInstance``): list and item GETs select these;
+    - ``assign_via`` writes assignments where Graph has no ``/assign`` (terms and
+      conditions, Apple user-initiated enrollment:
+      :func:`shared.graph.hooks.assign_entry_by_entry`).
     """
 
     key: str
@@ -127,7 +139,7 @@ class ResourceType:
     name_field: str = "displayName"
     subcollections: tuple[SubCollection, ...] = (ASSIGNMENTS,)
     assign_key: str | None = "assignments"  # body key of POST {item}/assign; None: no /assign
-    assign_action: str = "assign"  # the action assignments go through (policy sets: "update")
+    assign_via: Callable[[WriteContext, Sequence[dict[str, Any]]], Awaitable[None]] | None = None
     read_only: frozenset[str] = frozenset()
     volatile: frozenset[str] = frozenset()
     update_method: str = "PATCH"
@@ -142,22 +154,30 @@ class ResourceType:
     restore: Restore = Restore.FULL
     singleton: bool = False
     singleton_property: str | None = None
+    singleton_parts: tuple[str, ...] = ()
     include: Callable[[dict[str, Any]], bool] = field(default=_always)
     listed_fields: tuple[str, ...] = ()
     content_required: Callable[[dict[str, Any]], bool] | None = None
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    links: tuple[str, ...] = ()
     written_by_id: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
 
     @property
     def has_assignments(self) -> bool:
-        return self.assign_key is not None
+        return self.assign_key is not None or self.assign_via is not None
 
     @property
     def creatable(self) -> bool:
         """Whether a restore may ever create an object of this type."""
         return self.restore is Restore.FULL and not self.singleton
+
+    @property
+    def id_only(self) -> tuple[str, ...]:
+        """Dotted paths of navigations a document keeps as ``{"id"}`` only."""
+        return (*self.links, *self.written_by_id)
 
     @property
     def has_built_ins(self) -> bool:
@@ -171,7 +191,7 @@ class ResourceType:
     @property
     def item_expand(self) -> str | None:
         parts = [s.expand or s.name for s in self.subcollections if s.via_item_expand]
-        return ",".join(parts) or None
+        return ",".join([*parts, *self.links]) or None
 
     @property
     def list_expand(self) -> str | None:
@@ -181,7 +201,8 @@ class ResourceType:
     @property
     def listing_complete(self) -> bool:
         """Whether the collection list (with :attr:`list_expand`) returns whole documents."""
-        return not self.list_omits and all(s.via_list_expand for s in self.subcollections)
+        return not self.list_omits and not self.links and all(
+            s.via_list_expand for s in self.subcollections)
 
     @property
     def strip_on_write(self) -> frozenset[str]:
@@ -201,6 +222,17 @@ class ResourceType:
     def captures(self, listed: dict[str, Any]) -> bool:
         """Whether a listed object is backed up under this entry."""
         return self.supports(listed.get("@odata.type")) and self.include(listed)
+
+    def object_path(self, item_id: str, document: dict[str, Any] | None = None) -> str:
+        """Where one object lives: a singleton at ``path`` (its only id is the key), any other
+        at ``{collection}/{id}``."""
+        if not isinstance(item_id, str) or not item_id:
+            raise ValidationFailed("item id must be a non-empty string")
+        if self.singleton:
+            if item_id != self.key:
+                raise ValidationFailed(f"{self.key} is a singleton: its only id is {self.key}")
+            return self.path
+        return f"{self.collection_for(document)}/{quote(item_id, safe='')}"
 
     def collection_for(self, document: dict[str, Any] | None = None) -> str:
         """Where an object lives for sub-collection reads and all writes."""

@@ -5,6 +5,7 @@ categories, policy sets, iOS LOB app provisioning.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -152,6 +153,15 @@ async def update_policy_set_items(ctx: WriteContext) -> None:
                                            "deletedPolicySetItems": deleted})
 
 
+async def assign_policy_set(ctx: WriteContext, assignments: Sequence[dict[str, Any]]) -> None:
+    """Policy sets have no ``/assign``: their assignments are replaced through
+    ``POST {set}/update`` (IntuneManagement, Microsoft365DSC)."""
+    sub = ctx.rtype.sub("assignments")
+    assert sub is not None
+    await ctx.send("POST", "/update", {"assignments": [clean_entry(sub, a) for a in assignments]},
+                   idempotent=True)
+
+
 # ---- entries --------------------------------------------------------------------------------
 
 ENTRIES: tuple[ResourceType, ...] = (
@@ -214,7 +224,8 @@ ENTRIES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         key="policySets", path="deviceAppManagement/policySets", version="beta",
-        subcollections=(_ITEMS, ITEM_ASSIGNMENTS), assign_action="update",
+        subcollections=(_ITEMS, ITEM_ASSIGNMENTS), assign_key=None,
+        assign_via=assign_policy_set,
         volatile=frozenset({"status", "errorCode"}),
         references=(Reference("roleScopeTags", "roleScopeTags[]"), ASSIGNMENT_FILTERS,
                     ASSIGNMENT_GROUPS, Reference(POLICY_SET_PAYLOADS, "items[].payloadId")),
