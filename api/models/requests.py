@@ -46,18 +46,20 @@ def parse(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(_describe(exc.errors(include_url=False))) from exc
+        detail, whole = _describe(exc.errors(include_url=False))
+        raise ValidationFailed(detail, **({"limit": len(detail)} if whole else {})) from exc
 
 
-def _describe(errors: list[ErrorDetails]) -> str:
+def _describe(errors: list[ErrorDetails]) -> tuple[str, bool]:
+    """The detail, and whether it is ours to list whole (the supported keys)."""
     unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
     if unknown:
-        return f"unknown fields: {', '.join(unknown)}"
+        return f"unknown fields: {', '.join(unknown)}", False
     first = errors[0]
     if first["type"] == _UNSUPPORTED_TYPE:  # the supported keys fill the detail (DESIGN §3)
-        return first["msg"]
+        return first["msg"], True
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
-    return f"{where.lstrip('.') or 'body'}: {first['msg']}"
+    return f"{where.lstrip('.') or 'body'}: {first['msg']}", False
 
 
 # ---- field types ---------------------------------------------------------------------------
@@ -165,6 +167,10 @@ class RestoreStart(RequestBody):
     ca_state: CaState = Field(
         "report_only", description="Conditional Access policies restored report-only, or as "
                                    "the snapshot has them")
+    create_missing_groups: bool = Field(
+        False, description="recreate groups of the set that are gone (definitions, never "
+                           "members); otherwise they are skipped and what includes them is "
+                           "left out")
 
 
 # ---- query parameters ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .areas import AREAS
+from .directory import DIRECTORY_OBJECTS, GROUP_READ_ONLY
 from .spec import (  # noqa: F401 - re-exported: the simulator's vocabulary
     ASSIGNMENT_TARGET_TYPES,
     BETA,
@@ -225,10 +226,11 @@ TYPES: tuple[TypeSpec, ...] = (
         abstract=True, modified_prop="modifiedDateTime", scope_tag_prop=None,
         read_only=frozenset({"modifiedDateTime"}),
     ),
-    TypeSpec(
+    TypeSpec(  # definitions only: members are not simulated (directory.py)
         key="groups", path="groups", odata_types=("#microsoft.graph.group",),
-        modified_prop=None, scope_tag_prop=None,
+        modified_prop=None, scope_tag_prop=None, read_only=GROUP_READ_ONLY,
     ),
+    DIRECTORY_OBJECTS,
     TypeSpec(
         key="groupPolicyDefinitions", path="deviceManagement/groupPolicyDefinitions",
         odata_types=("#microsoft.graph.groupPolicyDefinition",), versions=BETA,
@@ -246,7 +248,7 @@ POLICY_TYPE_KEYS: tuple[str, ...] = (
     "windowsFeatureUpdateProfiles", "windowsQualityUpdateProfiles", "windowsDriverUpdateProfiles",
     "assignmentFilters", "roleScopeTags", "notificationMessageTemplates", "managedAppPolicies",
     "mobileAppConfigurations", "targetedManagedAppConfigurations", "conditionalAccessPolicies",
-    "namedLocations",
+    "namedLocations", "groups",
     *(key for area in AREAS for key in area.POLICY_KEYS),
 )
 

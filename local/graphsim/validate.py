@@ -6,7 +6,7 @@ import copy
 import re
 from typing import Any
 
-from . import catalog
+from . import catalog, directory
 from .catalog import TypeSpec
 from .odata import bad_request
 from .store import Tenant
@@ -83,6 +83,8 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
         scheduled_actions(tenant, body["scheduledActionsForRule"])
     if spec.key == "conditionalAccessPolicies":
         ca_policy(tenant, body, mode)
+    if spec.key == "groups":
+        directory.group_body(body, mode)
     return body
 
 

@@ -43,8 +43,10 @@ class PolicyVaultError(Exception):
     http_status = 500
     retryable = False
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        self.message = message[:MAX_MESSAGE_LENGTH]
+    def __init__(self, message: str, *, code: str | None = None,
+                 limit: int = MAX_MESSAGE_LENGTH) -> None:
+        """``limit`` is raised only for messages made of our own data (the catalog's keys)."""
+        self.message = message[:limit]
         if code is not None:
             self.code = code
         super().__init__(self.message)
