@@ -9,7 +9,8 @@ that are not written inline, clean inline entries of their server ids (settings 
 References (scope tag ids, filter ids in assignment targets, named locations in CA
 conditions, notification templates in compliance actions, group ids) are declared per entry
 as dotted paths; :func:`rewrite_references` applies a restore's old→new id map before
-dependents are written (DESIGN §8).
+dependents are written (DESIGN §8), and :func:`drop_references` leaves out references to
+objects that no longer exist.
 """
 
 from __future__ import annotations

@@ -259,10 +259,9 @@ def _leave_out(rtype: ResourceType, a: Assessment, gone: list[tuple[Reference, s
     if not include_assignments and ASSIGNMENTS in a.desired:
         written[ASSIGNMENTS] = a.desired[ASSIGNMENTS]
     a.desired = written
-    a.warnings.extend(
-        {"code": ErrorCode.MISSING_REFERENCE,
-         "message": f"group {gid} does not exist in the tenant: what included it was left "
-                    "out, the rest is written"} for gid in sorted(ids))
+    a.warnings.append({"code": ErrorCode.MISSING_REFERENCE,
+                       "message": f"group(s) {_ids(sorted(ids))} do not exist in the tenant: "
+                                  "what included them was left out, the rest is written"})
 
 
 def _ids(ids: list[str]) -> str:

@@ -277,3 +277,15 @@ async def test_assess_drifted_group_definition_is_an_update(graphsim, live):
 
     assert a.action == "update" and a.write_body and not a.write_assignments
     assert a.diff == [{"path": "membershipRule", "change": "changed"}]
+
+
+async def test_assess_group_lookup_refused_writes_no_reference_it_could_not_check(graphsim,
+                                                                                  live):
+    graphsim.add_fault("status", status=403, path_prefix="/v1.0/directoryObjects/getByIds")
+    referring = _policy(_assignment("groupAssignmentTarget", _group_ids(graphsim, live)[0]))
+    unassigned = {**_policy(), "id": "p2", "displayName": "Unassigned"}
+
+    a, b = await _assess(live, DEVICE, referring, unassigned)
+
+    assert (a.action, a.error["code"]) == ("skip", ErrorCode.GRAPH_FORBIDDEN)
+    assert b.action == "create" and b.error is None
