@@ -445,7 +445,6 @@ class GraphEngine:
             raise _method_not_allowed(method)
         raise bad_request(f"Resource not found for the segment '{nested_name}'.")
 
-
     def ref_route(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], sub: SubSpec,
                   rest: list[str], method: str, req: GraphRequest, q: Query,
                   ctx: str) -> GraphResponse:
