@@ -115,7 +115,11 @@ class ResourceType:
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
-    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12).
+    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
+    - ``licensed_by``: prefixes of the service plan names
+      (``subscribedSkus[].servicePlans[].servicePlanName``) that license the type, for a
+      workload that answers a tenant without its licence 403, as it answers an app without
+      the permission (:mod:`shared.graph.licences` tells the two apart).
     """
 
     key: str
@@ -144,6 +148,7 @@ class ResourceType:
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    licensed_by: tuple[str, ...] = ()
 
     @property
     def has_assignments(self) -> bool:
