@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .areas import AREAS
+from .areas.identity import show_conditional_access
 from .spec import (  # noqa: F401 - re-exported: the simulator's vocabulary
     ASSIGNMENT_TARGET_TYPES,
     BETA,
@@ -218,7 +219,7 @@ TYPES: tuple[TypeSpec, ...] = (
         key="conditionalAccessPolicies", path="identity/conditionalAccess/policies",
         odata_types=("#microsoft.graph.conditionalAccessPolicy",),
         modified_prop="modifiedDateTime", scope_tag_prop=None,
-        read_only=frozenset({"modifiedDateTime"}),
+        read_only=frozenset({"modifiedDateTime"}), shown=show_conditional_access,
     ),
     TypeSpec(
         key="namedLocations", path="identity/conditionalAccess/namedLocations",

@@ -10,6 +10,7 @@ Choices (documented because real Graph is not uniform):
   navigations without a `GET {id}/{name}` route, properties only a single GET carries;
 - POST answers 201 with the object; PATCH, PUT, DELETE and the write actions answer 204,
   `/assign` answers 200 with the new assignments;
+- a singleton (one object at a path, not a collection) is served by `singleton.py`;
 - navigations may be written inline only where Graph allows it (settings catalog `settings`
   on POST/PUT, compliance `scheduledActionsForRule` on POST); everything else goes through
   its action (`/assign`, `scheduleActionsForRules`, `updateDefinitionValues`).
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import catalog, seed, validate
+from . import catalog, seed, singleton, validate
 from .catalog import SubSpec, TypeSpec
 from .licences import refusal as unlicensed
 from .odata import (
@@ -106,11 +107,14 @@ class GraphEngine:
             raise refused
         q = parse_query(req.query)
         method = req.method.upper()
+        if spec.singleton:
+            under = [s for s in (resolved.item_id, *resolved.rest) if s]
+            return singleton.serve(self, tenant, spec, under, method, req, q)
         ctx = f"{self.base_url}/{req.version}/$metadata#{spec.path}"
         if resolved.item_id is None:
             if method == "GET":
                 return self.list_collection(tenant, spec, req, q, ctx)
-            if method == "POST":
+            if method == "POST" and spec.post_creates:
                 return self.create(tenant, spec, req.body, ctx)
             raise _method_not_allowed(method)
         item_id = resolved.item_id
@@ -121,7 +125,10 @@ class GraphEngine:
             return collection_action(self, tenant, spec, None, req.body)
         obj = tenant.find(spec, item_id, req.version)
         if obj is None and spec.upsert_on_patch and method == "PATCH" and not resolved.rest:
-            return self.create(tenant, spec, req.body, ctx, item_id=item_id)
+            if spec.client_ids and not re.fullmatch(spec.client_ids, item_id):
+                raise bad_request(f"Invalid id '{item_id}' for '{spec.path}'.")
+            self.create(tenant, spec, req.body, ctx, item_id=item_id)
+            return GraphResponse(204)  # an upsert answers like an update
         if obj is None:
             raise not_found(spec, item_id)
         if not resolved.rest:
@@ -130,10 +137,9 @@ class GraphEngine:
         if head == "assign" and len(resolved.rest) == 1:
             return self.assign(tenant, spec, obj, method, req.body, ctx)
         handler = dict(spec.handlers).get(head)
-        if handler is not None and len(resolved.rest) == 1:
+        if handler is not None and len(resolved.rest) == 1:  # it checks what it writes
             if method != "POST":
                 raise _method_not_allowed(method)
-            _require_writable(spec)
             return handler(self, tenant, spec, obj, req.body)
         if head in spec.actions and len(resolved.rest) == 1:
             if method != "POST":
@@ -154,6 +160,7 @@ class GraphEngine:
         """``obj`` as Graph shows it: navigations only where expanded (``empty`` ones as
         ``[]``), ``$select`` applied, ``omit`` properties as null."""
         nav_names = navs | (spec.nav_names if spec else frozenset()) | set(singles)
+        hidden = spec.reads.select_only if spec else frozenset()
         unknown = set(expand) - nav_names
         if unknown:
             raise bad_request(f"Could not find a property named '{sorted(unknown)[0]}' on type "
@@ -161,6 +168,8 @@ class GraphEngine:
         out: dict[str, Any] = {}
         for key, value in obj.items():
             if key in nav_names and key not in expand:
+                continue
+            if key in hidden and (select is None or key not in select):
                 continue
             if select is not None and key not in select and key not in ("id", "@odata.type") \
                     and key not in expand:
@@ -208,8 +217,8 @@ class GraphEngine:
         if q.expand and not rules.list_expand:
             raise bad_request("The query specified in the URI is not valid. Expanding "
                               f"navigation properties is not supported on '{spec.path}'.")
-        presented = [self.present(spec, o, q.expand, q.select, empty=rules.list_expand_empty,
-                                  omit=rules.list_omits)
+        presented = [self.present(spec, _shown(tenant, spec, o), q.expand, q.select,
+                                  empty=rules.list_expand_empty, omit=rules.list_omits)
                      for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
         size = rules.page_size or self.page_size
@@ -221,7 +230,7 @@ class GraphEngine:
              req: GraphRequest, q: Query, ctx: str) -> GraphResponse:
         if method == "GET":
             body = {"@odata.context": f"{ctx}/$entity",
-                    **self.present(spec, obj, q.expand, q.select,
+                    **self.present(spec, _shown(tenant, spec, obj), q.expand, q.select,
                                    empty=spec.reads.item_expand_empty)}
             return GraphResponse(200, body)
         _require_writable(spec)
@@ -231,14 +240,14 @@ class GraphEngine:
             tenant.collection(spec).pop(obj["id"], None)
             return GraphResponse(204)
         if method == "PATCH":
-            body = validate.write_body(tenant, spec, req.body, "patch")
+            body = validate.write_body(tenant, spec, req.body, "patch", obj)
             obj.update(body)
             touch(spec, obj)
             return GraphResponse(204)
         if method == "PUT":
             if not spec.put_replace:
                 raise _method_not_allowed(method)
-            body = validate.write_body(tenant, spec, req.body, "put")
+            body = validate.write_body(tenant, spec, req.body, "put", obj)
             kept = {k: obj[k] for k in ("id", "@odata.type", spec.created_prop or "",
                                         "creationSource", "priorityMetaData", "assignments")
                     if k in obj}
@@ -256,8 +265,9 @@ class GraphEngine:
         obj.update(body)
         for sub in spec.subs:
             obj[sub.name] = _normalize_sub(sub, obj.get(sub.name) or [], obj["id"])
-        if spec.key == "configurationPolicies":
+        if spec.key in ("configurationPolicies", "compliancePolicies"):
             obj["settingCount"] = len(obj["settings"])
+        if spec.key == "configurationPolicies":
             obj.setdefault("creationSource", None)
             obj.setdefault("priorityMetaData", None)
             ref = obj.get("templateReference")
@@ -271,7 +281,7 @@ class GraphEngine:
     def create(self, tenant: Tenant, spec: TypeSpec, raw: Any, ctx: str,
                item_id: str | None = None) -> GraphResponse:
         """POST to the collection; or, with ``item_id``, a PATCH that creates the object under
-        the id the client chose (``upsert_on_patch``)."""
+        the id the client chose (``upsert_on_patch``; Graph then answers 204, see handle)."""
         _require_writable(spec)
         body = validate.write_body(tenant, spec, raw, "create")
         now = seed.now_iso()
@@ -289,7 +299,7 @@ class GraphEngine:
         obj = self.build(spec, body, kept)
         tenant.collection(spec)[obj["id"]] = obj
         return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
-                                   **self.present(spec, obj, {}, None)})
+                                   **self.present(spec, _shown(tenant, spec, obj), {}, None)})
 
     def assign(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], method: str,
                raw: Any, ctx: str) -> GraphResponse:
@@ -432,6 +442,10 @@ _IS_ASSIGNED_TYPES = {"configurationPolicies", "iosManagedAppProtections",
 def _method_not_allowed(method: str) -> GraphError:
     return GraphError(405, "BadRequest", f"The HTTP method '{method}' is not supported on this "
                                          "resource.")
+
+
+def _shown(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any]) -> dict[str, Any]:
+    return spec.shown(tenant, obj) if spec.shown is not None else obj
 
 
 def _require_writable(spec: TypeSpec) -> None:

@@ -58,6 +58,13 @@ SETTING_INSTANCE_TYPES = frozenset({
 # (``POST {collection}/{name}``: ``obj`` is None): (engine, tenant, spec, obj, body) → answer.
 ActionHandler = Callable[["GraphEngine", "Tenant", "TypeSpec", "dict[str, Any] | None", Any],
                          "GraphResponse"]
+# A type's own rules for a write body, after the common checks (validate.write_body): raise a
+# 400 for what Graph refuses, fill in what Graph computes. (tenant, body, mode, the stored
+# object — None on a create) → None; ``body`` is the checked copy and may be changed.
+WriteRules = Callable[["Tenant", "dict[str, Any]", str, "dict[str, Any] | None"], None]
+# How Graph shows a stored object, where it expands targets inline on every read (a CA
+# policy's authentication strength): (tenant, stored object) → the object as read.
+Shown = Callable[["Tenant", "dict[str, Any]"], "dict[str, Any]"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,10 @@ class SubSpec:
 
     `nested` names navigations inside each sub-item (e.g. a compliance rule's
     `scheduledActionConfigurations`); `single` marks a single-valued navigation
-    (`definition`) rather than a list.
+    (`definition`) rather than a list. Under a singleton (`TypeSpec.singleton`): entries are
+    addressed by `key_prop` (case-insensitively), `fixed` ones can be neither created nor
+    deleted and are PATCHed with their `@odata.type`, and `read_only` properties are refused
+    on writes.
     """
 
     name: str
@@ -74,6 +84,9 @@ class SubSpec:
     nested: tuple[str, ...] = ()
     single: tuple[str, ...] = ()
     id_style: str = "guid"  # "guid" | "index" (settings catalog settings are "0", "1", …)
+    key_prop: str = "id"
+    fixed: bool = False
+    read_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -89,7 +102,9 @@ class ReadRules:
       on the list / on a single GET even when the object has entries;
     - ``no_sub_route``: navigations without a ``GET {id}/{name}`` route (400; ``$expand``
       them instead);
-    - ``list_omits``: properties a list answers as null (only a single GET carries them).
+    - ``list_omits``: properties a list answers as null (only a single GET carries them);
+    - ``auto_expand``: navigations a singleton's GET carries inline without ``$expand``.
+    - ``select_only``: properties left out of every answer unless ``$select`` names them.
     """
 
     page_size: int | None = None
@@ -99,6 +114,8 @@ class ReadRules:
     item_expand_empty: frozenset[str] = frozenset()
     no_sub_route: frozenset[str] = frozenset()
     list_omits: frozenset[str] = frozenset()
+    auto_expand: frozenset[str] = frozenset()
+    select_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -130,8 +147,18 @@ class TypeSpec:
     scope_tag_prop: str | None = "roleScopeTagIds"
     writable: bool = True
     upsert_on_patch: bool = False  # PATCH {collection}/{new id} creates the object
+    client_ids: str | None = None  # regex an id chosen by the client (upsert) must match
+    post_creates: bool = True  # False: POST {collection} is refused (405)
+    write_rules: WriteRules | None = None
+    shown: Shown | None = None
     seeded: bool = True
     reads: ReadRules = ReadRules()
+    # One object at `path` (local/graphsim/singleton.py): GET, PATCH (PUT with `put_replace`,
+    # which needs every `required_on_create` property); POST and DELETE are refused. `subs`
+    # are its navigation collections, `parts` its single-valued navigations, `handlers` its
+    # actions keyed by their path under it ("default/resetToSystemDefault").
+    singleton: bool = False
+    parts: tuple[SubSpec, ...] = ()
 
     def sub(self, name: str) -> SubSpec | None:
         for sub in self.subs:

@@ -14,6 +14,7 @@ from .store import Tenant
 _BIND_ID = re.compile(r"\('([^']+)'\)\s*$|/([^/()']+)\s*$")
 _ANNOTATION = re.compile(r"^@odata\.(context|etag|id|editLink)$")
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+_REFERENCE_VALUE = "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue"
 
 
 def list_of(body: dict[str, Any], key: str) -> list[Any]:
@@ -48,8 +49,10 @@ def no_read_only(body: dict[str, Any], extra: frozenset[str] = frozenset()) -> N
                                   "cannot be set.")
 
 
-def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str, Any]:
-    """Checked copy of a POST ("create"), PATCH or PUT body, without ignored keys."""
+def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
+               current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Checked copy of a POST ("create"), PATCH or PUT body (of ``current``), without
+    ignored keys; the type's own ``write_rules`` run last."""
     body = copy.deepcopy(require_object(raw))
     no_read_only(body, spec.read_only)
     for key in [k for k in body if _ANNOTATION.match(k)]:
@@ -79,10 +82,15 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str) -> dict[str,
     if "settings" in body and "settings" in spec.nav_names:
         # settings catalog settings; elsewhere (iOS app configurations) a plain property
         settings(body["settings"])
+        reusable_references(tenant, body["settings"])
+    if body.get("deviceCompliancePolicyScript") is not None:
+        compliance_script(tenant, body["deviceCompliancePolicyScript"])
     if "scheduledActionsForRule" in body:
         scheduled_actions(tenant, body["scheduledActionsForRule"])
     if spec.key == "conditionalAccessPolicies":
         ca_policy(tenant, body, mode)
+    if spec.write_rules is not None:
+        spec.write_rules(tenant, body, mode, current)
     return body
 
 
@@ -108,6 +116,30 @@ def settings(value: Any) -> None:
         if not isinstance(instance.get("settingDefinitionId"), str):
             raise bad_request(f"settings[{index}].settingInstance.settingDefinitionId is "
                               "required.")
+
+
+def reusable_references(tenant: Tenant, value: Any) -> None:
+    """Reference values (at any depth) name reusable settings by id: each must exist."""
+    known = tenant.ids("reusablePolicySettings")
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("@odata.type") == _REFERENCE_VALUE and node.get("value") not in known:
+                raise bad_request(f"The reusable setting '{node.get('value')}' referenced by a "
+                                  "setting value was not found.")
+            stack.extend(node.values())
+
+
+def compliance_script(tenant: Tenant, value: Any) -> None:
+    """A Windows compliance policy's custom compliance names an existing compliance script."""
+    if not isinstance(value, dict):
+        raise bad_request("'deviceCompliancePolicyScript' must be an object.")
+    script_id = value.get("deviceComplianceScriptId")
+    if script_id not in tenant.ids("deviceComplianceScripts"):
+        raise bad_request(f"The device compliance script '{script_id}' was not found.")
 
 
 def assignment(tenant: Tenant, item: Any) -> None:
@@ -188,3 +220,35 @@ def ca_policy(tenant: Tenant, body: dict[str, Any], mode: str) -> None:
         for loc in list_of(locations, key):
             if loc not in ("All", "AllTrusted", _EMPTY_GUID) and loc not in known:
                 raise bad_request(f"1040: Invalid location value: '{loc}'.")
+    applications = (conditions or {}).get("applications") or {}
+    if not isinstance(applications, dict):
+        raise bad_request("1003: 'conditions.applications' must be an object.")
+    contexts = tenant.ids("authenticationContextClassReferences")
+    for ref in list_of(applications, "includeAuthenticationContextClassReferences"):
+        if not isinstance(ref, str) or ref not in contexts:
+            raise bad_request(f"1003: Invalid authentication context class reference '{ref}'.")
+    grant = body.get("grantControls")
+    if grant is not None and not isinstance(grant, dict):
+        raise bad_request("1003: 'grantControls' must be an object.")
+    if isinstance(grant, dict):
+        ca_grant_controls(tenant, grant)
+
+
+def ca_grant_controls(tenant: Tenant, grant: dict[str, Any]) -> None:
+    """Terms of use and the authentication strength must exist. The strength is written as
+    ``{"id": …}`` and stored as that reference (reads show the whole strength: see
+    ``areas.identity.show_conditional_access``)."""
+    agreements = tenant.ids("termsOfUseAgreements")
+    for agreement in list_of(grant, "termsOfUse"):
+        if not isinstance(agreement, str) or agreement not in agreements:
+            raise bad_request(f"1003: Invalid terms of use '{agreement}'.")
+    strength = grant.get("authenticationStrength")
+    if strength is None:
+        return
+    strengths = tenant.data.get("authenticationStrengthPolicies", {})
+    strength_id = strength.get("id") if isinstance(strength, dict) else None
+    target = strengths.get(strength_id) if isinstance(strength_id, str) else None
+    if target is None:
+        raise bad_request("1003: 'grantControls.authenticationStrength' must name an existing "
+                          "authentication strength by its id.")
+    grant["authenticationStrength"] = {"id": strength_id}

@@ -108,14 +108,27 @@ def own_fields(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
     write bodies (:mod:`shared.graph.payloads`) and comparisons (:func:`comparable`, hence
     every diff) share, so a diff never names a field a restore would not write.
 
-    Graph-managed: the catalog's ``strip_on_write`` fields, and all of ``templateReference``
+    Graph-managed: the catalog's ``strip_on_write`` fields, all of ``templateReference``
     but ``templateId`` (Graph fills in the template's family, name and version and annotates
-    the object; ``templateId`` is the only part a client writes)."""
+    the object; ``templateId`` is the only part a client writes), and all of an inline
+    expanded target but its id (``rtype.written_by_id``)."""
     out = {k: v for k, v in document.items() if k not in rtype.strip_on_write}
     ref = out.get("templateReference")
     if isinstance(ref, dict):
         out["templateReference"] = {"templateId": ref.get("templateId") or ""}
+    for path in rtype.written_by_id:
+        out = _id_only(out, path.split("."))
     return out
+
+
+def _id_only(node: dict[str, Any], parts: list[str]) -> dict[str, Any]:
+    """``node`` with the object at ``parts`` reduced to ``{"id": …}`` (copied along the path,
+    never changed in place); absent or null values stay as they are."""
+    value = node.get(parts[0])
+    if not isinstance(value, dict):
+        return node
+    inner = _id_only(value, parts[1:]) if len(parts) > 1 else {"id": value.get("id")}
+    return {**node, parts[0]: inner}
 
 
 def comparable(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:

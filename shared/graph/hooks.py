@@ -31,7 +31,7 @@ class WriteContext:
 
     @property
     def item_path(self) -> str:
-        return f"{self.rtype.collection_for(self.snapshot)}/{quote(self.item_id, safe='')}"
+        return self.rtype.object_path(self.item_id, self.snapshot)
 
     async def live(self, name: str, params: dict[str, str] | None = None
                    ) -> list[dict[str, Any]]:

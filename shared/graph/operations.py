@@ -54,12 +54,15 @@ async def update_item(tenant_id: str, type_key: str, item_id: str, snapshot: dic
                       *, ca_state: str = "report_only",
                       client: GraphClient | None = None) -> None:
     """Make the live object ``item_id`` match ``snapshot`` (PATCH, or PUT with the full
-    settings for the settings catalog, then the type's follow-up writes)."""
+    settings for the settings catalog, then the type's follow-up writes). A singleton is
+    written at its path; a ``singleton_property`` through its parent (``PATCH
+    deviceManagement {"settings": …}``)."""
     rtype = entry(type_key)
     client = client or get_graph_client()
     payload = to_update_payload(rtype, snapshot, ca_state=ca_state)
-    await client.request(tenant_id, rtype.update_method,
-                         item_path(rtype.collection_for(snapshot), item_id),
+    if rtype.singleton_property:
+        payload = {rtype.singleton_property: payload}
+    await client.request(tenant_id, rtype.update_method, rtype.object_path(item_id, snapshot),
                          version=rtype.version, json=payload)
     if rtype.after_write is not None:
         await rtype.after_write(WriteContext(client, tenant_id, rtype, item_id, snapshot,
@@ -76,8 +79,12 @@ async def assign_item(tenant_id: str, type_key: str, item_id: str,
     rtype = entry(type_key)
     client = client or get_graph_client()
     sub = rtype.sub("assignments")
-    if rtype.assign_key is None or sub is None:
+    if not rtype.has_assignments or sub is None:
         raise ValidationFailed(f"{rtype.key} has no assignments")
+    if rtype.assign_via is not None:  # no /assign: the type's own route
+        await rtype.assign_via(WriteContext(client, tenant_id, rtype, item_id, document or {},
+                                            "update"), assignments)
+        return
     body = {rtype.assign_key: [clean_entry(sub, a) for a in assignments]}
     await client.request(tenant_id, "POST",
                          f"{item_path(rtype.collection_for(document), item_id)}/assign",

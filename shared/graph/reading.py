@@ -9,7 +9,10 @@ parts are read most cheaply (``SubCollection.via_list_expand`` / ``via_item_expa
   an object the listing brings complete costs nothing more; the others get one item GET each
   (with the item ``$expand``), 20 per ``$batch``, while the next list page is read;
 - :func:`fetch_snapshots` reads objects by id (a single capture, a retry, a restore's live
-  state): the item GET, then every sub-collection the item GET does not carry.
+  state): the item GET, then every sub-collection the item GET does not carry;
+- a singleton (``ResourceType.singleton``) is one object whose only id is the entry's key:
+  listing it, reading its collection and fetching it are all one GET of ``path`` (plus its
+  parts and the sub-collections that GET does not carry inline).
 
 Nothing is trusted to be whole: every ``@odata.nextLink`` is followed, inside expanded
 navigations too, and a navigation shorter than its object's count (``settingCount``) is read
@@ -29,7 +32,13 @@ from shared.graph.batch import BatchRequest, batch
 from shared.graph.catalog import ResourceType, SubCollection, supported_type
 from shared.graph.client import GraphClient, get_graph_client
 from shared.graph.documents import normalize_document
-from shared.platform.errors import GraphBadRequest, GraphBadResponse, GraphError, ValidationFailed
+from shared.platform.errors import (
+    GraphBadRequest,
+    GraphBadResponse,
+    GraphError,
+    GraphNotFound,
+    ValidationFailed,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,8 @@ async def list_items(tenant_id: str, type_key: str, *,
     """Every object of the type in the tenant (all pages), as id + display name."""
     rtype = entry(type_key)
     client = client or get_graph_client()
+    if rtype.singleton:
+        return [ref_of(rtype, await _singleton_get(client, tenant_id, rtype))]
     items = await client.get_all(tenant_id, rtype.path, version=rtype.version,
                                  params={"$select": rtype.list_select})
     return [ref_of(rtype, i) for i in items if i.get("id") and rtype.captures(i)]
@@ -83,6 +94,9 @@ async def find_by_display_name(tenant_id: str, type_key: str, name: str, *,
     collection refuses the filter."""
     rtype = entry(type_key)
     client = client or get_graph_client()
+    if rtype.singleton:
+        return [r for r in await list_items(tenant_id, rtype.key, client=client)
+                if r.display_name == name]
     escaped = name.replace("'", "''")
     params = {"$filter": f"{rtype.name_field} eq '{escaped}'", "$select": rtype.list_select}
     try:
@@ -104,10 +118,16 @@ async def read_collection(tenant_id: str, type_key: str, *,
     :class:`GraphError` when the listing itself fails."""
     rtype = entry(type_key)
     client = client or get_graph_client()
+    if rtype.singleton:  # the one object: its failure is the type's
+        [result] = await fetch_snapshots(tenant_id, rtype, [rtype.key], client=client)
+        if result.error is not None:
+            raise result.error
+        yield [result]
+        return
     if rtype.list_expand:
         params: dict[str, str] | None = {"$expand": rtype.list_expand}
-    elif rtype.listing_complete:
-        params = None  # the listed objects are the documents
+    elif rtype.listing_complete:  # the listed objects are the documents
+        params = {"$select": ",".join(rtype.select)} if rtype.select else None
     else:
         params = {"$select": rtype.list_select}
     pages = client.iter_pages(tenant_id, rtype.path, version=rtype.version, params=params)
@@ -161,8 +181,9 @@ async def fetch_snapshots(tenant_id: str, type_key: str | ResourceType,
     results = {i: FetchResult(i) for i in ids}
     bodies: dict[str, dict[str, Any]] = {i: listed[i] for i in ids
                                          if i in listed and rtype.listing_complete}
-    await _read_items(client, tenant_id, rtype, [i for i in ids if i not in bodies], listed,
-                      bodies, results)
+    read = _read_singleton if rtype.singleton else _read_items
+    await read(client, tenant_id, rtype, [i for i in ids if i not in bodies], listed, bodies,
+               results)
     # (item id, sub name) → entries so far; pending pages as (item id, sub name, url).
     entries: dict[tuple[str, str], list[dict[str, Any]]] = {}
     pages: list[tuple[str, str, str]] = []
@@ -192,7 +213,7 @@ def _carried(rtype: ResourceType, sub: SubCollection, body: dict[str, Any], *,
              from_listing: bool) -> tuple[list[dict[str, Any]] | None, str | None]:
     """The entries ``body`` carries for ``sub`` and their nextLink — or (None, None) when it
     carries none that can be trusted, so the sub-collection is read on its own."""
-    expanded = sub.via_item_expand or (from_listing and sub.via_list_expand)
+    expanded = rtype.singleton or sub.via_item_expand or (from_listing and sub.via_list_expand)
     if not expanded or not isinstance(body.get(sub.name), list):
         return None, None
     entries = [e for e in body[sub.name] if isinstance(e, dict)]
@@ -207,7 +228,9 @@ async def _read_items(client: GraphClient, tenant_id: str, rtype: ResourceType, 
     catalog assignments)."""
     if not ids:
         return
-    query = f"?{urlencode({'$expand': rtype.item_expand})}" if rtype.item_expand else ""
+    options = {"$expand": rtype.item_expand, "$select": ",".join(rtype.select)}
+    query = urlencode({k: v for k, v in options.items() if v})
+    query = f"?{query}" if query else ""
     requests: list[BatchRequest] = []
     for n, item_id in enumerate(ids):
         try:
@@ -238,10 +261,53 @@ async def _read_items(client: GraphClient, tenant_id: str, rtype: ResourceType, 
             bodies[item_id] = body
 
 
+async def _singleton_get(client: GraphClient, tenant_id: str,
+                         rtype: ResourceType) -> dict[str, Any]:
+    """The singleton's object (or its ``singleton_property``) with the key as its id. No
+    query options but ``$select`` of the property: Graph documents none for these GETs."""
+    params = {"$select": rtype.singleton_property} if rtype.singleton_property else None
+    body = await client.get_json(tenant_id, rtype.path, version=rtype.version, params=params)
+    if rtype.singleton_property and isinstance(body, dict):
+        body = body.get(rtype.singleton_property)
+    if not isinstance(body, dict):
+        raise GraphBadResponse(f"GET {rtype.path}: not an object"
+                               + (f" with {rtype.singleton_property}"
+                                  if rtype.singleton_property else ""))
+    return {**body, "id": rtype.key}
+
+
+async def _read_singleton(client: GraphClient, tenant_id: str, rtype: ResourceType,
+                          ids: list[str], listed: dict[str, dict[str, Any]],
+                          bodies: dict[str, dict[str, Any]],
+                          results: dict[str, FetchResult]) -> None:
+    """The singleton's GET and its parts' GETs, at once; any other id does not exist."""
+    for item_id in ids:
+        if item_id != rtype.key:
+            results[item_id].error = GraphNotFound(
+                f"{rtype.key} is a singleton: its only id is {rtype.key}", status=404)
+    if rtype.key not in ids:
+        return
+    try:
+        body, *parts = await asyncio.gather(
+            _singleton_get(client, tenant_id, rtype),
+            *(client.get_json(tenant_id, f"{rtype.path}/{part}", version=rtype.version)
+              for part in rtype.singleton_parts))
+    except GraphError as exc:
+        results[rtype.key].error = exc
+        return
+    for part, value in zip(rtype.singleton_parts, parts, strict=True):
+        if not isinstance(value, dict):
+            results[rtype.key].error = GraphBadResponse(f"GET {rtype.path}/{part}: not an "
+                                                        "object")
+            return
+        body[part] = value
+    bodies[rtype.key] = body
+
+
 def _sub_url(rtype: ResourceType, body: dict[str, Any], item_id: str,
              sub: SubCollection) -> str:
     expand = f"?{urlencode({'$expand': sub.expand})}" if sub.expand else ""
-    return f"/{item_path(rtype.collection_for(body), item_id)}/{sub.name}{expand}"
+    return f"/{rtype.object_path(item_id, body)}/{sub.name}{expand}"
 
 
 async def _read_pages(client: GraphClient, tenant_id: str, rtype: ResourceType,

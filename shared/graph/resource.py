@@ -10,10 +10,11 @@ The entries themselves live in :mod:`shared.graph.entries`, one module per area.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from shared.graph.documents import COMMON_VOLATILE, SUB_SERVER_FIELDS
 from shared.platform.errors import ValidationFailed
@@ -108,18 +109,28 @@ class ResourceType:
     - a **singleton** (``singleton=True``): one object at ``path`` — or the
       ``singleton_property`` of the object there (``deviceManagement.settings``) — whose item
       id is the entry's key; read with one GET, written with ``update_method``, never created
-      or deleted;
+      or deleted; its sub-collections come from that GET where Graph returns them inline,
+      else from ``GET {path}/{name}``; ``singleton_parts`` are single-valued navigations
+      (``crossTenantAccessPolicy.default``), each read with ``GET {path}/{name}`` and kept in
+      the document under its name (the entry's hooks write them);
+    - ``licensed_by``: prefixes of the service plan names
+      (``subscribedSkus[].servicePlans[].servicePlanName``) that license the type, for a
+      workload that answers a tenant without its licence 403, as it answers an app without
+      the permission (:mod:`shared.graph.licences` tells the two apart);
     - ``restore`` says what a restore may write (:class:`Restore`); ``can_create`` refuses
       objects nobody can create (built-ins → ``not_creatable``); ``content_required`` marks
       objects whose create needs uploaded content a backup does not hold
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
+    - ``written_by_id``: dotted paths of navigations Graph expands inline on every read (the
+      whole target object) but takes as ``{"id": …}`` on writes (a CA policy's
+      ``grantControls.authenticationStrength``): write bodies and comparisons keep the id only;
     - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
-    - ``licensed_by``: prefixes of the service plan names
-      (``subscribedSkus[].servicePlans[].servicePlanName``) that license the type, for a
-      workload that answers a tenant without its licence 403, as it answers an app without
-      the permission (:mod:`shared.graph.licences` tells the two apart).
+    - ``select``: every property, for types whose reads leave some out unless ``$select``
+      names them (reusable settings' ``settingInstance``): list and item GETs select these;
+    - ``assign_via`` writes assignments where Graph has no ``/assign`` (terms and
+      conditions: one POST or DELETE per entry of the ``assignments`` sub-collection).
     """
 
     key: str
@@ -128,6 +139,7 @@ class ResourceType:
     name_field: str = "displayName"
     subcollections: tuple[SubCollection, ...] = (ASSIGNMENTS,)
     assign_key: str | None = "assignments"  # body key of POST {item}/assign; None: no /assign
+    assign_via: Callable[[WriteContext, Sequence[dict[str, Any]]], Awaitable[None]] | None = None
     read_only: frozenset[str] = frozenset()
     volatile: frozenset[str] = frozenset()
     update_method: str = "PATCH"
@@ -138,21 +150,24 @@ class ResourceType:
     can_create: Callable[[dict[str, Any]], bool] = field(default=_always)
     list_omits: frozenset[str] = frozenset()  # properties only an item GET carries
     evidence: tuple[str, ...] = ()  # why the read plan is what Graph serves (docs, records)
+    licensed_by: tuple[str, ...] = ()  # service plans that license it (shared.graph.licences)
     # Shapes and restore support (DESIGN §7.1)
     restore: Restore = Restore.FULL
     singleton: bool = False
     singleton_property: str | None = None
+    singleton_parts: tuple[str, ...] = ()
     include: Callable[[dict[str, Any]], bool] = field(default=_always)
     listed_fields: tuple[str, ...] = ()
     content_required: Callable[[dict[str, Any]], bool] | None = None
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
-    licensed_by: tuple[str, ...] = ()
+    written_by_id: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
 
     @property
     def has_assignments(self) -> bool:
-        return self.assign_key is not None
+        return self.assign_key is not None or self.assign_via is not None
 
     @property
     def creatable(self) -> bool:
@@ -201,6 +216,17 @@ class ResourceType:
     def captures(self, listed: dict[str, Any]) -> bool:
         """Whether a listed object is backed up under this entry."""
         return self.supports(listed.get("@odata.type")) and self.include(listed)
+
+    def object_path(self, item_id: str, document: dict[str, Any] | None = None) -> str:
+        """Where one object lives: a singleton at ``path`` (its only id is the key), any other
+        at ``{collection}/{id}``."""
+        if not isinstance(item_id, str) or not item_id:
+            raise ValidationFailed("item id must be a non-empty string")
+        if self.singleton:
+            if item_id != self.key:
+                raise ValidationFailed(f"{self.key} is a singleton: its only id is {self.key}")
+            return self.path
+        return f"{self.collection_for(document)}/{quote(item_id, safe='')}"
 
     def collection_for(self, document: dict[str, Any] | None = None) -> str:
         """Where an object lives for sub-collection reads and all writes."""

@@ -163,7 +163,7 @@ def _creation_refused(rtype: ResourceType, desired: dict[str, Any]) -> dict[str,
 
 
 async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment) -> None:
-    if not a.display_name:
+    if not a.display_name or rtype.singleton:  # a singleton is its key or nothing
         return
     try:
         refs = await find_by_display_name(tenant_id, rtype.key, a.display_name)

@@ -32,9 +32,18 @@ HUB = "PolicyVault"  # host.json durableTask.hubName
 
 
 def estate(sim: GraphSimulator, tenant_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every object of every catalog type in the simulated tenant, by (type, id)."""
-    return {(rtype.key, str(obj["id"])): obj
-            for rtype in CATALOG for obj in sim.objects(tenant_id, rtype.key)}
+    """Every object of every catalog type in the simulated tenant that a backup captures
+    (built-ins an entry leaves out are not), by (type, id); a singleton as the product
+    captures it: its key as id, only its ``singleton_property``."""
+    out = {}
+    for rtype in CATALOG:
+        for obj in sim.objects(tenant_id, rtype.key):
+            if rtype.singleton:
+                doc = obj[rtype.singleton_property] if rtype.singleton_property else obj
+                out[(rtype.key, rtype.key)] = {**doc, "id": rtype.key}
+            elif rtype.captures(obj):
+                out[(rtype.key, str(obj["id"]))] = obj
+    return out
 
 
 def rows(connection: str, table: str, partition: str | None = None) -> list[dict[str, Any]]:

@@ -176,7 +176,10 @@ def test_one_deleted_object_of_every_type_is_recreated_and_references_follow(adm
     source = backup(admin, tenant_id)
     deleted: dict[str, dict] = {}
     for entry in CATALOG:
-        candidates = [o for o in live(sim, tenant_id, entry.key) if entry.can_create(o)]
+        candidates = [o for o in live(sim, tenant_id, entry.key) if entry.can_create(o)
+                      and not (entry.content_required and entry.content_required(o))]
+        if not candidates and entry.content_required is not None:
+            continue  # its create needs content no backup holds: left in place
         assert candidates, entry.key
         deleted[entry.key] = candidates[-1]
         sim.drift(tenant_id, entry.path, candidates[-1]["id"], op="delete")

@@ -30,7 +30,8 @@ def _params() -> list:
 
 
 @pytest.mark.parametrize("rtype", _params())
-async def test_roundtrip_every_type_created_copy_equals_original(rtype, client, tenants):
+async def test_roundtrip_every_type_created_copy_equals_original(rtype, client, tenants,
+                                                                 graphsim):
     tenant = tenants[0]
     refs = await list_items(tenant, rtype.key, client=client)
     assert refs, f"the simulator seeds {rtype.key}"
@@ -38,12 +39,17 @@ async def test_roundtrip_every_type_created_copy_equals_original(rtype, client, 
     assert [r.error for r in results] == [None] * len(refs)
     restorable = [r.document for r in results if rtype.can_create(r.document)
                   and not (rtype.content_required and rtype.content_required(r.document))]
+    if not restorable and rtype.content_required is not None:
+        pytest.skip(f"{rtype.key}: Graph never reads back the content a create needs")
     assert restorable
+    chooses_id = rtype.create_method != "POST"  # the id is the client's: recreated in place
     for original in restorable:
         assert "@odata.context" not in canonical_json(original).decode()
+        if chooses_id:
+            graphsim.drift(tenant, rtype.key, original["id"], "delete")
         created = await create_item(tenant, rtype.key, original, ca_state="as_snapshot",
                                     client=client)
-        assert created.id != original["id"]
+        assert (created.id == original["id"]) if chooses_id else (created.id != original["id"])
         if rtype.has_assignments and original.get("assignments"):
             await assign_item(tenant, rtype.key, created.id, original["assignments"],
                               client=client, document=original)

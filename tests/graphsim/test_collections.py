@@ -48,6 +48,10 @@ def test_every_policy_type_key_is_served_and_seeded(graph, graphsim):
         response = client.get(f"/{spec.versions[-1]}/{spec.path}")
         assert response.status_code == 200, (key, response.text)
         body = response.json()
+        if spec.singleton:  # one object, not a collection
+            assert "value" not in body and body["@odata.type"] in spec.odata_types, key
+            assert f"$metadata#{spec.path}" in body["@odata.context"]
+            continue
         assert body["@odata.context"].endswith(f"$metadata#{spec.path}")
         assert body["value"], key
 
@@ -379,16 +383,29 @@ JUNK_BODIES = [{}, [], "text", None, 5, {"displayName": 1, "name": 1},
                {"deviceComplianceScheduledActionForRules": "x"}]
 
 
+def _singleton_targets(client, spec, url: str) -> list[tuple[str, str]]:
+    """Every write a singleton answers: itself, its parts, its navigations and actions."""
+    targets = [("POST", url), ("PATCH", url), ("PUT", url)]
+    targets += [("PATCH", f"{url}/{part.name}") for part in spec.parts]
+    for sub in spec.subs:
+        first = client.get(f"{url}/{sub.name}").json()["value"][0][sub.key_prop]
+        targets += [("POST", f"{url}/{sub.name}"), ("PATCH", f"{url}/{sub.name}/{first}")]
+    return targets + [("POST", f"{url}/{action}") for action in dict(spec.handlers)]
+
+
 def test_junk_bodies_never_answer_5xx(graph, graphsim):
     graphsim.reset(counts={"windowsManagedAppProtections": 1})  # one item in every collection
     client = graph(0)
     for spec in TYPES:
         version = spec.versions[-1]
         url = f"/{version}/{spec.path}"
-        first = client.get(url).json()["value"][0]["id"]
-        targets = [("POST", url), ("PATCH", f"{url}/{first}"), ("PUT", f"{url}/{first}")]
-        targets += [("POST", f"{url}/{first}/{action}")
-                    for action in ("assign", *spec.actions, *dict(spec.handlers))]
+        if spec.singleton:
+            targets = _singleton_targets(client, spec, url)
+        else:
+            first = client.get(url).json()["value"][0]["id"]
+            targets = [("POST", url), ("PATCH", f"{url}/{first}"), ("PUT", f"{url}/{first}")]
+            targets += [("POST", f"{url}/{first}/{action}")
+                        for action in ("assign", *spec.actions, *dict(spec.handlers))]
         for method, target in targets:
             response = client.request(method, target, content=b"{broken")
             assert response.status_code == 400, (method, target)

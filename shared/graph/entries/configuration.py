@@ -1,20 +1,144 @@
 """Device configuration: settings catalog, templates, compliance, administrative templates,
-scripts and Windows update rings.
+scripts, Windows update rings, and the §7.1 breadth of this area — reusable settings,
+settings-catalog compliance, legacy endpoint security intents, compliance and custom attribute
+scripts, hotpatch, BIOS, terms and conditions, device categories.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
 from shared.graph import evidence as ev
 from shared.graph import hooks
+from shared.graph.documents import canonical_json, clean_entry
 from shared.graph.resource import (
     ASSIGNED,
+    ASSIGNMENTS,
     ITEM_ASSIGNMENTS,
     LISTED_ASSIGNMENTS,
+    SCOPE_TAGS,
     VERSIONED,
+    G,
     Reference,
     ResourceType,
     SubCollection,
 )
+
+# ---- evidence: why each read plan is what Graph serves -------------------------------------
+
+REUSABLE_SELECT = (
+    "almenscorner/IntuneCD ReusableSettings.py lists reusablePolicySettings with $select="
+    "id,settinginstance,displayname,description,settingDefinitionId,version; "
+    "Micke-K/IntuneManagement Start-PostGetReusableSettings re-reads each one with $select="
+    "settinginstance: a plain GET leaves settingInstance out")
+REUSABLE_REFERENCE = (
+    "learn.microsoft.com deviceManagementConfigurationReferenceSettingValue (a string value "
+    "with a note); IntuneCD update_compliancePolicies.py writes the reusable setting's id as "
+    "the value (linux_customcompliance_discoveryscript); IntuneManagement imports "
+    "ReusableSettings before EndpointSecurity")
+COMPLIANCE_V2 = (
+    "IntuneManagement 'Compliance Policies - V2': compliancePolicies with Expand=settings, "
+    "name property 'name'; IntuneCD update_compliancePolicies.py: "
+    "{id}/scheduledActionsForRule?$expand=scheduledActionConfigurations and {id}/assignments "
+    "read on their own, POST with settings and rules inline, PUT for settings, "
+    "setScheduledActions {scheduledActions} for rules, /assign {assignments}")
+INTENTS = (
+    "IntuneManagement EndpointSecurity: GET intents/{id}/settings, create through "
+    "templates/{templateId}/createInstance, settings through intents/{id}/updateSettings "
+    "{settings}; IntuneCD ManagementIntents.py: intents/{id}/assignments read on their own")
+TERMS = (
+    "IntuneManagement TermsAndConditions.psm1: '?$expand=assignments is not working so get "
+    "assignments' (GET {id}/assignments), assignments imported one POST each to "
+    "termsAndConditions/{id}/assignments; Graph documents no assign action for the type")
+SCRIPT_ITEMS = (
+    "IntuneCD ComplianceScripts.py / CustomAttributes.py read every script with an item GET "
+    "(the list lacks the script body); CustomAttributes assignments via ?$expand=assignments. "
+    "Compliance scripts: Graph documents assignments (deviceHealthScriptAssignment, "
+    "GET {id}/assignments) and assign, like health scripts, though the portal never assigns "
+    "them and IntuneCD skips them")
+ITEM_PROFILES = (
+    "learn.microsoft.com beta hardwareConfiguration / windowsQualityUpdatePolicy / "
+    "deviceCategory: no tool evidence for $expand, so assignments are read on their own and "
+    "binary content (configurationFileContent) by an item GET")
+
+# Settings catalog values that point at a reusable setting (firewall rules, Linux discovery
+# scripts) carry its id as their value.
+REUSABLE_SETTINGS = Reference("reusablePolicySettings", "value",
+                              within=G + "deviceManagementConfigurationReferenceSettingValue")
+COMPLIANCE_SCRIPT = Reference(
+    "deviceComplianceScripts", "deviceCompliancePolicyScript.deviceComplianceScriptId")
+NOTIFICATION_TEMPLATES = Reference(
+    "notificationMessageTemplates",
+    "scheduledActionsForRule[].scheduledActionConfigurations[].notificationTemplateId")
+INTENT_WRITABLE = ("displayName", "description", "roleScopeTagIds")  # createInstance, PATCH
+CUSTOM_ATTRIBUTE_FIXED = ("customAttributeName", "customAttributeType", "displayName")
+
+
+# ---- hooks of this area's entries ---------------------------------------------------------
+
+def intent_create_path(snapshot: dict[str, Any]) -> str:
+    """An intent is an instance of its template (legacy endpoint security)."""
+    template = quote(str(snapshot.get("templateId") or ""), safe="")
+    return f"deviceManagement/templates/{template}/createInstance"
+
+
+def has_template(document: dict[str, Any]) -> bool:
+    return bool(document.get("templateId"))
+
+
+def prepare_intent(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
+                   ca_state: str) -> dict[str, Any]:
+    """``createInstance`` and the intent PATCH take only the names and scope tags; the
+    template is the create path and the settings go through ``updateSettings``."""
+    return {k: payload[k] for k in INTENT_WRITABLE if k in payload}
+
+
+async def update_intent_settings(ctx: hooks.WriteContext) -> None:
+    """Intent settings change only through ``updateSettings`` (matched by definition id)."""
+    sub = ctx.rtype.sub("settings")
+    assert sub is not None
+    settings = [clean_entry(sub, s) for s in ctx.snapshot.get(sub.name) or []
+                if isinstance(s, dict)]
+    if settings:
+        await ctx.send("POST", "/updateSettings", {"settings": settings}, idempotent=True)
+
+
+def prepare_custom_attribute(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
+                             ca_state: str) -> dict[str, Any]:
+    """A custom attribute's name, type and display name are fixed once it exists."""
+    if mode == "update":
+        for key in CUSTOM_ATTRIBUTE_FIXED:
+            payload.pop(key, None)
+    return payload
+
+
+async def set_compliance_v2_actions(ctx: hooks.WriteContext) -> None:
+    """Settings-catalog compliance: the rules' actions are replaced through
+    ``setScheduledActions`` on an update (a create carries them inline)."""
+    if ctx.mode != "update":
+        return
+    sub = ctx.rtype.sub("scheduledActionsForRule")
+    assert sub is not None
+    rules = [clean_entry(sub, r) for r in ctx.snapshot.get(sub.name) or []
+             if isinstance(r, dict)]
+    await ctx.send("POST", "/setScheduledActions", {"scheduledActions": rules},
+                   idempotent=True)
+
+
+async def assign_terms(ctx: hooks.WriteContext, assignments: Sequence[dict[str, Any]]) -> None:
+    """Terms and conditions have no ``/assign``: the ``assignments`` sub-collection is made to
+    match, entry by entry, keyed by target."""
+    await hooks._sync_children(
+        replace(ctx, snapshot={"assignments": list(assignments)}), "assignments",
+        key=lambda a: canonical_json(a.get("target")).decode(), patch=False)
+
+
+def file_missing(document: dict[str, Any]) -> bool:
+    """A BIOS profile is created with its configuration file; a backup without it cannot."""
+    return not document.get("configurationFileContent")
 
 ENTRIES: tuple[ResourceType, ...] = (
     ResourceType(
@@ -22,8 +146,9 @@ ENTRIES: tuple[ResourceType, ...] = (
         version="beta", name_field="name", update_method="PUT",
         subcollections=(SubCollection("settings", write_inline=True, via_item_expand=True,
                                       count_field="settingCount"), LISTED_ASSIGNMENTS),
-        prepare=hooks.prepare_settings_catalog,
-        evidence=(ev.SETTINGS_CATALOG_DOCS, ev.LAB_RECORD, ev.ZERO_TRUST_ASSESSMENT),
+        references=(*ASSIGNED, REUSABLE_SETTINGS), prepare=hooks.prepare_settings_catalog,
+        evidence=(ev.SETTINGS_CATALOG_DOCS, ev.LAB_RECORD, ev.ZERO_TRUST_ASSESSMENT,
+                  REUSABLE_REFERENCE),
     ),
     ResourceType(
         key="deviceConfigurations", path="deviceManagement/deviceConfigurations",
@@ -40,9 +165,7 @@ ENTRIES: tuple[ResourceType, ...] = (
                           nested=("scheduledActionConfigurations",)),
             LISTED_ASSIGNMENTS,
         ),
-        references=(*ASSIGNED, Reference(
-            "notificationMessageTemplates",
-            "scheduledActionsForRule[].scheduledActionConfigurations[].notificationTemplateId")),
+        references=(*ASSIGNED, NOTIFICATION_TEMPLATES, COMPLIANCE_SCRIPT),
         after_write=hooks.schedule_compliance_actions,
         evidence=(ev.INTUNECD, ev.TERRAFORM_M365WP, ev.ZERO_TRUST_ASSESSMENT),
     ),
@@ -92,5 +215,68 @@ ENTRIES: tuple[ResourceType, ...] = (
         # Intune answers a tenant without this plan 403 (IntuneManagement #322,
         # IntuneHydrationKit #4; the plan: IntuneHydrationKit #14)
         licensed_by=("WINDOWSUPDATEFORBUSINESS_DEPLOYMENTSERVICE",),
+    ),
+    ResourceType(
+        key="deviceCategories", path="deviceManagement/deviceCategories", version="beta",
+        subcollections=(), assign_key=None, references=(SCOPE_TAGS,),
+        evidence=(ITEM_PROFILES,),
+    ),
+    ResourceType(
+        key="termsAndConditions", path="deviceManagement/termsAndConditions", version="beta",
+        subcollections=(ASSIGNMENTS,), assign_key=None, assign_via=assign_terms,
+        evidence=(TERMS,),
+    ),
+    ResourceType(
+        key="deviceComplianceScripts", path="deviceManagement/deviceComplianceScripts",
+        version="beta", assign_key="deviceHealthScriptAssignments",
+        subcollections=(ITEM_ASSIGNMENTS,), list_omits=frozenset({"detectionScriptContent"}),
+        evidence=(SCRIPT_ITEMS, ev.TERRAFORM_M365WP),
+    ),
+    ResourceType(
+        key="deviceCustomAttributeShellScripts",
+        path="deviceManagement/deviceCustomAttributeShellScripts", version="beta",
+        assign_key="deviceManagementScriptAssignments", subcollections=(ITEM_ASSIGNMENTS,),
+        list_omits=frozenset({"scriptContent"}), prepare=prepare_custom_attribute,
+        evidence=(ev.SCRIPT_BODY, SCRIPT_ITEMS),
+    ),
+    ResourceType(
+        key="intents", path="deviceManagement/intents", version="beta",
+        read_only=frozenset({"isMigratingToConfigurationPolicy"}),
+        subcollections=(SubCollection("settings", unordered=True), ASSIGNMENTS),
+        create_path=intent_create_path, can_create=has_template, prepare=prepare_intent,
+        after_write=update_intent_settings, evidence=(INTENTS,),
+    ),
+    ResourceType(
+        key="reusablePolicySettings", path="deviceManagement/reusablePolicySettings",
+        version="beta", subcollections=(), assign_key=None, references=(),
+        volatile=VERSIONED | {"referencingConfigurationPolicyCount"},
+        select=("id", "displayName", "description", "settingDefinitionId", "settingInstance",
+                "createdDateTime", "lastModifiedDateTime", "version"),
+        evidence=(REUSABLE_SELECT,),
+    ),
+    ResourceType(
+        key="compliancePolicies", path="deviceManagement/compliancePolicies", version="beta",
+        name_field="name", update_method="PUT",
+        subcollections=(
+            SubCollection("settings", write_inline=True, via_item_expand=True,
+                          count_field="settingCount"),
+            SubCollection("scheduledActionsForRule", expand="scheduledActionConfigurations",
+                          nested=("scheduledActionConfigurations",), write_inline=True),
+            ASSIGNMENTS,
+        ),
+        references=(*ASSIGNED, REUSABLE_SETTINGS, NOTIFICATION_TEMPLATES),
+        prepare=hooks.prepare_settings_catalog, after_write=set_compliance_v2_actions,
+        evidence=(COMPLIANCE_V2, REUSABLE_REFERENCE),
+    ),
+    ResourceType(
+        key="windowsQualityUpdatePolicies",
+        path="deviceManagement/windowsQualityUpdatePolicies", version="beta",
+        subcollections=(ASSIGNMENTS,), evidence=(ITEM_PROFILES,),
+    ),
+    ResourceType(
+        key="hardwareConfigurations", path="deviceManagement/hardwareConfigurations",
+        version="beta", volatile=VERSIONED, assign_key="hardwareConfigurationAssignments",
+        subcollections=(ASSIGNMENTS,), list_omits=frozenset({"configurationFileContent"}),
+        content_required=file_missing, evidence=(ITEM_PROFILES,),
     ),
 )
