@@ -153,6 +153,13 @@ class GraphEngine:
                               f"{ctx}('{item_id}')/{head}")
 
     # ---- reading -------------------------------------------------------------------------
+    @staticmethod
+    def served(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], q: Query
+               ) -> dict[str, Any]:
+        """The stored object as Graph reads it: references shown whole (``shown``) and
+        links expanded when asked (``links``)."""
+        return _linked(tenant, spec, _shown(tenant, spec, obj), q.expand)
+
     def present(self, spec: TypeSpec | None, obj: dict[str, Any], expand: dict[str, dict],
                 select: list[str] | None, navs: frozenset[str] = frozenset(),
                 singles: tuple[str, ...] = (), empty: frozenset[str] = frozenset(),
@@ -217,7 +224,7 @@ class GraphEngine:
         if q.expand and not rules.list_expand:
             raise bad_request("The query specified in the URI is not valid. Expanding "
                               f"navigation properties is not supported on '{spec.path}'.")
-        presented = [self.present(spec, _shown(tenant, spec, o), q.expand, q.select,
+        presented = [self.present(spec, self.served(tenant, spec, o, q), q.expand, q.select,
                                   empty=rules.list_expand_empty, omit=rules.list_omits)
                      for o in tenant.items(spec, req.version)]
         url = f"{self.base_url}/{req.version}/{spec.path}"
@@ -230,14 +237,15 @@ class GraphEngine:
              req: GraphRequest, q: Query, ctx: str) -> GraphResponse:
         if method == "GET":
             body = {"@odata.context": f"{ctx}/$entity",
-                    **self.present(spec, _shown(tenant, spec, obj), q.expand, q.select,
-                                   empty=spec.reads.item_expand_empty)}
+                    **self.present(spec, self.served(tenant, spec, obj, q), q.expand,
+                                   q.select, empty=spec.reads.item_expand_empty)}
             return GraphResponse(200, body)
         _require_writable(spec)
         if method == "DELETE":
             if spec.key == "roleScopeTags" and obj.get("isBuiltIn"):
                 raise bad_request("The built-in scope tag cannot be deleted.")
             tenant.collection(spec).pop(obj["id"], None)
+            _unbind(tenant, spec, obj)
             return GraphResponse(204)
         if method == "PATCH":
             body = validate.write_body(tenant, spec, req.body, "patch", obj)
@@ -284,6 +292,7 @@ class GraphEngine:
         the id the client chose (``upsert_on_patch``; Graph then answers 204, see handle)."""
         _require_writable(spec)
         body = validate.write_body(tenant, spec, raw, "create")
+        parent = validate.bound_parent(tenant, spec, body) if spec.bound_to else None
         now = seed.now_iso()
         kept: dict[str, Any] = {"id": item_id or _new_id(tenant, spec)}
         if spec.created_prop:
@@ -298,6 +307,8 @@ class GraphEngine:
             kept[spec.scope_tag_prop] = ["0"]
         obj = self.build(spec, body, kept)
         tenant.collection(spec)[obj["id"]] = obj
+        if parent is not None and spec.bound_to is not None:
+            parent.setdefault(spec.bound_to.nav, []).append(obj)  # the same object, shown twice
         return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
                                    **self.present(spec, _shown(tenant, spec, obj), {}, None)})
 
@@ -452,6 +463,36 @@ def _require_writable(spec: TypeSpec) -> None:
     if not spec.writable:
         raise bad_request(f"Write requests are not supported on '{spec.path}'. Write to the "
                           "platform collection instead (e.g. iosManagedAppProtections).")
+
+
+def _linked(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any],
+            expand: dict[str, dict]) -> dict[str, Any]:
+    """``obj`` with each expanded link (stored as ``{"id"}``) replaced by the object it names
+    (null once that is gone)."""
+    names = [(name, target) for name, target in spec.links if name in expand]
+    if not names:
+        return obj
+    out = dict(obj)
+    for name, target in names:
+        link = obj.get(name)
+        out[name] = tenant.data.get(target, {}).get(link.get("id")) \
+            if isinstance(link, dict) else None
+    return out
+
+
+def _unbind(tenant: Tenant, spec: TypeSpec, obj: dict[str, Any]) -> None:
+    """A deleted member of a bound collection leaves its parent's navigation; a deleted
+    parent takes its members with it."""
+    bound = spec.bound_to
+    if bound is not None:
+        for parent in tenant.data.get(bound.parent, {}).values():
+            members = parent.get(bound.nav)
+            if isinstance(members, list):
+                parent[bound.nav] = [m for m in members if m.get("id") != obj["id"]]
+    for child in catalog.TYPES:
+        if child.bound_to is not None and child.bound_to.parent == spec.key:
+            for member in obj.get(child.bound_to.nav) or []:
+                tenant.collection(child).pop(member.get("id"), None)
 
 
 def _new_id(tenant: Tenant, spec: TypeSpec) -> str:

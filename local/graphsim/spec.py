@@ -41,6 +41,7 @@ ASSIGNMENT_TARGET_TYPES = frozenset({
     "#microsoft.graph.allDevicesAssignmentTarget",
     "#microsoft.graph.allLicensedUsersAssignmentTarget",
     "#microsoft.graph.configurationManagerCollectionAssignmentTarget",
+    "#microsoft.graph.cloudPcManagementGroupAssignmentTarget",  # Windows 365 policies
 })
 
 SETTING_INSTANCE_TYPES = frozenset({
@@ -119,6 +120,18 @@ class ReadRules:
 
 
 @dataclass(frozen=True)
+class BoundTo:
+    """Objects of a collection that belong to one object of ``parent``: a create names it
+    with ``{bind}@odata.bind``, and the object shows in the parent's ``nav`` navigation too
+    (Intune role assignments: written at ``deviceManagement/roleAssignments``, read through
+    ``roleDefinitions/{id}?$expand=roleAssignments``)."""
+
+    parent: str
+    bind: str
+    nav: str
+
+
+@dataclass(frozen=True)
 class TypeSpec:
     key: str
     path: str
@@ -151,6 +164,9 @@ class TypeSpec:
     post_creates: bool = True  # False: POST {collection} is refused (405)
     write_rules: WriteRules | None = None
     shown: Shown | None = None
+    bound_to: BoundTo | None = None
+    # single-valued navigations written as {"id": …}: (name, collection key of the target)
+    links: tuple[tuple[str, str], ...] = ()
     seeded: bool = True
     reads: ReadRules = ReadRules()
     # One object at `path` (local/graphsim/singleton.py): GET, PATCH (PUT with `put_replace`,
@@ -168,7 +184,7 @@ class TypeSpec:
 
     @property
     def nav_names(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.subs)
+        return frozenset(s.name for s in self.subs) | {name for name, _ in self.links}
 
 
 def _assignments(odata_type: str) -> SubSpec:

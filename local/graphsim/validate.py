@@ -66,8 +66,11 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
         base = spec.path.rsplit("/", 1)[-1]
         raise bad_request(f"An instance of an abstract type cannot be created in '{base}': "
                           "'@odata.type' is required.")
+    links = dict(spec.links)
     for key in body:
-        if key in spec.nav_names and (mode == "patch" or key not in spec.create_navs):
+        if key in links:
+            body[key] = link(tenant, key, links[key], body[key])
+        elif key in spec.nav_names and (mode == "patch" or key not in spec.create_navs):
             raise bad_request(f"The navigation property '{key}' cannot be written with this "
                               "request; use its own endpoint or action.")
     if mode in ("create", "put"):
@@ -92,6 +95,31 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
     if spec.write_rules is not None:
         spec.write_rules(tenant, body, mode, current)
     return body
+
+
+def link(tenant: Tenant, name: str, target: str, value: Any) -> dict[str, Any] | None:
+    """A single-valued navigation written as ``{"id": …}`` (or null), stored as that: it
+    must name an existing object, which an ``$expand`` of the navigation then shows."""
+    if value is None:
+        return None
+    linked = value.get("id") if isinstance(value, dict) else None
+    if not isinstance(linked, str) or linked not in tenant.ids(target):
+        raise bad_request(f"'{name}' must name an existing object by its 'id'.")
+    return {"id": linked}
+
+
+def bound_parent(tenant: Tenant, spec: TypeSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """The object a new member of a bound collection belongs to, named by
+    ``{bind}@odata.bind`` (taken out of ``body``)."""
+    assert spec.bound_to is not None
+    key = f"{spec.bound_to.bind}@odata.bind"
+    bind = body.pop(key, None)
+    m = _BIND_ID.search(str(bind)) if isinstance(bind, str) else None
+    parent = tenant.data.get(spec.bound_to.parent, {}).get(m.group(1) or m.group(2)) if m \
+        else None
+    if parent is None:
+        raise bad_request(f"'{key}' is required and must name an existing object.")
+    return parent
 
 
 def scope_tags(tenant: Tenant, value: Any) -> None:

@@ -85,6 +85,8 @@ def normalize_document(rtype: ResourceType, item: dict[str, Any],
         if sub.unordered:
             entries.sort(key=lambda e, s=sub: canonical_json(_without(e, s.server_fields)))
         doc[sub.name] = entries
+    for path in rtype.id_only:  # the link, not the linked object (it is backed up on its own)
+        doc = _id_only(doc, path.split("."))
     doc = drop_deep(doc, COMMON_VOLATILE)
     return {k: v for k, v in doc.items() if k not in rtype.volatile}
 
@@ -111,12 +113,12 @@ def own_fields(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
     Graph-managed: the catalog's ``strip_on_write`` fields, all of ``templateReference``
     but ``templateId`` (Graph fills in the template's family, name and version and annotates
     the object; ``templateId`` is the only part a client writes), and all of an inline
-    expanded target but its id (``rtype.written_by_id``)."""
+    expanded target but its id (``rtype.id_only``)."""
     out = {k: v for k, v in document.items() if k not in rtype.strip_on_write}
     ref = out.get("templateReference")
     if isinstance(ref, dict):
         out["templateReference"] = {"templateId": ref.get("templateId") or ""}
-    for path in rtype.written_by_id:
+    for path in rtype.id_only:
         out = _id_only(out, path.split("."))
     return out
 

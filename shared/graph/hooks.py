@@ -8,8 +8,8 @@ and ``can_create`` (objects Graph will not let anyone create, e.g. built-ins).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -156,6 +156,16 @@ async def sync_apps(ctx: WriteContext) -> None:
     ``mobileAppIdentifier``."""
     await _sync_children(ctx, "apps",
                          key=lambda a: canonical_json(a.get("mobileAppIdentifier")).decode(),
+                         patch=False)
+
+
+async def assign_entry_by_entry(ctx: WriteContext, assignments: Sequence[dict[str, Any]]
+                                ) -> None:
+    """Assignments of a type without ``/assign`` (``ResourceType.assign_via``): entries
+    POSTed to and DELETEd from its ``assignments`` sub-collection until it matches, keyed by
+    target."""
+    await _sync_children(replace(ctx, snapshot={**ctx.snapshot, "assignments": list(assignments)}),
+                         "assignments", key=lambda a: canonical_json(a.get("target")).decode(),
                          patch=False)
 
 

@@ -74,8 +74,8 @@ async def assign_item(tenant_id: str, type_key: str, item_id: str,
                       client: GraphClient | None = None,
                       document: dict[str, Any] | None = None) -> None:
     """Replace the object's assignments through ``POST {item}/assign`` (idempotent: the
-    action replaces the set). ``document`` (the snapshot) selects the platform collection
-    for polymorphic types."""
+    action replaces the set), or the type's ``assign_via``. ``document`` (the snapshot)
+    selects the platform collection for polymorphic types."""
     rtype = entry(type_key)
     client = client or get_graph_client()
     sub = rtype.sub("assignments")

@@ -123,14 +123,18 @@ class ResourceType:
       (→ ``content_required``; an update still works); ``create_path`` sends the create to
       another place than the collection (a template's ``createInstance``, or the item path
       with ``create_method="PATCH"`` where the client picks the id);
-    - ``written_by_id``: dotted paths of navigations Graph expands inline on every read (the
-      whole target object) but takes as ``{"id": …}`` on writes (a CA policy's
-      ``grantControls.authenticationStrength``): write bodies and comparisons keep the id only;
+    - ``links``: single-valued navigations that name another object and that only an item
+      GET's ``$expand`` brings (a tunnel site's ``microsoftTunnelConfiguration``);
+      ``written_by_id``: dotted paths of navigations Graph returns inline on every read (a CA
+      policy's ``grantControls.authenticationStrength``). Of both, snapshots, write bodies and
+      comparisons keep only ``{"id"}`` (the named object is backed up on its own; declare the
+      ``….id`` reference so restore remaps it);
     - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
     - ``select``: every property, for types whose reads leave some out unless ``$select``
       names them (reusable settings' ``settingInstance``): list and item GETs select these;
     - ``assign_via`` writes assignments where Graph has no ``/assign`` (terms and
-      conditions: one POST or DELETE per entry of the ``assignments`` sub-collection).
+      conditions, Apple user-initiated enrollment:
+      :func:`shared.graph.hooks.assign_entry_by_entry`).
     """
 
     key: str
@@ -162,6 +166,7 @@ class ResourceType:
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    links: tuple[str, ...] = ()
     written_by_id: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
 
@@ -175,6 +180,11 @@ class ResourceType:
         return self.restore is Restore.FULL and not self.singleton
 
     @property
+    def id_only(self) -> tuple[str, ...]:
+        """Dotted paths of navigations a document keeps as ``{"id"}`` only."""
+        return (*self.links, *self.written_by_id)
+
+    @property
     def has_built_ins(self) -> bool:
         """Whether some objects of the type can never be created (``can_create`` is set)."""
         return self.can_create is not _always
@@ -186,7 +196,7 @@ class ResourceType:
     @property
     def item_expand(self) -> str | None:
         parts = [s.expand or s.name for s in self.subcollections if s.via_item_expand]
-        return ",".join(parts) or None
+        return ",".join([*parts, *self.links]) or None
 
     @property
     def list_expand(self) -> str | None:
@@ -196,7 +206,8 @@ class ResourceType:
     @property
     def listing_complete(self) -> bool:
         """Whether the collection list (with :attr:`list_expand`) returns whole documents."""
-        return not self.list_omits and all(s.via_list_expand for s in self.subcollections)
+        return not self.list_omits and not self.links and all(
+            s.via_list_expand for s in self.subcollections)
 
     @property
     def strip_on_write(self) -> frozenset[str]:

@@ -175,7 +175,7 @@ def test_one_deleted_object_of_every_type_is_recreated_and_references_follow(adm
 
     source = backup(admin, tenant_id)
     deleted: dict[str, dict] = {}
-    for entry in CATALOG:
+    for entry in (e for e in CATALOG if e.creatable):
         candidates = [o for o in live(sim, tenant_id, entry.key) if entry.can_create(o)
                       and not (entry.content_required and entry.content_required(o))]
         if not candidates and entry.content_required is not None:

@@ -201,12 +201,16 @@ def test_restore_levels_put_strengths_contexts_and_agreements_before_ca():
         assert level[key] < level[CA]
 
 
-async def test_ca_strength_is_read_whole_and_written_by_id(client, tenants):
+async def test_ca_strength_read_whole_is_kept_and_written_by_id(client, tenants, graphsim):
+    [raw] = [p for p in graphsim.objects(tenants[0], "identity/conditionalAccess/policies")
+             if p["displayName"] == STEP_UP]
+    strength = await _snapshot(client, tenants[0], STRENGTHS, "PV Strength 1")
     policy = await _snapshot(client, tenants[0], CA, STEP_UP)
-    strength = policy["grantControls"]["authenticationStrength"]
-    assert strength["displayName"] == "PV Strength 1" and strength["allowedCombinations"]
+    # Graph shows the whole strength; the snapshot keeps its id (the strength has its own)
+    assert policy["grantControls"]["authenticationStrength"] == {"id": strength["id"]}
     body = to_create_payload(BY_KEY[CA], policy)
     assert body["grantControls"]["authenticationStrength"] == {"id": strength["id"]}
+    assert raw["grantControls"]["authenticationStrength"]["id"] == strength["id"]
     assert body["conditions"]["applications"]["includeAuthenticationContextClassReferences"] \
         == ["c1"]
     assert body["grantControls"]["termsOfUse"]
@@ -232,8 +236,7 @@ async def test_recreated_strength_id_lands_in_ca_grant_controls_through_the_id_m
     await update_item(tenant, CA, policy["id"], assessment.desired, ca_state="as_snapshot",
                       client=client)
     live = await fetch_snapshot(tenant, CA, policy["id"], client=client)
-    assert live["grantControls"]["authenticationStrength"]["id"] == new.id
-    assert live["grantControls"]["authenticationStrength"]["combinationConfigurations"]
+    assert live["grantControls"]["authenticationStrength"] == {"id": new.id}
     assert (await _assess(tenant, CA, policy, id_map)).action == "no_change"
 
 

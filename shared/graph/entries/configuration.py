@@ -6,14 +6,12 @@ scripts, hotpatch, BIOS, terms and conditions, device categories.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 from shared.graph import evidence as ev
 from shared.graph import hooks
-from shared.graph.documents import canonical_json, clean_entry
+from shared.graph.documents import clean_entry
 from shared.graph.resource import (
     ASSIGNED,
     ASSIGNMENTS,
@@ -128,14 +126,6 @@ async def set_compliance_v2_actions(ctx: hooks.WriteContext) -> None:
                    idempotent=True)
 
 
-async def assign_terms(ctx: hooks.WriteContext, assignments: Sequence[dict[str, Any]]) -> None:
-    """Terms and conditions have no ``/assign``: the ``assignments`` sub-collection is made to
-    match, entry by entry, keyed by target."""
-    await hooks._sync_children(
-        replace(ctx, snapshot={"assignments": list(assignments)}), "assignments",
-        key=lambda a: canonical_json(a.get("target")).decode(), patch=False)
-
-
 def file_missing(document: dict[str, Any]) -> bool:
     """A BIOS profile is created with its configuration file; a backup without it cannot."""
     return not document.get("configurationFileContent")
@@ -223,7 +213,7 @@ ENTRIES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         key="termsAndConditions", path="deviceManagement/termsAndConditions", version="beta",
-        subcollections=(ASSIGNMENTS,), assign_key=None, assign_via=assign_terms,
+        subcollections=(ASSIGNMENTS,), assign_key=None, assign_via=hooks.assign_entry_by_entry,
         evidence=(TERMS,),
     ),
     ResourceType(
