@@ -53,6 +53,8 @@ SKUS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     )),
 }
 WINDOWS_365 = "CPC_E_2C_8GB_128GB"
+# How the Cloud PC API answers a tenant without Windows 365 (also a missing permission).
+WINDOWS_365_DENIED = "Access is denied to the requested resource."
 _COMPANY_PLANS = frozenset({"EXCHANGE_S_FOUNDATION", "INTUNE_O365"})
 
 

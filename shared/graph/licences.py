@@ -28,6 +28,12 @@ from shared.graph.resource import ResourceType
 from shared.platform.errors import GraphError
 
 SUBSCRIBED_SKUS = "subscribedSkus"  # v1.0; it takes $select, not $filter
+# Windows 365 Enterprise (CPC_E_*, and the first CPC_1 / CPC_2) and Frontline, sold as "Shared
+# Use" (CPC_S_*): the plans whose tenants manage Cloud PCs in Intune (provisioning policies,
+# user settings). Business plans (CPC_B_*, CPC_SS_2) are not among them: Business Cloud PCs
+# are set up per user, without Intune's Windows 365 node (MicrosoftDocs/memdocs #1842,
+# #3131). Names from Microsoft's licensing service plan reference.
+WINDOWS_365: tuple[str, ...] = ("CPC_E_", "CPC_S_", "CPC_1", "CPC_2")
 _SELECT = "skuPartNumber,prepaidUnits,servicePlans"
 
 

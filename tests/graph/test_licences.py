@@ -10,17 +10,22 @@ from dataclasses import replace
 
 import pytest
 
-from local.graphsim.licences import WINDOWS_365
+from local.graphsim.licences import WINDOWS_365 as WINDOWS_365_SKU
 from shared.graph import supported_type
-from shared.graph.licences import SUBSCRIBED_SKUS, TenantLicences, active_plans, holds
+from shared.graph.licences import (
+    SUBSCRIBED_SKUS,
+    WINDOWS_365,
+    TenantLicences,
+    active_plans,
+    holds,
+)
 from shared.platform.errors import GraphForbidden
 from tests.graph.conftest import graph_requests
 
 pytestmark = pytest.mark.anyio
 DRIVERS = supported_type("windowsDriverUpdateProfiles")  # licensed_by the WUfB DS plan
-# Windows 365 (cloudPC types): Enterprise and Frontline ("Shared Use") plans, e.g. CPC_2.
-CLOUD_PC = replace(supported_type("assignmentFilters"),
-                   licensed_by=("CPC_E_", "CPC_S_", "CPC_1", "CPC_2"))
+# A type licensed as the cloudPC types are (the tenant's Windows 365 SKU holds CPC_2).
+CLOUD_PC = replace(supported_type("assignmentFilters"), licensed_by=WINDOWS_365)
 
 
 def _sku_reads(graphsim, tenant_id: str) -> list[dict]:
@@ -40,7 +45,7 @@ async def test_licences_tenant_holding_the_plans_is_licensed_for_both_types(
 
 
 async def test_licences_tenant_without_the_plan_is_not_licensed(client, tenants, graphsim):
-    graphsim.set_licence(tenants[1], WINDOWS_365, held=False)
+    graphsim.set_licence(tenants[1], WINDOWS_365_SKU, held=False)
     graphsim.set_licence(tenants[1], "SPE_E3", held=False)
     graphsim.set_licence(tenants[1], "EMS", held=True)  # Intune without WUfB DS
 

@@ -100,7 +100,7 @@ def test_a_spec_with_its_own_unlicensed_message_answers_with_it(graph, graphsim,
                                                                monkeypatch: pytest.MonkeyPatch):
     # Windows 365 answers a tenant without its licence this way (the cloudPC specs set it).
     spec = replace(BY_KEY["windowsDriverUpdateProfiles"], requires_plan="CPC_",
-                   unlicensed_message="Access is denied to the requested resource.")
+                   unlicensed_message=licences.WINDOWS_365_DENIED)
     monkeypatch.setitem(catalog.BY_PATH, spec.path.lower(), spec)
     client = graph(0)
     assert client.get(DRIVERS).status_code == 200
