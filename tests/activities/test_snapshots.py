@@ -20,6 +20,7 @@ from activities.contracts.snapshots import (
     ListPolicies,
     TransientMode,
 )
+from local.graphsim.licences import WINDOWS_365 as WINDOWS_365_SKU
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
 from shared.graph import GraphClient, build_graph_client, list_items, read_collection
@@ -133,6 +134,19 @@ async def test_capture_type_403_in_a_tenant_without_the_licence_is_not_available
     assert (item.error or {})["message"].startswith("not licensed in this tenant")
     assert "HTTP 403" in (item.error or {})["message"]
     assert _sku_reads(graphsim, tenant_id) == 1
+
+
+async def test_capture_type_windows_365_in_a_tenant_without_it_is_not_available(
+        graphsim, wired):  # noqa: F811
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    graphsim.set_licence(tenant_id, WINDOWS_365_SKU, held=False)
+
+    captured = await _capture_type(tenant_id, run_id, "cloudPcUserSettings")
+
+    assert captured.tally == ItemTally(skipped=1)
+    item = await _type_item(wired, run_id, "cloudPcUserSettings")
+    assert (item.action, item.error_code) == ("skipped", "not_available")
+    assert "Access is denied to the requested resource." in (item.error or {})["message"]
 
 
 async def test_list_policies_403_with_the_licence_held_is_consent_missing_after_one_read(

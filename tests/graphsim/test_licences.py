@@ -5,12 +5,10 @@ control API gives the licence back, and after a reset."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
-from local.graphsim import catalog, licences
-from local.graphsim.catalog import BY_KEY
+from local.graphsim import licences
 
 DRIVERS = "/beta/deviceManagement/windowsDriverUpdateProfiles"
 WUFB_DS = "WINDOWSUPDATEFORBUSINESS_DEPLOYMENTSERVICE"
@@ -96,18 +94,17 @@ def test_unknown_skus_and_tenants_are_refused_by_the_control_api(http, tenant_id
     assert (unknown_sku.status_code, unknown_tenant.status_code) == (400, 404)
 
 
-def test_a_spec_with_its_own_unlicensed_message_answers_with_it(graph, graphsim, tenant_ids,
-                                                               monkeypatch: pytest.MonkeyPatch):
-    # Windows 365 answers a tenant without its licence this way (the cloudPC specs set it).
-    spec = replace(BY_KEY["windowsDriverUpdateProfiles"], requires_plan="CPC_",
-                   unlicensed_message=licences.WINDOWS_365_DENIED)
-    monkeypatch.setitem(catalog.BY_PATH, spec.path.lower(), spec)
+@pytest.mark.parametrize("path", ["provisioningPolicies", "userSettings"])
+def test_windows_365_without_its_licence_answers_access_denied(graph, graphsim, tenant_ids,
+                                                                path):
+    url = f"/beta/deviceManagement/virtualEndpoint/{path}"
     client = graph(0)
-    assert client.get(DRIVERS).status_code == 200
+    assert client.get(url).status_code == 200
     graphsim.set_licence(tenant_ids[0], licences.WINDOWS_365, held=False)
 
-    refused = client.get(DRIVERS)
+    refused = client.get(url)
 
     assert refused.status_code == 403
     assert (refused.json()["error"]["code"], refused.json()["error"]["message"]) == (
         "Forbidden", "Access is denied to the requested resource.")
+    assert client.get(DRIVERS).status_code == 200  # Microsoft 365 E3 still serves Intune
