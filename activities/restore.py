@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -36,10 +37,11 @@ from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.versions import VersionStore
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
+from shared.graph.entries.groups import GROUPS
 from shared.platform.errors import GraphError, NotFound
 from shared.platform.keys import new_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
-from shared.restore.match import Assessment, assess_batch
+from shared.restore.match import Assessment, RestoredGroups, assess_batch
 from shared.restore.state import RestoreState, Step, StepState
 from shared.runs.model import (
     Counts,
@@ -57,6 +59,7 @@ bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 20
+NEW_GROUP = "new:"  # preview: the stand-in id of a group the restore would create
 ITEM_CONCURRENCY = 4  # items of one batch written at once (the Graph client gates the tenant)
 PREVIEW_ACTIONS = {"create": ItemAction.WOULD_CREATE, "update": ItemAction.WOULD_UPDATE,
                    "no_change": ItemAction.NO_CHANGE, "skip": ItemAction.WOULD_SKIP,
@@ -82,21 +85,48 @@ async def _load(storage: Storage, tenant_id: str, backup_set_id: str, item_ids: 
 
 
 async def _assess(storage: Storage, job: RestoreItems,
-                  id_map: dict[str, dict[str, str]] | None = None
+                  id_map: dict[str, dict[str, str]] | None = None,
+                  restored_groups: RestoredGroups | None = None
                   ) -> tuple[list[BackupItem], list[Assessment]]:
     loaded = await _load(storage, job.tenant_id, job.backup_set_id, job.item_ids)
     rtype = supported_type(job.policy_type)
     assessments = await assess_batch(
         job.tenant_id, rtype, [(item.item_id, doc) for item, doc in loaded],
-        include_assignments=job.include_assignments, ca_state=job.ca_state, id_map=id_map)
+        include_assignments=job.include_assignments, ca_state=job.ca_state, id_map=id_map,
+        create_missing_groups=job.create_missing_groups, restored_groups=restored_groups)
     return [item for item, _ in loaded], assessments
+
+
+def _restored_groups(storage: Storage, job: PreviewItems) -> RestoredGroups:
+    """For a preview, which missing groups the restore itself would bring back, and under
+    which id: a live run writes the groups first (level 0) and rewrites references to them
+    through its id map, so its dependents find them; a preview writes nothing, so it asks
+    the groups of its own selection what their restore would do. A group it would create
+    gets a stand-in id (the new one is Graph's to choose), so the dependent's diff shows the
+    reference changing, as the live run will change it."""
+
+    async def restored(missing: Collection[str]) -> dict[str, str]:
+        run = await RunStore(storage).get(job.tenant_id, job.run_id)
+        selection = (run.parameters.get("item_ids") if run is not None else None)
+        keys = [item_key(GROUPS, gid) for gid in sorted(missing)]
+        if selection is not None:
+            keys = [k for k in keys if k in set(selection)]
+        if not keys:
+            return {}
+        groups = replace(job, policy_type=GROUPS, item_ids=keys)
+        _, assessments = await _assess(storage, groups)
+        return {a.policy_id: a.target_id or f"{NEW_GROUP}{a.policy_id}" for a in assessments
+                if a.action in ("create", "update", "no_change")}
+
+    return restored
 
 
 def _row(item: BackupItem, a: Assessment, action: ItemAction,
          error: dict[str, str] | None = None) -> RunItem:
     return RunItem(item_id=item.item_id, policy_type=item.policy_type, policy_id=item.policy_id,
                    display_name=item.display_name or a.display_name, action=action.value,
-                   error=error if error is not None else a.error, diff=a.diff)
+                   error=error if error is not None else a.error, diff=a.diff,
+                   warnings=a.warnings)
 
 
 @bp.activity_trigger(input_name="payload")
@@ -131,7 +161,8 @@ async def preview_items(payload: dict) -> dict:
     job = PreviewItems.from_payload(payload)
     storage = get_storage()
     runs = RunStore(storage)
-    items, assessments = await _assess(storage, job)
+    items, assessments = await _assess(storage, job,
+                                       restored_groups=_restored_groups(storage, job))
     actions = [PREVIEW_ACTIONS[a.action] for a in assessments]
     await asyncio.gather(*(runs.put_item(job.run_id, _row(item, a, action))
                            for item, a, action in zip(items, assessments, actions, strict=True)))
@@ -153,6 +184,8 @@ async def begin_restore(payload: dict) -> dict:
                      "backup_set_id": run.backup_set_id, **_item_ids(run.parameters),
                      "include_assignments": run.parameters.get("include_assignments"),
                      "ca_state": run.parameters.get("ca_state"),
+                     "create_missing_groups": run.parameters.get("create_missing_groups",
+                                                                 False),
                      "pre_restore_backup_set_id": run.pre_restore_backup_set_id,
                  })
     return asdict(RestoreBegun(pre_restore_backup_set_id=run.pre_restore_backup_set_id))

@@ -80,7 +80,9 @@ def _items(kind: Callable[..., RestoreItems], ref: RunRef, run: StartedRun,
     return kind(run_id=ref.run_id, tenant_id=ref.tenant_id, backup_set_id=run.backup_set_id,
                 include_assignments=run.parameters["include_assignments"],
                 ca_state=run.parameters["ca_state"], policy_type=batch.policy_type,
-                item_ids=batch.item_ids, **extra)
+                item_ids=batch.item_ids,
+                create_missing_groups=run.parameters.get("create_missing_groups", False),
+                **extra)
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -7,7 +7,7 @@ those recorded inputs still build.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from activities.contracts.base import Payload, RunRef
 
@@ -47,6 +47,8 @@ class RestoreItems(RunRef):
     ca_state: str
     policy_type: str
     item_ids: list[str]
+    # Added later: keyword-only with a default, so recorded inputs and subclasses still build.
+    create_missing_groups: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,10 @@ class RestoreStart(RequestBody):
     ca_state: CaState = Field(
         "report_only", description="Conditional Access policies restored report-only, or as "
                                    "the snapshot has them")
+    create_missing_groups: bool = Field(
+        False, description="recreate groups of the set that are gone (definitions, never "
+                           "members); otherwise they are skipped and what includes them is "
+                           "left out")
 
 
 # ---- query parameters ----------------------------------------------------------------------

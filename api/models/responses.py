@@ -120,7 +120,8 @@ class DiffEntry(ResponseBody):
 
 
 class RunItemBody(ResponseBody):
-    """One item's outcome in a run; restore runs' items carry their field diff."""
+    """One item's outcome in a run; restore runs' items carry their field diff and the
+    warnings of what was left out of them (``missing_reference``)."""
 
     item_id: str
     policy_type: str
@@ -129,6 +130,9 @@ class RunItemBody(ResponseBody):
     action: ItemAction
     error: ErrorInfo | None
     diff: list[DiffEntry] | None = None
+    warnings: list[ErrorInfo] | None = Field(
+        None, description="restores: what was left out of the item, e.g. an include of a "
+                          "group that no longer exists (missing_reference)")
     status: ItemStatus
 
     @classmethod

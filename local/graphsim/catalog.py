@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .areas import AREAS
 from .areas.identity import show_conditional_access
+from .directory import DIRECTORY_OBJECTS, GROUP_READ_ONLY, group_body
 from .spec import (  # noqa: F401 - re-exported: the simulator's vocabulary
     ASSIGNMENT_TARGET_TYPES,
     BETA,
@@ -227,10 +228,12 @@ TYPES: tuple[TypeSpec, ...] = (
         abstract=True, modified_prop="modifiedDateTime", scope_tag_prop=None,
         read_only=frozenset({"modifiedDateTime"}),
     ),
-    TypeSpec(
+    TypeSpec(  # definitions only: members are not simulated (directory.py)
         key="groups", path="groups", odata_types=("#microsoft.graph.group",),
-        modified_prop=None, scope_tag_prop=None,
+        modified_prop=None, scope_tag_prop=None, read_only=GROUP_READ_ONLY,
+        write_rules=group_body,
     ),
+    DIRECTORY_OBJECTS,
     TypeSpec(
         key="groupPolicyDefinitions", path="deviceManagement/groupPolicyDefinitions",
         odata_types=("#microsoft.graph.groupPolicyDefinition",), versions=BETA,
@@ -253,7 +256,7 @@ POLICY_TYPE_KEYS: tuple[str, ...] = (
     "windowsFeatureUpdateProfiles", "windowsQualityUpdateProfiles", "windowsDriverUpdateProfiles",
     "assignmentFilters", "roleScopeTags", "notificationMessageTemplates", "managedAppPolicies",
     "mobileAppConfigurations", "targetedManagedAppConfigurations", "conditionalAccessPolicies",
-    "namedLocations",
+    "namedLocations", "groups",
     *(key for area in AREAS for key in area.POLICY_KEYS),
 )
 

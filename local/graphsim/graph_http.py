@@ -23,6 +23,7 @@ from .responses import (
     graph_error_response,
     ids,
     internal_error,
+    is_write,
     json_response,
     latency,
 )
@@ -53,7 +54,7 @@ def run_graph(state: SimState, claims: dict[str, Any], method: str, version: str
     if tenant is None:
         raise GraphError(401, "InvalidAuthenticationToken", "The tenant of the token does not "
                                                              "exist.")
-    retry = state.throttler.check(tenant.id, claims.get("appid", ""), method in WRITE_METHODS)
+    retry = state.throttler.check(tenant.id, claims.get("appid", ""), is_write(method, path))
     if retry is not None:
         raise _ThrottledError(tenant.id, claims.get("appid", ""), retry)
     return state.engine.handle(tenant, GraphRequest(method, version, path, query, body))
@@ -75,7 +76,7 @@ async def graph(request: web.Request) -> web.Response:
     path = request.match_info["path"]
     method = request.method.upper()
     tenant_id: str | None = None
-    is_write = method in WRITE_METHODS
+    writes = is_write(method, path)
     try:
         claims = await _authenticate(state, request)
         tenant_id = claims["tid"]
@@ -90,14 +91,14 @@ async def graph(request: web.Request) -> web.Response:
             response = json_response(result.status, result.body, rid, crid, result.headers)
     except Dropped:
         state.record(tenant=tenant_id, method=method, path=request.path,
-                     query=request.query_string, status=0, is_write=is_write, kind="graph")
+                     query=request.query_string, status=0, is_write=writes, kind="graph")
         return drop(request)
     except GraphError as err:
         response = graph_error_response(err, rid, crid)
     except Exception as exc:  # a simulator bug: answer in Graph's shape, keep the traceback
         response = internal_error(exc, rid, crid)
     state.record(tenant=tenant_id, method=method, path=request.path, query=request.query_string,
-                 status=response.status, is_write=is_write and response.status < 400,
+                 status=response.status, is_write=writes and response.status < 400,
                  kind="graph")
     return response
 
@@ -218,7 +219,7 @@ async def _batch_entry(state: SimState, claims: dict[str, Any], version: str,
     headers.setdefault("Content-Type", GRAPH_JSON) if body is not None else None
     headers["request-id"] = sub_rid
     state.record(tenant=tenant_id, method=method, path=full_path, query=split.query,
-                 status=status, is_write=method in WRITE_METHODS and status < 400,
+                 status=status, is_write=is_write(method, path) and status < 400,
                  kind="graph", batch=True)
     out: dict[str, Any] = {"id": entry["id"], "status": status, "headers": headers}
     if body is not None:

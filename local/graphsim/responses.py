@@ -18,6 +18,15 @@ STATE_KEY = web.AppKey("graphsim_state", SimState)
 GRAPH_JSON = ("application/json;odata.metadata=minimal;odata.streaming=true;"
               "IEEE754Compatible=false;charset=utf-8")
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+# POST actions that only read (``directoryObjects/getByIds``): not writes in the request log
+# nor against the write limits.
+READ_ACTIONS = frozenset({"getbyids"})
+
+
+def is_write(method: str, path: str) -> bool:
+    """Whether a request changes anything (a read-only POST action does not)."""
+    return method in WRITE_METHODS and path.rstrip("/").rsplit("/", 1)[-1].lower() \
+        not in READ_ACTIONS
 _FAULT_CODES = {500: "UnknownError", 502: "BadGateway", 503: "serviceNotAvailable",
                 504: "GatewayTimeout"}
 

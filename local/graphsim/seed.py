@@ -136,7 +136,38 @@ class TenantSeeder:
                         "target": target})
         return out
 
+    def group(self, name: str, nickname: str, *, mail_enabled: bool = False,
+              group_types: tuple[str, ...] = (), rule: str | None = None) -> dict[str, Any]:
+        """A group as ``GET /groups`` lists it (its default properties; no members)."""
+        obj = self.base("group", name, modified="renewedDateTime")
+        mail = f"{nickname}@contoso{self.index + 1}.onmicrosoft.com" if mail_enabled else None
+        words = uuid.UUID(obj["id"]).bytes
+        sid = "-".join(str(int.from_bytes(words[n:n + 4], "little")) for n in range(0, 16, 4))
+        obj.update(
+            mailNickname=nickname, securityEnabled=True, mailEnabled=mail_enabled,
+            groupTypes=list(group_types), deletedDateTime=None, classification=None,
+            expirationDateTime=None, isAssignableToRole=None, mail=mail,
+            membershipRule=rule, membershipRuleProcessingState="On" if rule else None,
+            onPremisesDomainName=None, onPremisesLastSyncDateTime=None,
+            onPremisesNetBiosName=None, onPremisesSamAccountName=None,
+            onPremisesSecurityIdentifier=None, onPremisesSyncEnabled=None,
+            onPremisesProvisioningErrors=[], preferredDataLocation=None,
+            preferredLanguage=None, proxyAddresses=[f"SMTP:{mail}"] if mail else [],
+            resourceBehaviorOptions=[], resourceProvisioningOptions=[],
+            securityIdentifier=f"S-1-12-1-{sid}", theme=None, visibility=None)
+        return self.put("groups", obj)
+
     # ---- building blocks -----------------------------------------------------------------
+    def seed_group_kinds(self) -> None:
+        """Besides the assigned security groups: a mail-enabled security group (Exchange's:
+        Graph will not create one) and a dynamic device group. Seeded last, so the rest of
+        the tenant's data is what it was before they existed."""
+        if not self.n("groups"):
+            return
+        self.group("PV Mail Security", "pvmailsecurity", mail_enabled=True)
+        self.group("PV Windows Devices", "pvwindowsdevices", group_types=("DynamicMembership",),
+                   rule='(device.deviceOSType -eq "Windows")')
+
     def seed_foundation(self) -> None:
         self.put("roleScopeTags", {"@odata.type": G + "roleScopeTag", "id": "0",
                                    "displayName": "Default", "description": "Built-in",
@@ -147,10 +178,7 @@ class TenantSeeder:
                                        "description": f"Scope tag {i + 1}",
                                        "isBuiltIn": False, "assignments": []})
         for i in range(self.n("groups")):
-            obj = self.base("group", f"PV Group {i + 1:03d}", modified="renewedDateTime")
-            obj.update(mailNickname=f"pvgroup{i + 1}", securityEnabled=True, mailEnabled=False,
-                       groupTypes=[])
-            self.put("groups", obj)
+            self.group(f"PV Group {i + 1:03d}", f"pvgroup{i + 1}")
         platforms = ["windows10AndLater", "iOS", "androidForWork", "macOS"]
         for i in range(self.n("assignmentFilters")):
             obj = self.base("deviceAndAppManagementAssignmentFilter", f"Filter {i + 1:03d}")
@@ -508,4 +536,5 @@ def seed_tenant(seed: int, index: int, counts: dict[str, int]) -> dict[str, dict
     seeder.seed_policies()
     for area in AREAS:
         area.seed(seeder)
+    seeder.seed_group_kinds()
     return seeder.data

@@ -13,7 +13,7 @@ where Graph serves them there.
 
 from __future__ import annotations
 
-from shared.graph.entries import apps, configuration, identity, singletons, tenant_admin
+from shared.graph.entries import apps, configuration, groups, identity, singletons, tenant_admin
 from shared.graph.resource import Reference, ResourceType, Restore, SubCollection
 from shared.platform.errors import UnsupportedType
 
@@ -22,7 +22,7 @@ __all__ = ["BY_KEY", "CATALOG", "SUPPORTED_KEYS", "Reference", "ResourceType", "
 
 CATALOG: tuple[ResourceType, ...] = (
     *configuration.ENTRIES, *tenant_admin.ENTRIES, *apps.ENTRIES, *identity.ENTRIES,
-    *singletons.ENTRIES,
+    *singletons.ENTRIES, *groups.ENTRIES,
 )
 
 BY_KEY: dict[str, ResourceType] = {entry.key: entry for entry in CATALOG}

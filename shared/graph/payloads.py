@@ -9,7 +9,8 @@ that are not written inline, clean inline entries of their server ids (settings 
 References (scope tag ids, filter ids in assignment targets, named locations in CA
 conditions, notification templates in compliance actions, group ids) are declared per entry
 as dotted paths; :func:`rewrite_references` applies a restore's old→new id map before
-dependents are written (DESIGN §8).
+dependents are written (DESIGN §8), and :func:`drop_references` leaves out references to
+objects that no longer exist.
 """
 
 from __future__ import annotations
@@ -89,6 +90,43 @@ def referenced_ids(rtype: ResourceType, document: dict[str, Any]
         for node in _roots(copy.deepcopy(document), ref):
             _walk(node, _parts(ref.path), keep)
     return found
+
+
+def drop_references(rtype: ResourceType, document: dict[str, Any],
+                    drop: Callable[[Reference, str], bool]) -> tuple[dict[str, Any], bool]:
+    """A copy of ``document`` without the referenced ids ``drop`` picks: an id in a list of
+    ids leaves that list (a CA policy's ``includeGroups``); any other id takes the nearest
+    list entry holding it along (an assignment, with its target). ``False`` when a picked id
+    sits in no list, so it cannot be left out: the copy is then not to be written."""
+    out = copy.deepcopy(document)
+    for ref in rtype.references:
+        def mark(value: Any, ref: Reference = ref) -> Any:
+            return _DROPPED if isinstance(value, str) and value and drop(ref, value) else value
+
+        for node in _roots(out, ref):
+            _walk(node, _parts(ref.path), mark)
+    pruned, stuck = _prune(out)
+    return pruned, not stuck
+
+
+_DROPPED = object()
+
+
+def _prune(value: Any) -> tuple[Any, bool]:
+    """``value`` without list entries that hold a dropped id; True if one is left above
+    every list (nothing could take it along)."""
+    if value is _DROPPED:
+        return value, True
+    if isinstance(value, dict):
+        out, stuck = {}, False
+        for key, item in value.items():
+            out[key], held = _prune(item)
+            stuck = stuck or held
+        return out, stuck
+    if isinstance(value, list):
+        kept = [pruned for pruned, held in map(_prune, value) if not held]
+        return kept, False
+    return value, False
 
 
 def _roots(document: dict[str, Any], ref: Reference) -> list[Any]:

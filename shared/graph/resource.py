@@ -71,13 +71,20 @@ class Reference:
     """Ids at ``path`` (dotted; ``[]`` walks a list) name objects of catalog type ``target``
     (``groups`` included) — or of one of several types (a policy set's items). With
     ``within`` (an ``@odata.type``), ``path`` starts at every object of that type at any
-    depth (settings catalog values that point at reusable settings). A restore writes the
-    targets first (:func:`shared.graph.catalog.restore_levels`) and rewrites the ids through
-    its old→new id map (:func:`shared.graph.payloads.rewrite_references`)."""
+    depth (settings catalog values that point at reusable settings, assignment targets). A
+    restore writes the targets first (:func:`shared.graph.catalog.restore_levels`) and
+    rewrites the ids through its old→new id map
+    (:func:`shared.graph.payloads.rewrite_references`).
+
+    ``exclusion`` marks ids that narrow what the object reaches (an excluded group). A group
+    that no longer exists is never silently dropped from an exclusion: without it the object
+    would reach more (DESIGN §7.1) — the restore fails the item (``missing_exclusion``),
+    where a missing *include* is left out and reported (``missing_reference``)."""
 
     target: str | tuple[str, ...]
     path: str
     within: str | None = None
+    exclusion: bool = False
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -91,8 +98,12 @@ ITEM_ASSIGNMENTS = SubCollection("assignments", unordered=True, via_item_expand=
 SCOPE_TAGS = Reference("roleScopeTags", "roleScopeTagIds[]")
 ASSIGNMENT_FILTERS = Reference(
     "assignmentFilters", "assignments[].target.deviceAndAppManagementAssignmentFilterId")
-ASSIGNMENT_GROUPS = Reference("groups", "assignments[].target.groupId")
-ASSIGNED = (SCOPE_TAGS, ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS)
+# Group assignment targets, wherever they sit (``assignments[].target`` of every type):
+# an included group, and an excluded one (Graph's exclusionGroupAssignmentTarget).
+ASSIGNMENT_GROUPS = Reference("groups", "groupId", within=f"{G}groupAssignmentTarget")
+ASSIGNMENT_EXCLUSIONS = Reference("groups", "groupId",
+                                  within=f"{G}exclusionGroupAssignmentTarget", exclusion=True)
+ASSIGNED = (SCOPE_TAGS, ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS, ASSIGNMENT_EXCLUSIONS)
 
 
 def _always(_doc: dict[str, Any]) -> bool:

@@ -14,7 +14,18 @@ outcome is one of:
   only (``not_restorable``); an object gone live that cannot be created — an update-only type
   (``not_restorable``), one whose create needs uploaded content (``content_required``), a
   built-in (``not_creatable``); or a type the tenant cannot read;
-- ``fail``: a permanent Graph error.
+- ``fail``: a permanent Graph error; or an exclusion of a group that does not exist
+  (``missing_exclusion``).
+
+Groups are created only when the request says ``create_missing_groups`` (DESIGN §7.1); a
+group gone live is otherwise skipped (``not_creatable``). **A missing reference never widens
+scope**: once references are rewritten through the id map, the groups an item would write
+are looked up in one call per batch (:func:`existing_group_ids`). An include of a group that
+does not exist is left out (an assignment, an id of a CA ``includeGroups``) and reported as a
+``missing_reference`` warning, the rest is written; an exclusion of one (a
+:class:`Reference` marked ``exclusion``) fails the item with ``missing_exclusion``, and
+nothing of it is written. A preview asks ``restored_groups`` which of the missing groups the
+restore itself would bring back first, so it reports what the live run would.
 
 Conditional Access: with ``ca_state: report_only`` the restore writes an enabled policy
 report-only, so a live policy that equals the snapshot *or* its report-only form is left alone.
@@ -23,6 +34,7 @@ report-only, so a live policy that equals the snapshot *or* its report-only form
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +49,17 @@ from shared.graph import (
     to_create_payload,
     to_update_payload,
 )
+from shared.graph.entries.groups import GROUPS, existing_group_ids
+from shared.graph.payloads import drop_references, referenced_ids
+from shared.graph.resource import Reference
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import GraphError, GraphForbidden, GraphNotFound
 from shared.restore.diff import Diff
 
 ASSIGNMENTS = "assignments"
+_SHOWN_IDS = 5  # group ids named in one message
+# Preview: {missing group id: the id it would have once this restore wrote it}.
+RestoredGroups = Callable[[Collection[str]], Awaitable[Mapping[str, str]]]
 
 
 @dataclass
@@ -57,6 +75,7 @@ class Assessment:
     write_body: bool = False
     write_assignments: bool = False
     error: dict[str, str] | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)  # e.g. missing_reference
 
 
 def _effective(rtype: ResourceType, desired: dict[str, Any], ca_state: str,
@@ -103,7 +122,9 @@ def compare(rtype: ResourceType, live: dict[str, Any] | None, desired: dict[str,
 async def assess_batch(tenant_id: str, rtype: ResourceType,
                        snapshots: list[tuple[str, dict[str, Any]]], *,
                        include_assignments: bool, ca_state: str,
-                       id_map: dict[str, dict[str, str]] | None = None) -> list[Assessment]:
+                       id_map: dict[str, dict[str, str]] | None = None,
+                       create_missing_groups: bool = False,
+                       restored_groups: RestoredGroups | None = None) -> list[Assessment]:
     """Assess ``snapshots`` (``(item id, document)`` of one type). Raises only retryable
     Graph errors; permanent ones become ``fail``/``skip`` assessments."""
     id_map = id_map or {}
@@ -134,11 +155,15 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
             _refuse(a, result.error)
     await asyncio.gather(*(_match_by_name(tenant_id, rtype, a) for a in by_name))
     for a in out:
-        if a.action != "pending":
-            continue
-        refusal = _creation_refused(rtype, a.desired) if a.live is None else None
+        refusal = None
+        if a.action == "pending" and a.live is None:
+            refusal = _creation_refused(rtype, a.desired, create_missing_groups)
         if refusal is not None:
             a.action, a.error = "skip", refusal
+    await _check_groups(tenant_id, rtype, [a for a in out if a.action == "pending"],
+                        include_assignments, restored_groups)
+    for a in out:
+        if a.action != "pending":
             continue
         a.diff, a.write_body, a.write_assignments = compare(
             rtype, a.live, a.desired, include_assignments=include_assignments,
@@ -147,7 +172,8 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
     return out
 
 
-def _creation_refused(rtype: ResourceType, desired: dict[str, Any]) -> dict[str, str] | None:
+def _creation_refused(rtype: ResourceType, desired: dict[str, Any],
+                      create_missing_groups: bool) -> dict[str, str] | None:
     """Why an object that is gone live cannot be brought back by creating it, if it cannot."""
     if not rtype.creatable:
         return {"code": ErrorCode.NOT_RESTORABLE,
@@ -158,8 +184,89 @@ def _creation_refused(rtype: ResourceType, desired: dict[str, Any]) -> dict[str,
                            "not hold; an existing object would be updated"}
     if not rtype.can_create(desired):
         return {"code": ErrorCode.NOT_CREATABLE,
-                "message": f"{rtype.key}: a built-in object that cannot be created"}
+                "message": f"{rtype.key}: Graph does not let this object be created (a "
+                           "built-in, or a kind another service manages, such as a "
+                           "mail-enabled security or distribution group)"}
+    if rtype.key == GROUPS and not create_missing_groups:
+        return {"code": ErrorCode.NOT_CREATABLE,
+                "message": "the group no longer exists and was not created: the restore "
+                           "did not set create_missing_groups"}
     return None
+
+
+def _group_refs(rtype: ResourceType) -> bool:
+    return any(ref.targets == (GROUPS,) for ref in rtype.references)
+
+
+def _written(a: Assessment, include_assignments: bool) -> dict[str, Any]:
+    """The part of the desired document a restore writes (assignments only with them)."""
+    if include_assignments:
+        return a.desired
+    return {k: v for k, v in a.desired.items() if k != ASSIGNMENTS}
+
+
+async def _check_groups(tenant_id: str, rtype: ResourceType, pending: list[Assessment],
+                        include_assignments: bool,
+                        restored_groups: RestoredGroups | None) -> None:
+    """Leave out includes of groups that do not exist (a warning on the item); fail an item
+    that excludes one. One lookup for the whole batch."""
+    if not pending or not _group_refs(rtype):
+        return
+    named = {a.item_id: [(ref, gid) for ref, gid in referenced_ids(
+        rtype, _written(a, include_assignments)) if ref.targets == (GROUPS,)]
+        for a in pending}
+    wanted = {gid for refs in named.values() for _, gid in refs}
+    if not wanted:
+        return
+    try:
+        present = await existing_group_ids(tenant_id, wanted)
+    except GraphError as exc:  # unverified references are never written
+        for a in pending:
+            if named[a.item_id]:
+                _refuse(a, exc)
+        return
+    missing = {gid for gid in wanted if gid.lower() not in present}
+    planned = dict(await restored_groups(missing)) if restored_groups and missing else {}
+    present |= {gid.lower() for gid in [*planned, *planned.values()]}
+    for a in pending:
+        gone = [(ref, gid) for ref, gid in named[a.item_id] if gid.lower() not in present]
+        if planned:
+            a.desired = rewrite_references(rtype, a.desired, {GROUPS: planned})
+        if gone:
+            _leave_out(rtype, a, gone, include_assignments)
+
+
+def _leave_out(rtype: ResourceType, a: Assessment, gone: list[tuple[Reference, str]],
+               include_assignments: bool) -> None:
+    excluded = sorted({gid for ref, gid in gone if ref.exclusion})
+    if excluded:
+        a.action = "fail"
+        a.error = {"code": ErrorCode.MISSING_EXCLUSION,
+                   "message": f"excluded group(s) {_ids(excluded)} do not exist in the tenant; "
+                              "without the exclusion it would reach more, so nothing of it "
+                              "was written"}
+        return
+    ids = {gid for _, gid in gone}
+    written, complete = drop_references(
+        rtype, _written(a, include_assignments),
+        lambda ref, value: ref.targets == (GROUPS,) and not ref.exclusion and value in ids)
+    if not complete:
+        a.action = "fail"
+        a.error = {"code": ErrorCode.MISSING_REFERENCE,
+                   "message": f"group(s) {_ids(sorted(ids))} do not exist in the tenant and "
+                              "cannot be left out"}
+        return
+    if not include_assignments and ASSIGNMENTS in a.desired:
+        written[ASSIGNMENTS] = a.desired[ASSIGNMENTS]
+    a.desired = written
+    a.warnings.append({"code": ErrorCode.MISSING_REFERENCE,
+                       "message": f"group(s) {_ids(sorted(ids))} do not exist in the tenant: "
+                                  "what included them was left out, the rest is written"})
+
+
+def _ids(ids: list[str]) -> str:
+    shown = ", ".join(ids[:_SHOWN_IDS])
+    return shown + (f" (and {len(ids) - _SHOWN_IDS} more)" if len(ids) > _SHOWN_IDS else "")
 
 
 async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment) -> None:

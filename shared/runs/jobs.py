@@ -112,20 +112,24 @@ def backup_job(tenant_id: str, policy_types: list[str] | None = None,
 
 def restore_job(tenant_id: str, backup_set_id: str, *, item_ids: list[str] | None = None,
                 dry_run: bool = True, include_assignments: bool = True,
-                ca_state: str = "report_only") -> Job:
+                ca_state: str = "report_only", create_missing_groups: bool = False) -> Job:
     """Preview (``dry_run``) or restore a backup set, or the given items of it:
-    ``{tenant}|restore|{set}|{dry_run}|{hash of sorted item ids}|{assignments}|{ca_state}``."""
+    ``{tenant}|restore|{set}|{dry_run}|{hash of sorted item ids}|{assignments}|{ca_state}``,
+    plus ``|groups`` with ``create_missing_groups`` (only then: a restore without it keeps
+    the key it had before the option existed)."""
     ids = sorted(set(item_ids)) if item_ids is not None else None
     ids_hash = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] if ids else "*"
     return Job(
         tenant_id=tenant_id, run_type=RunType.RESTORE, orchestrator="restore",
         key=(f"{tenant_id}|restore|{backup_set_id}|{_flag(dry_run)}|{ids_hash}"
-             f"|{_flag(include_assignments)}|{ca_state}"),
+             f"|{_flag(include_assignments)}|{ca_state}"
+             f"{'|groups' if create_missing_groups else ''}"),
         route=f"/api/tenants/{tenant_id}/restores",
         body={"backup_set_id": backup_set_id, "item_ids": ids, "dry_run": dry_run,
-              "include_assignments": include_assignments, "ca_state": ca_state},
+              "include_assignments": include_assignments, "ca_state": ca_state,
+              "create_missing_groups": create_missing_groups},
         parameters={"item_ids": ids, "include_assignments": include_assignments,
-                    "ca_state": ca_state},
+                    "ca_state": ca_state, "create_missing_groups": create_missing_groups},
         backup_set_id=backup_set_id, dry_run=dry_run,
     )
 

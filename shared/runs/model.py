@@ -167,6 +167,9 @@ class RunItem:
     action: str
     error: dict[str, str] | None = None
     diff: list[dict[str, str]] | None = None
+    # Restores: what was left out of a written item (``{code, message}``, e.g. an include of
+    # a group that no longer exists: ``missing_reference``).
+    warnings: list[dict[str, str]] | None = None
 
     @property
     def status(self) -> str:
@@ -182,10 +185,15 @@ class RunItem:
         return (self.error or {}).get("code", ErrorCode.INTERNAL_ERROR)
 
     def to_api(self, include_diff: bool) -> dict[str, Any]:
+        """The item body; ``diff`` and ``warnings`` (a list, empty when none) only for
+        restores."""
         body = asdict(self)
         body["status"] = self.status
-        if not include_diff:
+        if include_diff:
+            body["warnings"] = list(self.warnings or [])
+        else:
             body.pop("diff")
+            body.pop("warnings")
         return body
 
 

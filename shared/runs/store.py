@@ -21,6 +21,7 @@ from shared.runs.model import Counts, Run, RunItem, RunStatus
 
 RUNS, RUN_INDEX, RUN_ITEMS = "runs", "runindex", "runitems"
 _JSON_FIELDS = ("counts", "error", "warnings", "parameters")
+_ITEM_JSON_FIELDS = ("error", "diff", "warnings")
 _MAX_PROPERTY_CHARS = 30_000  # Azure Table strings hold 32K UTF-16 characters (64 KiB)
 
 
@@ -138,7 +139,7 @@ class RunStore:
 def _item_entity(run_id: str, item: RunItem) -> dict[str, Any]:
     entity: dict[str, Any] = {"PartitionKey": run_id, "RowKey": item.item_id}
     for name, value in asdict(item).items():
-        entity[name] = json.dumps(value) if name in ("error", "diff") else value
+        entity[name] = json.dumps(value) if name in _ITEM_JSON_FIELDS else value
     if len(entity["diff"]) > _MAX_PROPERTY_CHARS:
         entity["diff"] = json.dumps(_truncate_diff(item.diff or []))
     entity["status"] = item.status
@@ -147,7 +148,7 @@ def _item_entity(run_id: str, item: RunItem) -> dict[str, Any]:
 
 def _item_from_entity(entity: dict[str, Any]) -> RunItem:
     data = {f.name: entity.get(f.name) for f in fields(RunItem)}
-    for name in ("error", "diff"):
+    for name in _ITEM_JSON_FIELDS:
         data[name] = json.loads(data[name]) if data[name] else None
     return RunItem(**data)
 

@@ -116,7 +116,7 @@ def test_parse_restore_defaults_make_the_same_body_as_the_restore_job():
 
     assert body.model_dump() == {"backup_set_id": SET_ID, "item_ids": ["a", "b"],
                                  "dry_run": True, "include_assignments": True,
-                                 "ca_state": "report_only"}
+                                 "ca_state": "report_only", "create_missing_groups": False}
     assert restore_job(TENANT, **body.model_dump()).body == body.model_dump()
 
 
@@ -166,6 +166,17 @@ def test_run_item_body_has_a_diff_only_where_the_run_is_a_restore():
     assert RunItemBody.of(item, include_diff=True).body() == item.to_api(True)
     assert "diff" not in RunItemBody.of(item, include_diff=False).body()
     assert RunItemBody.of(item, include_diff=False).body() == item.to_api(False)
+
+
+def test_run_item_body_lists_warnings_for_restores_empty_when_none():
+    warned = RunItem("deviceConfigurations.p1", "deviceConfigurations", "p1", "P", "updated",
+                     diff=[], warnings=[{"code": "missing_reference", "message": "group g"}])
+    plain = RunItem("deviceConfigurations.p2", "deviceConfigurations", "p2", "Q", "no_change",
+                    diff=[])
+
+    assert RunItemBody.of(warned, include_diff=True).body()["warnings"] == warned.warnings
+    assert RunItemBody.of(plain, include_diff=True).body()["warnings"] == []
+    assert "warnings" not in RunItemBody.of(warned, include_diff=False).body()
 
 
 def test_list_body_leaves_continuation_out_on_the_last_page():

@@ -185,7 +185,7 @@ def test_one_deleted_object_of_every_type_is_recreated_and_references_follow(adm
         sim.drift(tenant_id, entry.path, candidates[-1]["id"], op="delete")
 
     run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
-                  ca_state="as_snapshot")
+                  ca_state="as_snapshot", create_missing_groups=True)
 
     assert run["status"] == "succeeded", run
     items = by_policy(admin.items(tenant_id, run["run_id"]))
@@ -199,7 +199,7 @@ def test_one_deleted_object_of_every_type_is_recreated_and_references_follow(adm
                             [e.key for e in CATALOG], renamed=renamed) == []
     cursor = sim.request_cursor()
     again = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
-                    ca_state="as_snapshot")
+                    ca_state="as_snapshot", create_missing_groups=True)
     assert {i["action"] for i in admin.items(tenant_id, again["run_id"])} == {"no_change"}
     assert sim.writes(cursor) == []
 

@@ -197,6 +197,17 @@ def test_restore_job_key_follows_design_and_ignores_item_order():
                                                                                 False)
 
 
+def test_restore_job_create_missing_groups_joins_key_and_parameters_only_when_set():
+    plain = restore_job(TENANT, "SET", dry_run=False)
+    groups = restore_job(TENANT, "SET", dry_run=False, create_missing_groups=True)
+
+    assert plain.key == f"{TENANT}|restore|SET|false|*|true|report_only"
+    assert groups.key == f"{plain.key}|groups"
+    assert plain.parameters["create_missing_groups"] is False
+    assert groups.parameters["create_missing_groups"] is True
+    assert groups.body == {**plain.body, "create_missing_groups": True}
+
+
 def test_job_request_with_client_key_takes_the_client_namespace_and_keeps_the_fingerprint():
     job = capture_job(TENANT, "deviceConfigurations", "p1")
 

@@ -86,6 +86,17 @@ async def test_run_store_retried_item_write_overwrites_its_row(storage):
     assert len(rows) == 1 and rows[0].status == "succeeded" and rows[0].error is None
 
 
+async def test_run_store_item_warnings_round_trip_and_old_rows_have_none(storage):
+    store = RunStore(storage)
+    warned = RunItem("deviceConfigurations.p1", "deviceConfigurations", "p1", "Baseline",
+                     "updated", warnings=[{"code": ErrorCode.MISSING_REFERENCE, "message": "g"}])
+    plain = RunItem("deviceConfigurations.p2", "deviceConfigurations", "p2", "Other", "updated")
+    await store.put_items("run-1", [warned, plain])
+    rows = {r.item_id: r for r in await store.all_items("run-1")}
+    assert rows[warned.item_id].warnings == warned.warnings
+    assert rows[plain.item_id].warnings is None
+
+
 async def test_run_store_update_of_an_unknown_run_is_not_found(storage):
     with pytest.raises(NotFound):
         await RunStore(storage).update(TENANT, new_ulid(), status="running")

@@ -103,7 +103,7 @@ ENTRIES: tuple[ResourceType, ...] = (
             Reference("namedLocations", "conditions.locations.includeLocations[]"),
             Reference("namedLocations", "conditions.locations.excludeLocations[]"),
             Reference("groups", "conditions.users.includeGroups[]"),
-            Reference("groups", "conditions.users.excludeGroups[]"),
+            Reference("groups", "conditions.users.excludeGroups[]", exclusion=True),
             Reference("authenticationStrengthPolicies",
                       "grantControls.authenticationStrength.id"),
             Reference("authenticationContextClassReferences",
