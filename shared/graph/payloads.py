@@ -67,12 +67,10 @@ def rewrite_references(rtype: ResourceType, document: dict[str, Any],
             continue
 
         def remap(value: Any, maps: list[Mapping[str, str]] = mappings) -> Any:
-            if not isinstance(value, str):
-                return value
             return next((m[value] for m in maps if value in m), value)
 
         for node in _roots(out, ref):
-            _walk(node, _parts(ref.path), remap)
+            _walk(node, _parts(ref.path), remap, ref)
     return out
 
 
@@ -83,12 +81,11 @@ def referenced_ids(rtype: ResourceType, document: dict[str, Any]
     found: list[tuple[Reference, str]] = []
     for ref in rtype.references:
         def keep(value: Any, ref: Reference = ref) -> Any:
-            if isinstance(value, str) and value:
-                found.append((ref, value))
+            found.append((ref, value))
             return value
 
         for node in _roots(copy.deepcopy(document), ref):
-            _walk(node, _parts(ref.path), keep)
+            _walk(node, _parts(ref.path), keep, ref)
     return found
 
 
@@ -101,10 +98,10 @@ def drop_references(rtype: ResourceType, document: dict[str, Any],
     out = copy.deepcopy(document)
     for ref in rtype.references:
         def mark(value: Any, ref: Reference = ref) -> Any:
-            return _DROPPED if isinstance(value, str) and value and drop(ref, value) else value
+            return _DROPPED if drop(ref, value) else value
 
         for node in _roots(out, ref):
-            _walk(node, _parts(ref.path), mark)
+            _walk(node, _parts(ref.path), mark, ref)
     pruned, stuck = _prune(out)
     return pruned, not stuck
 
@@ -150,18 +147,23 @@ def _parts(path: str) -> list[str]:
     return [p for p in path.split(".") if p]
 
 
-def _walk(node: Any, parts: list[str], fn: Callable[[Any], Any]) -> Any:
-    """Apply ``fn`` to the values at ``parts`` (``name[]`` walks a list), in place."""
-    if not parts:
-        return fn(node)
+def _walk(node: Any, parts: list[str], fn: Callable[[Any], Any], ref: Reference) -> Any:
+    """Apply ``fn`` to the ids at ``parts`` (``name[]`` walks a list), in place: only to
+    values that name an object (:meth:`Reference.names`)."""
     head, rest = parts[0], parts[1:]
     many = head.endswith("[]")
     name = head[:-2] if many else head
     if not isinstance(node, dict) or name not in node:
         return node
+
+    def step(value: Any) -> Any:
+        if rest:
+            return _walk(value, rest, fn, ref)
+        return fn(value) if ref.names(node, value) else value
+
     if many:
         if isinstance(node[name], list):
-            node[name] = [_walk(v, rest, fn) for v in node[name]]
+            node[name] = [step(v) for v in node[name]]
     else:
-        node[name] = _walk(node[name], rest, fn)
+        node[name] = step(node[name])
     return node

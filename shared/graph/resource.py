@@ -85,10 +85,19 @@ class Reference:
     path: str
     within: str | None = None
     exclusion: bool = False
+    # The id counts only where the object holding it has these values (``targetType`` group),
+    # and never when it is one of ``keywords`` (``all_users``: a name, not an object).
+    where: tuple[tuple[str, str], ...] = ()
+    keywords: frozenset[str] = frozenset()
 
     @property
     def targets(self) -> tuple[str, ...]:
         return (self.target,) if isinstance(self.target, str) else self.target
+
+    def names(self, holder: dict[str, Any], value: Any) -> bool:
+        """Whether ``value``, found at the end of ``path`` in ``holder``, names an object."""
+        return (isinstance(value, str) and bool(value) and value not in self.keywords
+                and all(holder.get(k) == v for k, v in self.where))
 
 
 ASSIGNMENTS = SubCollection("assignments", unordered=True)

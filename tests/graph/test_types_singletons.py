@@ -263,7 +263,8 @@ async def test_authentication_method_targets_are_group_references_rewritten_by_t
         client, tenants, graphsim):
     rtype = supported_type("authenticationMethodsPolicy")
     backup = await fetch_snapshot(tenants[0], rtype.key, rtype.key, client=client)
-    group = sorted(g["id"] for g in graphsim.objects(tenants[0], "groups"))[0]
+    [fido2] = [c for c in backup[METHODS] if c["id"] == "Fido2"]
+    group = fido2["includeTargets"][0]["id"]
     rewritten = rewrite_references(rtype, backup, {"groups": {group: "new-group-id"}})
     targets = {c["id"]: [t["id"] for t in c["includeTargets"]] for c in rewritten[METHODS]}
     assert targets["Fido2"] == ["new-group-id"]
@@ -271,5 +272,6 @@ async def test_authentication_method_targets_are_group_references_rewritten_by_t
     registration = supported_type("deviceRegistrationPolicy")
     policy = await fetch_snapshot(tenants[0], registration.key, registration.key,
                                   client=client)
-    moved = rewrite_references(registration, policy, {"groups": {group: "new-group-id"}})
+    joins = policy["azureADJoin"]["allowedToJoin"]["groups"][0]
+    moved = rewrite_references(registration, policy, {"groups": {joins: "new-group-id"}})
     assert moved["azureADJoin"]["allowedToJoin"]["groups"] == ["new-group-id"]

@@ -67,9 +67,11 @@ DEFAULT = "default"
 _DEFAULT_READ_ONLY = frozenset({"isServiceDefault", "automaticUserConsentSettings"})
 
 _CAMPAIGN = "registrationEnforcement.authenticationMethodsRegistrationCampaign"
-# Include and exclude targets name groups ("all_users" is not one, and stays as it is).
+# Include and exclude targets of targetType group name groups ("all_users" is not one, and
+# stays as it is); an excluded group is an exclusion.
 _METHOD_TARGETS = tuple(
-    Reference("groups", f"{root}.{side}[].id")
+    Reference("groups", f"{root}.{side}[].id", exclusion=side == "excludeTargets",
+              where=(("targetType", "group"),), keywords=frozenset({"all_users"}))
     for root in (f"{METHOD_CONFIGURATIONS}[]", _CAMPAIGN)
     for side in ("includeTargets", "excludeTargets"))
 _REGISTRATION_GROUPS = tuple(
