@@ -40,6 +40,7 @@ from shared.graph import (
     read_collection,
     supported_type,
 )
+from shared.graph.licences import TenantLicences
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import (
     MAX_MESSAGE_LENGTH,
@@ -87,31 +88,35 @@ async def list_policies(payload: dict) -> dict:
     """Every id of each requested type, listed concurrently. A type that cannot be listed
     becomes one type-level item (``skipped`` when Graph will not serve it, ``failed``
     otherwise: :func:`_type_refusal`) and no ids; one Graph keeps refusing transiently is
-    handled as ``mode`` says."""
+    handled as ``mode`` says. The tenant's licences are read at most once for the call."""
     job = ListPolicies.from_payload(payload)
-    types = await asyncio.gather(*(_list_type(job, t) for t in job.policy_types))
+    licences = TenantLicences(job.tenant_id)
+    types = await asyncio.gather(*(_list_type(job, t, licences) for t in job.policy_types))
     return asdict(Listing(types=list(types)))
 
 
-async def _list_type(job: ListPolicies, policy_type: str) -> TypeListing:
+async def _list_type(job: ListPolicies, policy_type: str,
+                     licences: TenantLicences) -> TypeListing:
     try:
         refs = await list_items(job.tenant_id, policy_type)
     except GraphError as exc:
         if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
             return TypeListing(policy_type, retry=True)
-        action = await _type_not_listed(job, policy_type, exc)
+        action = await _type_not_listed(job, policy_type, exc, licences)
         return TypeListing(policy_type, outcome=action.status.value)
     # A listing can repeat an id when objects change while it pages; keep each id once.
     return TypeListing(policy_type, ids=list(dict.fromkeys(ref.id for ref in refs)))
 
 
 async def _type_not_listed(job: ListPolicies | CaptureType, policy_type: str,
-                           exc: GraphError, *, served: bool = False) -> ItemAction:
+                           exc: GraphError, licences: TenantLicences, *,
+                           served: bool = False) -> ItemAction:
     """A type Graph would not list: one type-level item (see :func:`_type_refusal`). A
     transient refusal with ``RAISE`` fails the activity instead (its retry lists again)."""
     if _retryable(exc) and job.mode is TransientMode.RAISE:
         raise exc
-    action, error = _type_refusal(exc, served=served)
+    licence = await _licence(licences, policy_type, exc, served=served)
+    action, error = _type_refusal(exc, served=served, licence=licence)
     await RunStore(get_storage()).put_item(job.run_id, RunItem(
         item_id=item_key(policy_type, TYPE_LEVEL_ID), policy_type=policy_type,
         policy_id=TYPE_LEVEL_ID, display_name=policy_type, action=action.value, error=error,
@@ -121,26 +126,58 @@ async def _type_not_listed(job: ListPolicies | CaptureType, policy_type: str,
     return action
 
 
-def _type_refusal(exc: GraphError, *, served: bool) -> tuple[ItemAction, dict[str, str]]:
+async def _licence(licences: TenantLicences, policy_type: str, exc: GraphError, *,
+                   served: bool) -> bool | GraphError | None:
+    """For a 403 on a type that names its licence (``licensed_by``): whether the tenant
+    holds it, or the error that kept ``subscribedSkus`` from being read; None otherwise
+    (nothing is read)."""
+    rtype = supported_type(policy_type)
+    if served or not isinstance(exc, GraphForbidden) or not rtype.licensed_by:
+        return None
+    try:
+        return await licences.licensed(rtype)
+    except GraphError as unread:
+        log.warning("tenant %s: subscribedSkus not read (%s); %s stays consent_missing",
+                    licences.tenant_id, unread.code, policy_type)
+        return unread
+
+
+def _type_refusal(exc: GraphError, *, served: bool, licence: bool | GraphError | None = None
+                  ) -> tuple[ItemAction, dict[str, str]]:
     """What a refused listing makes of its type (DESIGN §7.1). Graph will not serve the
     collection: 400 or 404 (not licensed, not in this cloud — Intune answers an unlicensed
     tenant 400 "Request not applicable to target tenant.") → ``skipped`` with
     ``not_available``; 403 (the app may not read it) → ``skipped`` with ``consent_missing``,
-    which leaves the run ``partial`` (``shared.runs.model.Outcome``). Anything else — or any
-    refusal once pages were ``served``: Graph does serve the type — is ``failed`` with the
-    error's own code."""
+    which leaves the run ``partial`` (``shared.runs.model.Outcome``) — unless ``licence`` is
+    False: the type's workload answers a tenant without its licence 403 too, and this tenant
+    holds none (→ ``not_available``). A ``licence`` that could not be checked (the error) keeps
+    ``consent_missing`` and says so. Anything else — or any refusal once pages were
+    ``served``: Graph does serve the type — is ``failed`` with the error's own code."""
     code = reason = None
     if not served and not _retryable(exc):
         if isinstance(exc, (GraphBadRequest, GraphNotFound)):
             code, reason = (ErrorCode.NOT_AVAILABLE,
                             "not available in this tenant (not licensed, or not in this cloud)")
+        elif isinstance(exc, GraphForbidden) and licence is False:
+            code, reason = (ErrorCode.NOT_AVAILABLE, "not licensed in this tenant (it holds no "
+                            "service plan that licenses this type)")
         elif isinstance(exc, GraphForbidden):
             code, reason = (ErrorCode.CONSENT_MISSING, "the app may not read this type in "
-                            "this tenant (consent or permission missing)")
+                            "this tenant (consent or permission missing" + _licence_note(licence)
+                            + ")")
     if code is None:
         return ItemAction.FAILED, _error(exc)
     message = f"{reason}: {_error(exc)['message']}"
     return ItemAction.SKIPPED, {"code": code.value, "message": message[:MAX_MESSAGE_LENGTH]}
+
+
+def _licence_note(licence: bool | GraphError | None) -> str:
+    if licence is True:
+        return "; the tenant holds its licence"
+    if isinstance(licence, GraphError):
+        return ("; whether the tenant holds its licence could not be checked: reading "
+                f"subscribedSkus failed with {licence.code}")
+    return ""
 
 
 async def _fetch_group(tenant_id: str, group: PolicyGroup, *, per_item: bool
@@ -206,7 +243,8 @@ async def capture_type(payload: dict) -> dict:
     except GraphError as exc:
         if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
             return asdict(CapturedType(job.policy_type, retry_type=True))
-        action = await _type_not_listed(job, job.policy_type, exc, served=served)
+        action = await _type_not_listed(job, job.policy_type, exc,
+                                        TenantLicences(job.tenant_id), served=served)
         tally, listed = tally.plus(ItemTally.of([action.status])), listed + 1
     return asdict(CapturedType(job.policy_type, listed=listed, tally=tally, retry=retry))
 

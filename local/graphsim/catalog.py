@@ -140,6 +140,7 @@ TYPES: tuple[TypeSpec, ...] = (
     TypeSpec(
         key="windowsDriverUpdateProfiles", path="deviceManagement/windowsDriverUpdateProfiles",
         odata_types=("#microsoft.graph.windowsDriverUpdateProfile",), versions=BETA,
+        requires_plan="WINDOWSUPDATEFORBUSINESS_DEPLOYMENTSERVICE",
         read_only=frozenset({"deviceReporting", "newUpdates", "inventorySyncStatus"}),
         subs=(_assignments("windowsDriverUpdateProfileAssignment"),),
         assign_keys=("assignments",),
@@ -237,6 +238,11 @@ TYPES: tuple[TypeSpec, ...] = (
         key="groupPolicyDefinitions", path="deviceManagement/groupPolicyDefinitions",
         odata_types=("#microsoft.graph.groupPolicyDefinition",), versions=BETA,
         writable=False, scope_tag_prop=None, created_prop=None,
+    ),
+    TypeSpec(  # the tenant's licences (v1.0 and beta), seeded by licences.py
+        key="subscribedSkus", path="subscribedSkus",
+        odata_types=("#microsoft.graph.subscribedSku",), writable=False, scope_tag_prop=None,
+        created_prop=None, modified_prop=None,
     ),
     *(spec for area in AREAS for spec in area.TYPES),
 )

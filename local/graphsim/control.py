@@ -3,6 +3,7 @@
 GET  /_sim/info                         base URL, app credentials, cert and CA paths
 GET  /_sim/tenants                      [{"id","display_name","domain","client_id","client_secret"}]
 PUT  /_sim/tenants/{tenant}/consent     {"consented": bool}
+PUT  /_sim/tenants/{tenant}/licences/{sku}  {"held": bool}: give or take a SKU (licences.SKUS)
 POST /_sim/tokens                       caller token for PolicyVault's API
 GET|POST|DELETE /_sim/faults            list / add (returns the rule with its id) / clear
 DELETE /_sim/faults/{id}                remove one rule
@@ -64,6 +65,12 @@ def add_routes(app: web.Application, key: web.AppKey) -> None:
         state.set_consent(request.match_info["tenant"], bool(body.get("consented", True)))
         return _ok({"ok": True})
 
+    async def licence(request, state):
+        body = await _json(request)
+        state.set_licence(request.match_info["tenant"], request.match_info["sku"],
+                          bool(body.get("held", True)))
+        return _ok({"ok": True})
+
     async def tokens(request, state):
         return _ok(state.mint_token(await _json(request)))
 
@@ -111,6 +118,7 @@ def add_routes(app: web.Application, key: web.AppKey) -> None:
     r.add_get("/_sim/info", handler(info))
     r.add_get("/_sim/tenants", handler(tenants))
     r.add_put("/_sim/tenants/{tenant}/consent", handler(consent))
+    r.add_put("/_sim/tenants/{tenant}/licences/{sku}", handler(licence))
     r.add_post("/_sim/tokens", handler(tokens))
     r.add_get("/_sim/faults", handler(faults_get))
     r.add_post("/_sim/faults", handler(faults_add))

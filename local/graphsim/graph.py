@@ -21,7 +21,6 @@ Choices (documented because real Graph is not uniform):
 from __future__ import annotations
 
 import copy
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -30,7 +29,16 @@ from urllib.parse import urlencode
 
 from . import catalog, seed, singleton, validate
 from .catalog import SubSpec, TypeSpec
-from .odata import GraphError, Query, bad_request, encode_skiptoken, matches, parse_query
+from .licences import refusal as unlicensed
+from .odata import (
+    GraphError,
+    Query,
+    bad_request,
+    encode_skiptoken,
+    intune_message,
+    matches,
+    parse_query,
+)
 from .store import Tenant, touch
 
 MAX_TOP = 999
@@ -75,15 +83,7 @@ def not_found(spec: TypeSpec, item_id: str) -> GraphError:
     if spec.path.startswith("identity/"):
         return GraphError(404, "ResourceNotFound",
                           f"The resource with id '{item_id}' was not found in {spec.path}.")
-    # Intune wraps its service error, as JSON text, inside Graph's message.
-    activity = str(uuid.uuid4())
-    inner = {"_version": 3,
-             "Message": "An error has occurred - Operation ID (for customer support): "
-                        f"00000000-0000-0000-0000-000000000000 - Activity ID: {activity} - "
-                        f"Url: https://fef.graphsim.manage.microsoft.com/{spec.path}('{item_id}')",
-             "CustomApiErrorPhrase": "", "RetryAfter": None, "ErrorSourceService": "",
-             "HttpHeaders": "{}"}
-    return GraphError(404, "ResourceNotFound", json.dumps(inner, indent=2))
+    return GraphError(404, "ResourceNotFound", intune_message(f"{spec.path}('{item_id}')"))
 
 
 class GraphEngine:
@@ -104,6 +104,9 @@ class GraphEngine:
         spec = resolved.spec
         if req.version not in spec.versions:
             raise bad_request(f"Resource not found for the segment '{spec.path.split('/')[-1]}'.")
+        refused = unlicensed(tenant, spec)  # the workload's own 403 without its licence
+        if refused is not None:
+            raise refused
         q = parse_query(req.query)
         method = req.method.upper()
         if spec.singleton:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -30,6 +31,17 @@ class GraphError(Exception):
 
 def bad_request(message: str) -> GraphError:
     return GraphError(400, "BadRequest", message)
+
+
+def intune_message(url_path: str) -> str:
+    """Graph's message for an Intune service error: Intune wraps its own, as JSON text."""
+    inner = {"_version": 3,
+             "Message": "An error has occurred - Operation ID (for customer support): "
+                        f"00000000-0000-0000-0000-000000000000 - Activity ID: {uuid.uuid4()} - "
+                        f"Url: https://fef.graphsim.manage.microsoft.com/{url_path}",
+             "CustomApiErrorPhrase": "", "RetryAfter": None, "ErrorSourceService": "",
+             "HttpHeaders": "{}"}
+    return json.dumps(inner, indent=2)
 
 
 def error_body(code: str, message: str, request_id: str, client_request_id: str) -> dict:

@@ -195,6 +195,11 @@ class GraphSimulator:
     def set_consent(self, tenant_id: str, consented: bool) -> None:
         self._call(self._st().set_consent, tenant_id, consented)
 
+    def set_licence(self, tenant_id: str, sku: str, held: bool = True) -> None:
+        """Give the tenant a SKU (``local.graphsim.licences.SKUS``: ``SPE_E3``, ``EMS``,
+        ``CPC_E_2C_8GB_128GB``) or take it away; ``reset`` restores the seeded ones."""
+        self._call(self._st().set_licence, tenant_id, sku, held)
+
     def graph_token(self, tenant_id: str) -> str:
         """A Graph access token for the app in `tenant_id`, without the token endpoint."""
         st = self._st()

@@ -141,6 +141,10 @@ class TypeSpec:
     odata_types: tuple[str, ...]
     abstract: bool = False  # @odata.type required on create
     versions: tuple[str, ...] = BOTH
+    # A servicePlanName prefix the tenant must hold (local/graphsim/licences.py): without it
+    # every request answers 403, with `unlicensed_message` (None: Intune's wrapped error).
+    requires_plan: str | None = None
+    unlicensed_message: str | None = None
     subs: tuple[SubSpec, ...] = ()
     name_prop: str = "displayName"
     read_only: frozenset[str] = frozenset()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import certs, seed
+from . import certs, licences, seed
 from .entra import GraphTokenVerifier, Keys, TokenContext, caller_issuer, mint_caller_token
 from .faults import FaultRule, FaultSet
 from .graph import GraphEngine
@@ -138,6 +138,13 @@ class SimState:
         if tenant is None:
             raise KeyError(f"unknown tenant {tenant_id}")
         tenant.consented = consented
+
+    def set_licence(self, tenant_id: str, sku: str, held: bool) -> None:
+        """Give the tenant a SKU of ``licences.SKUS`` or take it away (until the next reset)."""
+        tenant = self.store.lookup(tenant_id)
+        if tenant is None:
+            raise KeyError(f"unknown tenant {tenant_id}")
+        licences.set_licence(tenant, sku, held)
 
     def mint_token(self, params: dict[str, Any]) -> dict[str, Any]:
         return mint_caller_token(self.base_url, self.keys, params)

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog, seed
+from . import catalog, licences, seed
 from .catalog import SubSpec, TypeSpec
 
 
@@ -78,6 +78,7 @@ class Store:
                 id=tenant_id, display_name=f"Contoso {index + 1}",
                 domain=f"contoso{index + 1}.onmicrosoft.com",
                 data=seed.seed_tenant(self.seed, index, self.counts))
+            licences.seed(self.tenants[tenant_id], index)
 
     def lookup(self, name: str) -> Tenant | None:
         """A tenant by GUID (any case) or by its `*.onmicrosoft.com` domain."""

@@ -133,6 +133,10 @@ class ResourceType:
       else from ``GET {path}/{name}``; ``singleton_parts`` are single-valued navigations
       (``crossTenantAccessPolicy.default``), each read with ``GET {path}/{name}`` and kept in
       the document under its name (the entry's hooks write them);
+    - ``licensed_by``: prefixes of the service plan names
+      (``subscribedSkus[].servicePlans[].servicePlanName``) that license the type, for a
+      workload that answers a tenant without its licence 403, as it answers an app without
+      the permission (:mod:`shared.graph.licences` tells the two apart);
     - ``restore`` says what a restore may write (:class:`Restore`); ``can_create`` refuses
       objects nobody can create (built-ins → ``not_creatable``); ``content_required`` marks
       objects whose create needs uploaded content a backup does not hold
@@ -170,6 +174,7 @@ class ResourceType:
     can_create: Callable[[dict[str, Any]], bool] = field(default=_always)
     list_omits: frozenset[str] = frozenset()  # properties only an item GET carries
     evidence: tuple[str, ...] = ()  # why the read plan is what Graph serves (docs, records)
+    licensed_by: tuple[str, ...] = ()  # service plans that license it (shared.graph.licences)
     # Shapes and restore support (DESIGN §7.1)
     restore: Restore = Restore.FULL
     singleton: bool = False

@@ -1,7 +1,8 @@
 """A type Graph will not serve, through both read paths of a backup — ``capture_type`` (by
 collection) and ``list_policies`` (by id, runs recorded before it) — against the simulator
 and Azurite: 400/404 → one skipped ``not_available`` item, 403 → ``consent_missing``
-(DESIGN §7.1); a refusal after pages were served fails the type instead."""
+(DESIGN §7.1), or ``not_available`` when the type's licence (``licensed_by``) is not in the
+tenant's ``subscribedSkus``; a refusal after pages were served fails the type instead."""
 
 from __future__ import annotations
 
@@ -19,16 +20,18 @@ from activities.contracts.snapshots import (
     ListPolicies,
     TransientMode,
 )
+from local.graphsim.licences import WINDOWS_365 as WINDOWS_365_SKU
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
 from shared.graph import GraphClient, build_graph_client, list_items, read_collection
+from shared.graph.licences import TenantLicences
 from shared.graph.tokens import MsalTokenProvider
 from shared.platform.config import load_settings
 from shared.platform.keys import new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemTally, RunItem
 from shared.runs.store import RunStore
-from tests.graph.conftest import FAST, sim_env
+from tests.graph.conftest import FAST, graph_requests, sim_env
 
 pytestmark = pytest.mark.anyio
 REFUSED = "windowsDriverUpdateProfiles"
@@ -52,6 +55,8 @@ def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage, client: GraphClient
     monkeypatch.setattr(snapshots, "list_items", functools.partial(list_items, client=client))
     monkeypatch.setattr(snapshots, "read_collection",
                         functools.partial(read_collection, client=client))
+    monkeypatch.setattr(snapshots, "TenantLicences",
+                        functools.partial(TenantLicences, client=client))
     return storage
 
 
@@ -103,6 +108,84 @@ async def test_list_policies_collection_graph_refuses_is_the_same_skipped_item(
     assert by_type[READABLE].ids and by_type[READABLE].outcome is None
     item = await _type_item(wired, run_id, REFUSED)
     assert (item.action, item.error_code) == ("skipped", CODES[status])
+
+
+def _take_licence(sim: GraphSimulator, tenant_id: str) -> None:
+    """The tenant keeps Intune (EMS E3) but loses the driver updates' plan (Microsoft 365
+    E3): the simulator then answers the type 403, as Intune does."""
+    sim.set_licence(tenant_id, "SPE_E3", held=False)
+    sim.set_licence(tenant_id, "EMS", held=True)
+
+
+def _sku_reads(sim: GraphSimulator, tenant_id: str) -> int:
+    return len(graph_requests(sim, tenant=tenant_id, path="/v1.0/subscribedSkus"))
+
+
+async def test_capture_type_403_in_a_tenant_without_the_licence_is_not_available(
+        graphsim, wired):  # noqa: F811
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    _take_licence(graphsim, tenant_id)
+
+    captured = await _capture_type(tenant_id, run_id, REFUSED)
+
+    assert captured.tally == ItemTally(skipped=1)
+    item = await _type_item(wired, run_id, REFUSED)
+    assert (item.action, item.error_code) == ("skipped", "not_available")
+    assert (item.error or {})["message"].startswith("not licensed in this tenant")
+    assert "HTTP 403" in (item.error or {})["message"]
+    assert _sku_reads(graphsim, tenant_id) == 1
+
+
+async def test_capture_type_windows_365_in_a_tenant_without_it_is_not_available(
+        graphsim, wired):  # noqa: F811
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    graphsim.set_licence(tenant_id, WINDOWS_365_SKU, held=False)
+
+    captured = await _capture_type(tenant_id, run_id, "cloudPcUserSettings")
+
+    assert captured.tally == ItemTally(skipped=1)
+    item = await _type_item(wired, run_id, "cloudPcUserSettings")
+    assert (item.action, item.error_code) == ("skipped", "not_available")
+    assert "Access is denied to the requested resource." in (item.error or {})["message"]
+
+
+async def test_list_policies_403_with_the_licence_held_is_consent_missing_after_one_read(
+        graphsim, wired):  # noqa: F811
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    _refuse(graphsim, tenant_id, 403)
+    job = ListPolicies(run_id=run_id, tenant_id=tenant_id,
+                       policy_types=[REFUSED, READABLE, REFUSED],
+                       mode=TransientMode.RETURN_FOR_RETRY)
+
+    await snapshots.list_policies(asdict(job))
+
+    item = await _type_item(wired, run_id, REFUSED)
+    assert (item.action, item.error_code) == ("skipped", "consent_missing")
+    assert "the tenant holds its licence" in (item.error or {})["message"]
+    assert _sku_reads(graphsim, tenant_id) == 1
+
+
+async def test_capture_type_403_with_unreadable_licences_is_consent_missing_saying_so(
+        graphsim, wired):  # noqa: F811
+    tenant_id, run_id = graphsim.tenant_ids[0], new_ulid()
+    _take_licence(graphsim, tenant_id)  # even so: unknown is not "unlicensed"
+    graphsim.add_fault("status", status=403, tenant=tenant_id, path_prefix="/subscribedSkus")
+
+    await _capture_type(tenant_id, run_id, REFUSED)
+
+    item = await _type_item(wired, run_id, REFUSED)
+    assert (item.action, item.error_code) == ("skipped", "consent_missing")
+    assert "licence could not be checked" in (item.error or {})["message"]
+    assert "graph_forbidden" in (item.error or {})["message"]
+
+
+async def test_capture_type_a_400_never_reads_the_licences(graphsim, wired):  # noqa: F811
+    tenant_id = graphsim.tenant_ids[0]
+    _refuse(graphsim, tenant_id, 400)
+
+    await _capture_type(tenant_id, new_ulid(), REFUSED)
+
+    assert _sku_reads(graphsim, tenant_id) == 0
 
 
 async def test_capture_type_refused_after_a_page_was_served_fails_the_type(

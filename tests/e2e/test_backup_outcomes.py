@@ -1,7 +1,9 @@
 """What a tenant backup reports when Graph misbehaves: transient faults and throttling are
 absorbed, a policy deleted mid-run fails only itself, a type Graph does not serve in the
-tenant is skipped and warned of (the run succeeds), a type the app may not read is skipped
-and makes the run partial; counters grow while the run runs; the start API validates its input."""
+tenant is skipped and warned of (the run succeeds) — so is one whose workload answers 403 in a
+tenant without its licence, the tenant's ``subscribedSkus`` showing none —, a type the app may
+not read is skipped and makes the run partial; counters grow while the run runs; the start API
+validates its input."""
 
 from __future__ import annotations
 
@@ -150,6 +152,11 @@ def test_a_type_graph_does_not_serve_is_skipped_and_the_run_succeeds_warning_of_
         assert published["warnings"] == run["warnings"]
 
 
+def _licence_reads(sim, tenant_id: str) -> int:
+    return len([r for r in sim.requests() if r["tenant"] == tenant_id
+                and r["path"] == "/v1.0/subscribedSkus"])
+
+
 def test_a_type_the_app_may_not_read_is_skipped_and_the_run_is_partial(
         admin, sim, runtime, tenant_id):
     readable = _refuse_type(sim, tenant_id, 403)  # consent or permission missing
@@ -161,6 +168,9 @@ def test_a_type_the_app_may_not_read_is_skipped_and_the_run_is_partial(
     assert REFUSED in run["error"]["message"]
     assert [(w["code"], w["policy_type"]) for w in run["warnings"]] == [
         ("consent_missing", REFUSED)]
+    # Its workload answers an unlicensed tenant 403 too: the licence was read, and is held.
+    assert "the tenant holds its licence" in run["warnings"][0]["message"]
+    assert _licence_reads(sim, tenant_id) == 1
     items = admin.items(tenant_id, run["run_id"])
     assert _skipped_types(items) == [(REFUSED, "*", "skipped", "skipped", "consent_missing")]
     assert {(i["policy_type"], i["policy_id"]) for i in items if i["policy_id"] != "*"} \
@@ -174,6 +184,45 @@ def test_a_type_the_app_may_not_read_is_skipped_and_the_run_is_partial(
         assert (published["status"], published["error_code"]) == ("partial",
                                                                    "consent_missing")
         assert published["warnings"] == run["warnings"]
+
+
+def test_a_type_answering_403_in_a_tenant_without_its_licence_is_not_available(
+        admin, sim, tenant_id):
+    # Intune without Windows Update for Business deployment service: the driver updates'
+    # collection answers 403, as for a missing permission; subscribedSkus tells them apart.
+    sim.set_licence(tenant_id, "SPE_E3", held=False)
+    sim.set_licence(tenant_id, "EMS", held=True)
+    readable = {k: v for k, v in estate(sim, tenant_id).items() if k[0] != REFUSED}
+
+    run = admin.wait(admin.backup(tenant_id))
+
+    assert (run["status"], run["error"]) == ("succeeded", None), run
+    [warning] = run["warnings"]
+    assert (warning["code"], warning["policy_type"]) == ("not_available", REFUSED)
+    assert warning["message"].startswith("not licensed in this tenant")
+    assert "HTTP 403" in warning["message"]
+    items = admin.items(tenant_id, run["run_id"])
+    assert _skipped_types(items) == [(REFUSED, "*", "skipped", "skipped", "not_available")]
+    assert {(i["policy_type"], i["policy_id"]) for i in items if i["policy_id"] != "*"} \
+        == set(readable)
+    assert _licence_reads(sim, tenant_id) == 1
+
+
+def test_a_403_whose_licence_cannot_be_checked_stays_consent_missing_saying_so(
+        admin, sim, tenant_id):
+    _refuse_type(sim, tenant_id, 403)
+    # The app lacks Organization.Read.All: subscribedSkus answers 403 as well.
+    sim.add_fault("status", status=403, method="GET", tenant=tenant_id,
+                  path_prefix="/v1.0/subscribedSkus")
+
+    run = admin.wait(admin.backup(tenant_id))
+
+    assert (run["status"], run["error"]["code"]) == ("partial", "consent_missing")
+    [warning] = run["warnings"]
+    assert (warning["code"], warning["policy_type"]) == ("consent_missing", REFUSED)
+    assert "its licence could not be checked" in warning["message"]
+    items = admin.items(tenant_id, run["run_id"])
+    assert _skipped_types(items) == [(REFUSED, "*", "skipped", "skipped", "consent_missing")]
 
 
 def test_a_backup_of_only_a_type_graph_does_not_serve_succeeds_with_an_empty_set(

@@ -16,6 +16,7 @@ import random
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ..licences import WINDOWS_365_DENIED
 from ..spec import BETA, BOTH, BoundTo, G, ReadRules, SubSpec, TypeSpec, assignments_sub
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ TYPES: tuple[TypeSpec, ...] = (
         key="cloudPcProvisioningPolicies",
         path="deviceManagement/virtualEndpoint/provisioningPolicies",
         odata_types=(G + "cloudPcProvisioningPolicy",), versions=BOTH, created_prop=None,
+        requires_plan="CPC_", unlicensed_message=WINDOWS_365_DENIED,
         modified_prop=None, scope_tag_prop=None,
         read_only=frozenset({"alternateResourceUrl", "cloudPcGroupDisplayName", "managedBy",
                              "gracePeriodInHours", "localAdminEnabled"}),
@@ -100,6 +102,7 @@ TYPES: tuple[TypeSpec, ...] = (
     TypeSpec(
         key="cloudPcUserSettings", path="deviceManagement/virtualEndpoint/userSettings",
         odata_types=(G + "cloudPcUserSetting",), versions=BOTH, scope_tag_prop=None,
+        requires_plan="CPC_", unlicensed_message=WINDOWS_365_DENIED,
         subs=(assignments_sub("cloudPcUserSettingAssignment"),), assign_keys=("assignments",),
     ),
 )

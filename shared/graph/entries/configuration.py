@@ -202,6 +202,9 @@ ENTRIES: tuple[ResourceType, ...] = (
         version="beta", volatile=frozenset({"deviceReporting", "newUpdates",
                                             "inventorySyncStatus"}),
         subcollections=(LISTED_ASSIGNMENTS,), evidence=(ev.INTUNE_MANAGEMENT,),
+        # Intune answers a tenant without this plan 403 (IntuneManagement #322,
+        # IntuneHydrationKit #4; the plan: IntuneHydrationKit #14)
+        licensed_by=("WINDOWSUPDATEFORBUSINESS_DEPLOYMENTSERVICE",),
     ),
     ResourceType(
         key="deviceCategories", path="deviceManagement/deviceCategories", version="beta",

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.graph import evidence as ev
-from shared.graph import hooks
+from shared.graph import hooks, licences
 from shared.graph.documents import clean_entry
 from shared.graph.resource import (
     ASSIGNMENT_FILTERS,
@@ -238,11 +238,12 @@ ENTRIES: tuple[ResourceType, ...] = (
         subcollections=(_CLOUD_PC_ASSIGNMENTS,), references=(ASSIGNMENT_GROUPS,),
         read_only=frozenset({"alternateResourceUrl", "cloudPcGroupDisplayName", "managedBy",
                              "gracePeriodInHours", "localAdminEnabled"}),
-        evidence=(CLOUD_PC_EVIDENCE,),
+        evidence=(CLOUD_PC_EVIDENCE,), licensed_by=licences.WINDOWS_365,
     ),
     ResourceType(
         key="cloudPcUserSettings", path="deviceManagement/virtualEndpoint/userSettings",
         version="beta", subcollections=(_CLOUD_PC_ASSIGNMENTS,),
         references=(ASSIGNMENT_GROUPS,), evidence=(CLOUD_PC_EVIDENCE,),
+        licensed_by=licences.WINDOWS_365,
     ),
 )
