@@ -26,6 +26,7 @@ from local.stack import API_AUDIENCE, Stack
 ADMIN_OID = "0a0a0a0a-0000-4000-8000-000000000001"
 ENGINEER_OID = "0e0e0e0e-0000-4000-8000-000000000002"
 TERMINAL = ("succeeded", "failed", "partial")
+PROGRESS_EVERY_S = 3.0  # a running run's progress line, at most this often
 
 
 class DemoFailed(Exception):
@@ -341,10 +342,11 @@ class Demo:
 
     def follow(self, api: PolicyVaultClient, actor: str,
                started: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Poll each run's ``Location`` until it answers 200 (terminal), printing a line only
-        when its status or progress changes."""
+        """Poll each run's ``Location`` until it answers 200 (terminal), printing a line when
+        its status changes, and its progress at most every ``PROGRESS_EVERY_S``."""
         pending = {run["links"]["self"]: run for run in started}
         last: dict[str, tuple[Any, ...]] = {}
+        printed_at: dict[str, float] = {}
         done: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + self.run_timeout
         while pending:
@@ -355,8 +357,11 @@ class Demo:
                 counts = run["counts"]
                 state = (response.status_code, run["status"], counts["processed"],
                          counts["total"])
-                if last.get(location) != state:
-                    last[location] = state
+                previous = last.get(location)
+                moved = previous is not None and previous[:2] == state[:2]
+                if previous != state and not (
+                        moved and time.monotonic() - printed_at[location] < PROGRESS_EVERY_S):
+                    last[location], printed_at[location] = state, time.monotonic()
                     self.out.call_line(actor, response, f"{run['status']:<9} "
                                   f"{counts['processed']}/{counts['total']}")
                 if response.status_code == 200:
