@@ -176,8 +176,12 @@ _DIRECTORY_VERBS = {"Create": "Add", "Patch": "Update", "Put": "Update", "Delete
 
 
 def _value(value: Any, *, as_json: bool) -> str | None:
+    """A modified property's value as the logs show it: text, cut short (a big navigation is
+    summarized rather than serialized on every write)."""
     if value is None and not as_json:
         return None
+    if isinstance(value, (list, dict)) and len(value) > 20:
+        return f"[{len(value)} entries]" if isinstance(value, list) else "{…}"
     text = value if isinstance(value, str) and not as_json else json.dumps(value)
     return text[:_VALUE_LIMIT]
 
@@ -288,7 +292,8 @@ def handle(engine: GraphEngine, tenant: Tenant, req: GraphRequest, actor: Actor,
     before = tenant.find(spec, item_id, req.version) \
         if item_id is not None and not collection_action else None
     body = req.body if isinstance(req.body, dict) else {}
-    old = {k: copy.deepcopy(before.get(k)) for k in body} if before is not None else {}
+    # A write replaces the values it names (never changes them in place): no copy needed.
+    old = {k: before.get(k) for k in body} if before is not None else {}
     result = engine.handle(tenant, req)
     change = _change(tenant, spec, req.method.upper(), before, item_id, rest, result)
     if change is not None:

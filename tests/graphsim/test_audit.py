@@ -208,3 +208,14 @@ def test_audit_trail_keeps_graph_retention_and_a_bound():
         trail.record(tenant, actor, audit.Change(catalog.BY_KEY["groups"], "Patch", str(i),
                                                  None, None))
     assert len(trail.events(audit.DIRECTORY)) == 3
+
+
+def test_audit_reset_knobs_bound_the_logs_for_that_reset(graph, graphsim):
+    graphsim.reset(audit_max_events=2)
+    client = graph(0)
+    for i in range(3):
+        client.post(TAGS, json={"displayName": f"t{i}"})
+    assert len(_events(client, INTUNE)[0]) == 2
+    graphsim.reset(audit_retention_days={"intune": -1})  # everything is already too old
+    client.post(TAGS, json={"displayName": "gone"})
+    assert _events(client, INTUNE)[0] == []
