@@ -12,7 +12,9 @@ PUT  /_sim/latency                      {"latency_ms", "jitter_ms"}
 GET|DELETE /_sim/requests               request log (?since=<seq>) / clear
 GET  /_sim/stats                        per tenant: requests, writes, throttled, errors
 POST /_sim/reset                        regenerate from the seed ({"tenants","counts"} optional)
-POST /_sim/drift                        {"tenant_id","collection","id","op","patch"?}
+POST /_sim/drift                        {"tenant_id","collection","id","op","patch"?,"actor"?}
+                                        actor {"upn","type":"user"|"partner"}: who the audit
+                                        log names (default admin@<tenant domain>)
 GET  /_sim/objects/{tenant}/{path}      stored objects with their navigations inline
 """
 

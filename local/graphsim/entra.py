@@ -30,6 +30,7 @@ APP_ROLES = (
     "Policy.ReadWrite.ConditionalAccess",
     "Policy.Read.All",
     "Group.Read.All",
+    "AuditLog.Read.All",  # auditLogs/directoryAudits (Intune's audit events: DeviceManagementApps)
 )
 DEFAULT_CALLER_AUDIENCE = "api://policyvault"
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
+from . import audit
 from .graph import GraphRequest, GraphResponse
 from .odata import GraphError, error_body, new_request_id
 from .responses import (
@@ -57,7 +58,8 @@ def run_graph(state: SimState, claims: dict[str, Any], method: str, version: str
     retry = state.throttler.check(tenant.id, claims.get("appid", ""), is_write(method, path))
     if retry is not None:
         raise _ThrottledError(tenant.id, claims.get("appid", ""), retry)
-    return state.engine.handle(tenant, GraphRequest(method, version, path, query, body))
+    return audit.handle(state.engine, tenant, GraphRequest(method, version, path, query, body),
+                        audit.Actor.app(claims.get("appid", "")), write=is_write(method, path))
 
 
 class _ThrottledError(GraphError):

@@ -247,9 +247,13 @@ class GraphSimulator:
         self._call(self._st().reset, params)
 
     def drift(self, tenant_id: str, collection: str, item_id: str, op: str = "modify",
-              patch: dict[str, Any] | None = None) -> dict[str, Any] | None:
+              patch: dict[str, Any] | None = None,
+              actor: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Change an object as a portal admin would; ``actor`` ``{"upn", "type": "user"|
+        "partner"}`` is who the audit log names (default ``admin@<tenant domain>``)."""
         return self._call(self._st().drift, {"tenant_id": tenant_id, "collection": collection,
-                                             "id": item_id, "op": op, "patch": patch})
+                                             "id": item_id, "op": op, "patch": patch,
+                                             "actor": actor})
 
     def objects(self, tenant_id: str, collection: str) -> list[dict[str, Any]]:
         return self._call(self._st().objects, tenant_id, collection)

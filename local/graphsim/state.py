@@ -198,6 +198,10 @@ class SimState:
         self.engine.expand_limit = int(limit) if limit is not None else None
         self.store = Store(seed=self.config.seed, tenant_count=self.config.tenants,
                            counts=dict(self.config.counts))
+        for tenant in self.store.tenants.values():  # for this reset only, like expand_limit
+            tenant.audit.retention_days.update(params.get("audit_retention_days") or {})
+            tenant.audit.max_events = int(params.get("audit_max_events") or
+                                          tenant.audit.max_events)
         latency, jitter, limits = self._initial
         self.set_latency(latency, jitter)
         self.throttler.set_limits(limits)
@@ -209,7 +213,8 @@ class SimState:
 
     def drift(self, params: dict[str, Any]) -> dict[str, Any] | None:
         return self.store.drift(params["tenant_id"], params["collection"], params["id"],
-                                params.get("op", "modify"), params.get("patch"))
+                                params.get("op", "modify"), params.get("patch"),
+                                params.get("actor"))
 
     def objects(self, tenant_id: str, collection: str) -> list[dict[str, Any]]:
         return self.store.snapshot(tenant_id, collection)

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog, licences, seed
+from . import audit, catalog, licences, seed
 from .catalog import SubSpec, TypeSpec
 
 
@@ -18,6 +18,7 @@ class Tenant:
     domain: str
     consented: bool = True
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    audit: audit.AuditTrail = field(default_factory=audit.AuditTrail)
 
     def collection(self, spec: TypeSpec) -> dict[str, dict[str, Any]]:
         """The writable dict behind a collection (union views are read via `items`)."""
@@ -100,8 +101,10 @@ class Store:
         return [tenant.with_links(spec, obj) for obj in tenant.items(spec)]
 
     def drift(self, tenant_id: str, key_or_path: str, item_id: str, op: str,
-              patch: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        """Change an object out of band, as an admin in the portal would."""
+              patch: dict[str, Any] | None = None,
+              actor: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Change an object out of band, as an admin in the portal would; the audit log names
+        ``actor`` (``{"upn", "type": "user"|"partner"}``; default: the tenant's admin)."""
         tenant = self.lookup(tenant_id)
         spec = catalog.spec_for(key_or_path)
         if tenant is None or spec is None:
@@ -109,13 +112,18 @@ class Store:
         obj = tenant.find(spec, item_id)
         if obj is None:
             raise KeyError(f"unknown object: {item_id}")
+        if op not in ("modify", "delete", "reassign"):
+            raise ValueError(f"unknown drift op: {op}")
+        if op == "modify":
+            patch = copy.deepcopy(patch or {spec.name_prop: f"{obj.get(spec.name_prop)} (drift)"})
+        audit.record_drift(tenant, spec, obj, op, patch,
+                           audit.Actor.from_control(tenant, actor))
         if op == "delete":
             for key in spec.union_of or (spec.key,):
                 tenant.data.get(key, {}).pop(item_id, None)
             return None
         if op == "modify":
-            default = {spec.name_prop: f"{obj.get(spec.name_prop)} (drift)"}
-            obj.update(copy.deepcopy(patch or default))
+            obj.update(copy.deepcopy(patch or {}))
         elif op == "reassign":
             if patch and "assignments" in patch:
                 obj["assignments"] = copy.deepcopy(patch["assignments"])
