@@ -13,9 +13,15 @@ import pytest
 
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
-from shared.graph import GraphClient, RetryPolicy, build_graph_client
+from shared.graph import (
+    GraphClient,
+    RetryPolicy,
+    build_graph_client,
+    close_graph_client,
+    get_graph_client,
+)
 from shared.graph.tokens import MsalTokenProvider
-from shared.platform.config import Settings, load_settings
+from shared.platform.config import Settings, get_settings, load_settings
 
 # Fast but real: honours Retry-After (capped low) and keeps backoff short so faults settle
 # in milliseconds. Tests of the real caps use their own policy.
@@ -69,3 +75,18 @@ async def client(make_client: Callable[..., GraphClient]) -> GraphClient:
 def graph_requests(sim: GraphSimulator, since: int = 0, **match: object) -> list[dict]:
     """Request-log entries (Graph and batch sub-requests) matching every given field."""
     return [e for e in sim.requests(since) if all(e.get(k) == v for k, v in match.items())]
+
+
+@pytest.fixture
+async def loop_client(graphsim: GraphSimulator, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+                      ) -> AsyncIterator[GraphClient]:
+    """The running loop's own client (what ``assess_batch`` and the activities use), pointed
+    at the simulator through the environment, as the runtime's settings would be."""
+    for name, value in sim_env(graphsim).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        yield get_graph_client()
+    finally:
+        await close_graph_client()
+        get_settings.cache_clear()

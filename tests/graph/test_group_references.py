@@ -8,17 +8,16 @@ plain documents; the restore decisions run ``assess_batch`` against the simulato
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 
 import pytest
 
-from shared.graph import close_graph_client, restore_levels, supported_type
+from shared.graph import restore_levels, supported_type
 from shared.graph.entries.groups import existing_group_ids
 from shared.graph.payloads import drop_references, referenced_ids, rewrite_references
 from shared.platform.codes import ErrorCode
-from shared.platform.config import get_settings
 from shared.restore.match import assess_batch
-from tests.graph.conftest import graph_requests, sim_env
+from tests.graph.conftest import graph_requests
 
 pytestmark = pytest.mark.anyio
 
@@ -122,16 +121,10 @@ def test_groups_entry_never_carries_members_or_assignments():
 
 # ---- against the simulator ------------------------------------------------------------------
 @pytest.fixture
-async def live(graphsim, monkeypatch) -> AsyncIterator[str]:
+def live(graphsim, loop_client) -> str:
     """The first tenant, with the restore code's default client pointed at the simulator."""
-    for name, value in sim_env(graphsim).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    try:
-        yield graphsim.tenant_ids[0]
-    finally:
-        await close_graph_client()
-        get_settings.cache_clear()
+    return graphsim.tenant_ids[0]
+
 
 
 def _group_ids(graphsim, tenant: str) -> list[str]:

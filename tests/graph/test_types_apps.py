@@ -12,7 +12,6 @@ import pytest
 from shared.graph import (
     CATALOG,
     assign_item,
-    close_graph_client,
     create_item,
     diff,
     fetch_snapshot,
@@ -23,11 +22,8 @@ from shared.graph import (
     update_item,
 )
 from shared.platform.codes import ErrorCode
-from shared.platform.config import get_settings
 from shared.platform.errors import ValidationFailed
 from shared.restore.match import assess_batch
-
-from .conftest import sim_env
 
 pytestmark = pytest.mark.anyio
 G = "#microsoft.graph."
@@ -35,15 +31,6 @@ APPS = supported_type("mobileApps")
 SETS = supported_type("policySets")
 
 
-@pytest.fixture
-async def loop_client(graphsim, monkeypatch):
-    """The event loop's own client (what assess_batch reads with), aimed at the simulator."""
-    for name, value in sim_env(graphsim).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield
-    await close_graph_client()
-    get_settings.cache_clear()
 
 
 async def _snapshot(client, tenant: str, key: str, odata_type: str | None = None,

@@ -10,8 +10,6 @@ selected.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from shared.graph import (
@@ -23,28 +21,16 @@ from shared.graph import (
     supported_type,
     update_item,
 )
-from shared.graph.client import close_graph_client
 from shared.graph.payloads import referenced_ids
 from shared.platform.codes import ErrorCode
-from shared.platform.config import get_settings
 from shared.platform.errors import GraphBadRequest
 from shared.restore.match import assess_batch
-from tests.graph.conftest import sim_env
 
 pytestmark = pytest.mark.anyio
 
 REFERENCE = "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue"
 
 
-@pytest.fixture
-async def loop_client(graphsim, monkeypatch) -> AsyncIterator[None]:
-    """Restore matching uses the event loop's client: point it at the simulator."""
-    for name, value in sim_env(graphsim).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield
-    await close_graph_client()
-    get_settings.cache_clear()
 
 
 def _writes(graphsim, cursor: int) -> list[tuple[str, str]]:

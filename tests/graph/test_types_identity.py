@@ -8,8 +8,6 @@ The round trip of every creatable type is ``test_roundtrip.py``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from shared.graph import (
@@ -27,7 +25,6 @@ from shared.graph.catalog import BY_KEY
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import GraphBadRequest, GraphError
 from shared.restore.match import assess_batch
-from tests.graph.conftest import sim_env
 
 pytestmark = pytest.mark.anyio
 
@@ -42,21 +39,6 @@ CONTEXTS_PATH = BY_KEY[CONTEXTS].path
 AGREEMENTS_PATH = BY_KEY[AGREEMENTS].path
 
 
-@pytest.fixture
-async def loop_client(graphsim, monkeypatch) -> AsyncIterator[GraphClient]:
-    """The event loop's default client (what ``assess_batch`` uses), pointed at the
-    simulator."""
-    from shared.graph import close_graph_client, get_graph_client
-    from shared.platform.config import get_settings
-
-    for name, value in sim_env(graphsim).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    try:
-        yield get_graph_client()
-    finally:
-        await close_graph_client()
-        get_settings.cache_clear()
 
 
 async def _snapshot(client: GraphClient, tenant: str, key: str, name: str) -> dict:

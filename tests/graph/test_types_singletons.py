@@ -9,7 +9,6 @@ import pytest
 
 from shared.graph import (
     CATALOG,
-    close_graph_client,
     diff,
     fetch_snapshot,
     fetch_snapshots,
@@ -21,24 +20,11 @@ from shared.graph import (
 )
 from shared.graph.resource import Restore
 from shared.platform.codes import ErrorCode
-from shared.platform.config import get_settings
 from shared.restore.match import assess_batch
-
-from .conftest import sim_env
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def assessing(graphsim, monkeypatch):
-    """Settings pointing at the simulator, for the loop's own client that restore's
-    assessment uses (as the activities do)."""
-    for name, value in sim_env(graphsim).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield
-    await close_graph_client()
-    get_settings.cache_clear()
 
 SINGLETONS = [e for e in CATALOG if e.singleton]
 G = "#microsoft.graph."
@@ -124,7 +110,7 @@ async def test_singleton_fetch_of_another_id_is_not_found_without_a_request(clie
 
 @pytest.mark.parametrize("key", sorted(DRIFT))
 async def test_singleton_changed_is_put_back_by_an_update_never_post_or_delete(
-        assessing, key, client, tenants, graphsim):
+        loop_client, key, client, tenants, graphsim):
     rtype = supported_type(key)
     backup = await fetch_snapshot(tenants[0], key, key, client=client)
     graphsim.drift(tenants[0], key, key, "modify", DRIFT[key](_stored(graphsim, tenants[0], key)))
@@ -160,7 +146,7 @@ async def test_device_management_settings_are_written_through_the_parent(client,
 
 
 async def test_apple_push_certificate_is_skipped_not_restorable_without_graph(
-        assessing, client, tenants, graphsim):
+        loop_client, client, tenants, graphsim):
     rtype = supported_type("applePushNotificationCertificate")
     backup = await fetch_snapshot(tenants[0], rtype.key, rtype.key, client=client)
     assert backup["expirationDateTime"] and "certificate" in rtype.secrets
@@ -171,7 +157,7 @@ async def test_apple_push_certificate_is_skipped_not_restorable_without_graph(
 
 
 async def test_singleton_graph_does_not_serve_is_not_restorable_and_never_matched_by_name(
-        assessing, client, tenants, graphsim):
+        loop_client, client, tenants, graphsim):
     backup = await fetch_snapshot(tenants[0], "authorizationPolicy", "authorizationPolicy",
                                   client=client)
     graphsim.add_fault("status", status=404, method="GET",
@@ -184,7 +170,7 @@ async def test_singleton_graph_does_not_serve_is_not_restorable_and_never_matche
 
 
 async def test_cross_tenant_partners_added_removed_and_changed_are_put_back(
-        assessing, client, tenants, graphsim):
+        loop_client, client, tenants, graphsim):
     stored = _stored(graphsim, tenants[0], CTAP)
     [kept] = stored["partners"]
     second = {**copy.deepcopy(kept), "tenantId": "0e8b5b5d-2d4e-4b52-9d1a-6a3d2f0c1a01",
@@ -215,7 +201,7 @@ async def test_cross_tenant_partners_added_removed_and_changed_are_put_back(
     (0, ("POST", "policies/crossTenantAccessPolicy/default/resetToSystemDefault")),
     (1, ("PATCH", "policies/crossTenantAccessPolicy/default"))])
 async def test_cross_tenant_default_is_reset_or_patched_back(
-        assessing, tenant_index, write, client, tenants, graphsim):
+        loop_client, tenant_index, write, client, tenants, graphsim):
     tenant = tenants[tenant_index]
     backup = await fetch_snapshot(tenant, CTAP, CTAP, client=client)
     assert backup["default"]["isServiceDefault"] is (tenant_index == 0)  # as seeded
@@ -236,7 +222,7 @@ async def test_cross_tenant_default_is_reset_or_patched_back(
 
 
 async def test_authentication_method_configurations_changed_are_patched_one_by_one(
-        assessing, client, tenants, graphsim):
+        loop_client, client, tenants, graphsim):
     rtype = supported_type("authenticationMethodsPolicy")
     backup = await fetch_snapshot(tenants[0], rtype.key, rtype.key, client=client)
     stored = _stored(graphsim, tenants[0], rtype.key)

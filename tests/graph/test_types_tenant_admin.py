@@ -8,17 +8,13 @@ with their references remapped, update-only types, secrets that are never writte
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from shared.graph import (
     assign_item,
-    close_graph_client,
     create_item,
     diff,
     fetch_snapshot,
-    get_graph_client,
     list_items,
     read_collection,
     restore_levels,
@@ -29,9 +25,7 @@ from shared.graph import (
 )
 from shared.graph.client import GraphClient
 from shared.platform.codes import ErrorCode
-from shared.platform.config import get_settings
 from shared.restore.match import Assessment, assess_batch
-from tests.graph.conftest import sim_env
 
 pytestmark = pytest.mark.anyio
 
@@ -42,17 +36,6 @@ TOKEN_FIELDS = ("tokenValue", "tokenCreationDateTime", "tokenExpirationDateTime"
                 "qrCodeContent", "qrCodeImage")
 
 
-@pytest.fixture
-async def loop_client(graphsim, monkeypatch) -> AsyncIterator[GraphClient]:
-    """The running loop's client (what ``assess_batch`` uses), pointed at the simulator."""
-    for name, value in sim_env(graphsim).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    try:
-        yield get_graph_client()
-    finally:
-        await close_graph_client()
-        get_settings.cache_clear()
 
 
 async def _assess(tenant: str, key: str, snapshot: dict,
