@@ -45,7 +45,8 @@ def _payload(rtype: ResourceType, snapshot: dict[str, Any], mode: str,
     if ca_state not in CA_STATES:
         raise ValidationFailed(f"ca_state must be one of {', '.join(CA_STATES)}")
     doc = strip_annotations(snapshot)
-    payload = {k: v for k, v in own_fields(rtype, doc).items() if k not in rtype.sub_names}
+    fixed = rtype.sub_names | (rtype.create_only if mode == "update" else frozenset())
+    payload = {k: v for k, v in own_fields(rtype, doc).items() if k not in fixed}
     inline = mode == "create" or rtype.update_method == "PUT"
     for sub in rtype.subcollections:
         if sub.write_inline and inline:

@@ -150,6 +150,9 @@ class ResourceType:
       comparisons keep only ``{"id"}`` (the named object is backed up on its own; declare the
       ``….id`` reference so restore remaps it);
     - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
+    - ``create_only``: properties Graph takes on create but refuses or ignores on update
+      (a custom attribute's name, a group's ``isAssignableToRole``): never in an update
+      body, and a live value that differs is not a change a restore could make;
     - ``select``: every property, for types whose reads leave some out unless ``$select``
       names them (reusable settings' ``settingInstance``): list and item GETs select these;
     - ``assign_via`` writes assignments where Graph has no ``/assign`` (terms and
@@ -186,6 +189,7 @@ class ResourceType:
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
     secrets: frozenset[str] = frozenset()
+    create_only: frozenset[str] = frozenset()
     links: tuple[str, ...] = ()
     written_by_id: tuple[str, ...] = ()
     select: tuple[str, ...] = ()

@@ -90,6 +90,11 @@ def _effective(rtype: ResourceType, desired: dict[str, Any], ca_state: str,
     effective = dict(desired)
     effective.update({k: v for k, v in payload.items() if k not in rtype.sub_names})
     if live is not None:
+        for name in rtype.create_only:  # an update cannot change it: as it is live
+            if name in live:
+                effective[name] = live[name]
+            else:
+                effective.pop(name, None)
         written = to_update_payload(rtype, desired, ca_state="as_snapshot")
         for name in written.keys() - payload.keys():  # a hook leaves it as it is live
             if name in live:

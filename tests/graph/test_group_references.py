@@ -12,7 +12,13 @@ from collections.abc import Collection
 
 import pytest
 
-from shared.graph import restore_levels, supported_type
+from shared.graph import (
+    fetch_snapshot,
+    restore_levels,
+    supported_type,
+    to_create_payload,
+    to_update_payload,
+)
 from shared.graph.entries.groups import existing_group_ids
 from shared.graph.payloads import drop_references, referenced_ids, rewrite_references
 from shared.platform.codes import ErrorCode
@@ -282,3 +288,21 @@ async def test_assess_group_lookup_refused_writes_no_reference_it_could_not_chec
 
     assert (a.action, a.error["code"]) == ("skip", ErrorCode.GRAPH_FORBIDDEN)
     assert b.action == "create" and b.error is None
+
+
+async def test_groups_a_create_only_property_that_differs_live_is_not_a_change(graphsim, live,
+                                                                               loop_client):
+    groups = supported_type("groups")
+    [group] = [g for g in graphsim.objects(live, "groups")
+               if g["displayName"] == "PV Group 001"]
+    backup = await fetch_snapshot(live, "groups", group["id"], client=loop_client)
+    graphsim.drift(live, "groups", group["id"], "modify",
+                   {"isAssignableToRole": not backup.get("isAssignableToRole"),
+                    "description": "changed in the portal"})
+
+    [a] = await _assess(live, groups, backup)
+
+    assert a.action == "update"  # the description, which an update can put back
+    assert [c["path"] for c in a.diff] == ["description"]
+    assert "isAssignableToRole" not in to_update_payload(groups, backup)
+    assert "isAssignableToRole" in to_create_payload(groups, backup)

@@ -88,10 +88,11 @@ def not_synced(app: dict[str, Any]) -> bool:
 
 def prepare_mobile_app(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
                        ca_state: str) -> dict[str, Any]:
-    """An update leaves out what only a create may set (store URLs, identifiers, …)."""
+    """An update leaves out what only a create may set for the app's kind (``create_only``
+    holds what no kind may change)."""
     if mode != "update":
         return payload
-    fixed = _CREATE_ONLY | _CREATE_ONLY_BY_TYPE.get(snapshot.get("@odata.type"), frozenset())
+    fixed = _CREATE_ONLY_BY_TYPE.get(snapshot.get("@odata.type"), frozenset())
     return {k: v for k, v in payload.items() if k not in fixed}
 
 
@@ -211,7 +212,7 @@ ENTRIES: tuple[ResourceType, ...] = (
                             "usedLicenseCount", "totalLicenseCount"}),
         references=(*ASSIGNED, Reference("mobileAppCategories", "categories[].id")),
         content_required=content_uploaded, can_create=not_synced,
-        prepare=prepare_mobile_app, after_write=sync_categories,
+        prepare=prepare_mobile_app, create_only=_CREATE_ONLY, after_write=sync_categories,
         evidence=_MOBILE_APPS_EVIDENCE,
     ),
     ResourceType(

@@ -72,7 +72,7 @@ NOTIFICATION_TEMPLATES = Reference(
     "notificationMessageTemplates",
     "scheduledActionsForRule[].scheduledActionConfigurations[].notificationTemplateId")
 INTENT_WRITABLE = ("displayName", "description", "roleScopeTagIds")  # createInstance, PATCH
-CUSTOM_ATTRIBUTE_FIXED = ("customAttributeName", "customAttributeType", "displayName")
+CUSTOM_ATTRIBUTE_FIXED = frozenset({"customAttributeName", "customAttributeType", "displayName"})
 
 
 # ---- hooks of this area's entries ---------------------------------------------------------
@@ -102,15 +102,6 @@ async def update_intent_settings(ctx: hooks.WriteContext) -> None:
                 if isinstance(s, dict)]
     if settings:
         await ctx.send("POST", "/updateSettings", {"settings": settings}, idempotent=True)
-
-
-def prepare_custom_attribute(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
-                             ca_state: str) -> dict[str, Any]:
-    """A custom attribute's name, type and display name are fixed once it exists."""
-    if mode == "update":
-        for key in CUSTOM_ATTRIBUTE_FIXED:
-            payload.pop(key, None)
-    return payload
 
 
 async def set_compliance_v2_actions(ctx: hooks.WriteContext) -> None:
@@ -226,7 +217,7 @@ ENTRIES: tuple[ResourceType, ...] = (
         key="deviceCustomAttributeShellScripts",
         path="deviceManagement/deviceCustomAttributeShellScripts", version="beta",
         assign_key="deviceManagementScriptAssignments", subcollections=(ITEM_ASSIGNMENTS,),
-        list_omits=frozenset({"scriptContent"}), prepare=prepare_custom_attribute,
+        list_omits=frozenset({"scriptContent"}), create_only=CUSTOM_ATTRIBUTE_FIXED,
         evidence=(ev.SCRIPT_BODY, SCRIPT_ITEMS),
     ),
     ResourceType(

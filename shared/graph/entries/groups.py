@@ -43,7 +43,7 @@ _SERVER_MANAGED = frozenset({
 # Renewal (the expiration policy) moves both without a change to the group.
 _VOLATILE = frozenset({"renewedDateTime", "expirationDateTime"})
 # Graph takes these only when the group is created.
-_CREATE_ONLY = ("isAssignableToRole", "resourceBehaviorOptions")
+_CREATE_ONLY = frozenset({"isAssignableToRole", "resourceBehaviorOptions"})
 
 EVIDENCE = (
     "learn.microsoft.com/graph/api/group-post-groups (v1.0): Graph creates Microsoft 365 and "
@@ -71,15 +71,6 @@ def creatable(document: dict[str, Any]) -> bool:
     return not document.get("onPremisesSyncEnabled")
 
 
-def prepare(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
-            ca_state: str) -> dict[str, Any]:
-    """An update leaves out what Graph takes only on create."""
-    if mode == "update":
-        for name in _CREATE_ONLY:
-            payload.pop(name, None)
-    return payload
-
-
 async def existing_group_ids(tenant_id: str, ids: Collection[str], *,
                              client: GraphClient | None = None) -> set[str]:
     """Those of ``ids`` that name a group in the tenant, lower-cased (an id that is not a
@@ -104,7 +95,7 @@ async def existing_group_ids(tenant_id: str, ids: Collection[str], *,
 ENTRIES: tuple[ResourceType, ...] = (
     ResourceType(
         key=GROUPS, path="groups", version="v1.0", subcollections=(), assign_key=None,
-        references=(), read_only=_SERVER_MANAGED, volatile=_VOLATILE, prepare=prepare,
+        references=(), read_only=_SERVER_MANAGED, volatile=_VOLATILE, create_only=_CREATE_ONLY,
         can_create=creatable, evidence=EVIDENCE,
     ),
 )

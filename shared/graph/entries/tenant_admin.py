@@ -102,15 +102,6 @@ async def sync_role_assignments(ctx: hooks.WriteContext) -> None:
     await asyncio.gather(*writes)
 
 
-def prepare_apple_enrollment(payload: dict[str, Any], snapshot: dict[str, Any], mode: str,
-                             ca_state: str) -> dict[str, Any]:
-    """The platform is chosen when the profile is created (IntuneManagement leaves it out of
-    updates)."""
-    if mode == "update":
-        payload.pop("platform", None)
-    return payload
-
-
 def not_default_branding(document: dict[str, Any]) -> bool:
     """Every tenant has one default branding profile: it is updated, never created."""
     return not document.get("isDefaultProfile")
@@ -182,7 +173,7 @@ ENTRIES: tuple[ResourceType, ...] = (
         path="deviceManagement/appleUserInitiatedEnrollmentProfiles", version="beta",
         subcollections=(ASSIGNMENTS,), assign_key=None,
         assign_via=hooks.assign_entry_by_entry,
-        references=(ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS), prepare=prepare_apple_enrollment,
+        references=(ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS), create_only=frozenset({"platform"}),
         evidence=(APPLE_ASSIGNMENTS_EVIDENCE,),
     ),
     ResourceType(
