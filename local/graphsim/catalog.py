@@ -2,7 +2,7 @@
 
 Keys are PolicyVault's `policy_type` keys (DESIGN §3) plus the few collections the simulator
 needs besides them (the platform app-protection collections that `managedAppPolicies` reads
-from, `groupPolicyDefinitions`). The first twenty types are below; the catalog's breadth
+from, `groupPolicyDefinitions`). The first twenty catalog types are below; the catalog's breadth
 (DESIGN §7.1) is in :mod:`local.graphsim.areas`, one module per area with its own seeding.
 """
 
