@@ -3,7 +3,7 @@
 Each type is one ``capture_type`` activity that reads the type's collection with the
 ``$expand`` Graph serves there (``shared.graph.read_collection``: about one Graph request per
 object at most, far fewer for types whose listing is complete) and stores every page as it
-arrives; up to ``PARALLEL_TYPES`` types of one tenant are read at once, and as each one
+arrives; up to the run's ``types_at_once`` types of one tenant are read at once, and as each one
 finishes the next starts and the counters are published, so pollers see the run grow
 (``total`` grows as types are listed). History stays small: activities return counts and,
 for objects Graph refused transiently, ids — those are fetched again by id in batches of
@@ -50,7 +50,7 @@ bp = df.Blueprint()
 
 BATCH_SIZE = 20  # items per capture activity: one Graph $batch envelope of item GETs
 PARALLEL_BATCHES = 4  # per tenant; the host's activity limit bounds all tenants together
-PARALLEL_TYPES = 4  # types of one tenant read at once
+PARALLEL_TYPES = 4  # types of one tenant read at once, for runs recorded without types_at_once
 SLICE_SIZE = 1000  # items per sub-orchestration
 ITEM_ATTEMPTS = 3  # batches an item Graph keeps refusing transiently is tried in
 
@@ -170,17 +170,18 @@ def _list(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str]
 
 
 def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, types: list[str],
-                   counts: Counts):
-    """Read PARALLEL_TYPES types at a time; after each one, start the next and publish the
-    counters. A type whose listing Graph refused transiently is read again, up to
-    ITEM_ATTEMPTS times; a type whose activity fails after its retries is one failed
+                   counts: Counts, at_once: int):
+    """Read ``at_once`` types at a time (the run's ``types_at_once``: recorded with the run,
+    so a replay schedules exactly what the first execution did); after each one, start the
+    next and publish the counters. A type whose listing Graph refused transiently is read
+    again, up to ITEM_ATTEMPTS times; a type whose activity fails after its retries is one failed
     type-level item. Returns the batches of ids to fetch again by id."""
     pending: dict = {}  # task → (type, attempt)
     waiting = [(policy_type, 1) for policy_type in types]
     again: list[PolicyGroup] = []
 
     def fill() -> None:
-        while waiting and len(pending) < PARALLEL_TYPES:
+        while waiting and len(pending) < at_once:
             policy_type, attempt = waiting.pop(0)
             task = context.call_activity_with_retry(capture_type, GRAPH_BATCH, asdict(
                 CaptureType.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
@@ -242,7 +243,8 @@ def _backup_by_collection(context: df.DurableOrchestrationContext, ref: RunRef,
                           run: StartedRun):
     job = BackupJob.for_run(ref, backup_set_id=run.backup_set_id, at=now_iso(context))
     counts = Counts()
-    retry = yield from _capture_types(context, job, run.parameters["policy_types"], counts)
+    retry = yield from _capture_types(context, job, run.parameters["policy_types"], counts,
+                                      run.parameters.get("types_at_once", PARALLEL_TYPES))
     yield from _capture(context, job, retry, counts)
 
 

@@ -25,6 +25,9 @@ from shared.runs.model import Run, RunStatus, RunType
 # A backup run's ``read`` parameter: read each type whole through its collection
 # (orchestrators.backup_tenant); runs recorded without it replay the by-id flow.
 READ_BY_COLLECTION = "by_collection"
+# Types of one tenant a backup reads at once (a run parameter, so replays keep their own):
+# most types are a few objects, so their reads are round trips more than budget.
+TYPES_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def backup_job(tenant_id: str, policy_types: list[str] | None = None,
         route=f"/api/tenants/{tenant_id}/backups",
         body={"policy_types": types, "label": label},
         parameters={"policy_types": types or list(SUPPORTED_KEYS), "label": label,
-                    "read": READ_BY_COLLECTION},
+                    "read": READ_BY_COLLECTION, "types_at_once": TYPES_AT_ONCE},
         produces_backup_set=True,
     )
 

@@ -57,6 +57,16 @@ def _progress(context: FakeContext) -> list[dict]:
     return [c.input["counts"] for c in context.named("record_progress")]
 
 
+def test_backup_reads_as_many_types_at_once_as_its_run_was_recorded_with():
+    context = _context(parameters={"policy_types": list(SIZES), "read": READ_BY_COLLECTION,
+                                   "types_at_once": 2})
+
+    run(backup_tenant, context)
+
+    assert max_in_flight(context, "capture_type") == 2
+    assert len(context.named("capture_type")) == len(SIZES)
+
+
 def test_backup_reads_every_type_whole_a_few_at_a_time_and_publishes_each():
     context = _context()
 
