@@ -324,8 +324,7 @@ def _change(tenant: Tenant, spec: TypeSpec, method: str, before: dict[str, Any] 
         verb = {"DELETE": "Delete", "PUT": "Put"}.get(method, "Patch")
         return Change(spec, verb, resource_id, name, odata_type)
     handlers = dict(spec.handlers)
-    if rest[0] == "assign" or rest[0] in spec.actions or "/".join(rest) in handlers \
-            or rest[0] in handlers:
+    if rest[0] == "assign" or "/".join(rest) in handlers or rest[0] in handlers:
         return Change(spec, "Action", resource_id, name, odata_type, action=rest[-1])
     verb = {"POST": "Create", "DELETE": "Delete"}.get(method, "Patch")  # a navigation entry
     return Change(spec, verb, resource_id, name, odata_type)

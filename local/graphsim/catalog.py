@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import actions
 from .areas import AREAS
 from .areas.identity import show_conditional_access
 from .directory import DIRECTORY_OBJECTS, GROUP_READ_ONLY, group_body
@@ -66,7 +67,8 @@ TYPES: tuple[TypeSpec, ...] = (
               _assignments("deviceCompliancePolicyAssignment")),
         create_navs=("scheduledActionsForRule",),
         required_on_create=("scheduledActionsForRule",),
-        assign_keys=("assignments",), actions=("scheduleActionsForRules",),
+        assign_keys=("assignments",),
+        handlers=(("scheduleActionsForRules", actions.schedule_actions_for_rules),),
     ),
     TypeSpec(
         key="groupPolicyConfigurations", path="deviceManagement/groupPolicyConfigurations",
@@ -75,7 +77,8 @@ TYPES: tuple[TypeSpec, ...] = (
         subs=(SubSpec("definitionValues", "#microsoft.graph.groupPolicyDefinitionValue",
                       nested=("presentationValues",), single=("definition",)),
               _assignments("groupPolicyConfigurationAssignment")),
-        assign_keys=("assignments",), actions=("updateDefinitionValues",),
+        assign_keys=("assignments",),
+        handlers=(("updateDefinitionValues", actions.update_definition_values),),
     ),
     TypeSpec(
         key="deviceManagementScripts", path="deviceManagement/deviceManagementScripts",

@@ -15,7 +15,7 @@ Choices (documented because real Graph is not uniform):
   on POST/PUT, compliance `scheduledActionsForRule` on POST); everything else goes through
   its action (`/assign`, `scheduleActionsForRules`, `updateDefinitionValues`);
 - a navigation of links (`SubSpec.ref_target`) reads as the linked objects and is written
-  through OData `$ref` (see `GraphEngine.ref_route`).
+  through OData `$ref` (see `navigation.ref_route`).
 """
 
 from __future__ import annotations
@@ -143,15 +143,13 @@ class GraphEngine:
             if method != "POST":
                 raise _method_not_allowed(method)
             return handler(self, tenant, spec, obj, req.body)
-        if head in spec.actions and len(resolved.rest) == 1:
-            if method != "POST":
-                raise _method_not_allowed(method)
-            _require_writable(spec)
-            return getattr(self, f"action_{head}")(tenant, spec, obj, req.body)
         sub = spec.sub(head)
         if sub is None:
             raise bad_request(f"Resource not found for the segment '{head}'.")
-        return self.sub_route(tenant, spec, obj, sub, resolved.rest[1:], method, req, q,
+        from . import navigation  # it serves through this engine: imported once it exists
+
+        return navigation.sub_route(self, tenant, spec, obj, sub, resolved.rest[1:], method,
+                                    req, q,
                               f"{ctx}('{item_id}')/{head}")
 
     # ---- reading -------------------------------------------------------------------------
@@ -337,159 +335,6 @@ class GraphEngine:
         touch(spec, obj)
         return GraphResponse(200, {"@odata.context": f"{ctx}('{obj['id']}')/assignments",
                                    "value": copy.deepcopy(obj["assignments"])})
-
-    def action_scheduleActionsForRules(self, tenant: Tenant, spec: TypeSpec,  # noqa: N802
-                                       obj: dict[str, Any], raw: Any) -> GraphResponse:
-        body = validate.require_object(raw)
-        rules = body.get("deviceComplianceScheduledActionForRules")
-        if not isinstance(rules, list):
-            raise bad_request("The request body must contain "
-                              "'deviceComplianceScheduledActionForRules'.")
-        validate.scheduled_actions(tenant, rules)
-        obj["scheduledActionsForRule"] = _normalize_sub(
-            spec.sub("scheduledActionsForRule"), copy.deepcopy(rules), obj["id"])
-        touch(spec, obj)
-        return GraphResponse(204)
-
-    def action_updateDefinitionValues(self, tenant: Tenant, spec: TypeSpec,  # noqa: N802
-                                      obj: dict[str, Any], raw: Any) -> GraphResponse:
-        body = validate.require_object(raw)
-        values = {v["id"]: v for v in obj.get("definitionValues", [])}
-        sub = spec.sub("definitionValues")
-        for item in validate.list_of(body, "added"):
-            value = validate.definition_value(tenant, item, require_definition=True)
-            value["id"] = str(uuid.uuid4())
-            values[value["id"]] = _normalize_sub(sub, [value], obj["id"], keep_ids=True)[0]
-        for item in validate.list_of(body, "updated"):
-            if not isinstance(item, dict) or item.get("id") not in values:
-                raise bad_request("An updated definition value references an unknown id.")
-            value = validate.definition_value(tenant, item, require_definition=False)
-            target = values[item["id"]]
-            target.update({k: v for k, v in value.items() if k != "id"})
-            target["lastModifiedDateTime"] = seed.now_iso()
-        for deleted in validate.list_of(body, "deletedIds"):
-            if deleted not in values:
-                raise bad_request(f"A deleted definition value id '{deleted}' does not exist.")
-            values.pop(deleted)
-        obj["definitionValues"] = list(values.values())
-        touch(spec, obj)
-        return GraphResponse(204)
-
-    # ---- navigation collections ----------------------------------------------------------
-    def sub_route(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], sub: SubSpec,
-                  rest: list[str], method: str, req: GraphRequest, q: Query,
-                  ctx: str) -> GraphResponse:
-        if sub.ref_target:
-            return self.ref_route(tenant, spec, obj, sub, rest, method, req, q, ctx)
-        items: list[dict[str, Any]] = obj.setdefault(sub.name, [])
-        navs = frozenset(sub.nested)
-        if sub.name in spec.reads.no_sub_route and method == "GET":
-            raise bad_request("No OData route exists that match template "
-                              "~/singleton/navigation/key/navigation with http verb GET for "
-                              f"request /{spec.path}('{obj['id']}')/{sub.name}.")
-        if not rest:
-            if method == "GET":
-                presented = [self.present(None, i, q.expand, q.select, navs, sub.single)
-                             for i in items]
-                url = f"{self.base_url}/{req.version}/{spec.path}/{obj['id']}/{sub.name}"
-                return GraphResponse(200, self.page(presented, q, self.sub_page_size, url, ctx))
-            if method == "POST":
-                _require_writable(spec)
-                body = validate.require_object(req.body)
-                if sub.name == "assignments":
-                    validate.assignment(tenant, body)
-                elif sub.name == "definitionValues":
-                    body = validate.definition_value(tenant, body, require_definition=True)
-                created = _normalize_sub(sub, [copy.deepcopy(body)], obj["id"])[0]
-                if sub.id_style == "index":
-                    created["id"] = str(len(items))
-                items.append(created)
-                touch(spec, obj)
-                return GraphResponse(201, {"@odata.context": f"{ctx}/$entity",
-                                           **self.present(None, created, {}, None, navs,
-                                                          sub.single)})
-            raise _method_not_allowed(method)
-        found = next((i for i in items if i.get("id") == rest[0]), None)
-        if found is None:
-            raise GraphError(404, "ResourceNotFound",
-                             f"No {sub.name} entry with id '{rest[0]}' exists.")
-        if len(rest) == 1:
-            if method == "GET":
-                return GraphResponse(200, {"@odata.context": f"{ctx}/$entity",
-                                           **self.present(None, found, q.expand, q.select,
-                                                          navs, sub.single)})
-            _require_writable(spec)
-            if method == "DELETE":
-                items.remove(found)
-                touch(spec, obj)
-                return GraphResponse(204)
-            if method == "PATCH":
-                body = validate.require_object(req.body)
-                validate.no_read_only(body)
-                found.update({k: v for k, v in body.items() if k != "id"})
-                touch(spec, obj)
-                return GraphResponse(204)
-            raise _method_not_allowed(method)
-        nested_name = rest[1]
-        if len(rest) == 2 and nested_name in sub.nested and method == "GET":
-            url = (f"{self.base_url}/{req.version}/{spec.path}/{obj['id']}/{sub.name}/"
-                   f"{found['id']}/{nested_name}")
-            values = copy.deepcopy(found.get(nested_name) or [])
-            return GraphResponse(200, self.page(values, q, self.sub_page_size, url,
-                                                f"{ctx}('{found['id']}')/{nested_name}"))
-        if len(rest) == 2 and nested_name in sub.single and method == "GET":
-            value = found.get(nested_name)
-            if value is None:
-                raise GraphError(404, "ResourceNotFound", f"{nested_name} is not set.")
-            return GraphResponse(200, {"@odata.context": f"{ctx}('{found['id']}')/"
-                                                         f"{nested_name}/$entity",
-                                       **copy.deepcopy(value)})
-        if len(rest) == 2 and (nested_name in sub.nested or nested_name in sub.single):
-            raise _method_not_allowed(method)
-        raise bad_request(f"Resource not found for the segment '{nested_name}'.")
-
-    def ref_route(self, tenant: Tenant, spec: TypeSpec, obj: dict[str, Any], sub: SubSpec,
-                  rest: list[str], method: str, req: GraphRequest, q: Query,
-                  ctx: str) -> GraphResponse:
-        """A navigation of links (OData ``$ref``): ``GET`` reads the linked objects, ``POST
-        {nav}/$ref`` with ``@odata.id`` adds a link (an object that does not exist is a
-        400; one already linked stays linked), ``DELETE {nav}/{id}/$ref`` removes one."""
-        links: list[dict[str, Any]] = obj.setdefault(sub.name, [])
-        linked = {o["id"]: o for o in tenant.linked(sub, obj)}
-        target = catalog.BY_KEY[sub.ref_target or ""]
-        if not rest and method == "GET":
-            presented = [self.present(None, o, q.expand, q.select) for o in linked.values()]
-            url = f"{self.base_url}/{req.version}/{spec.path}/{obj['id']}/{sub.name}"
-            return GraphResponse(200, self.page(presented, q, self.sub_page_size, url, ctx))
-        if rest == ["$ref"] and method == "POST":
-            _require_writable(spec)
-            target_id = validate.reference_id(req.body, target.path)
-            if target_id not in tenant.ids(target.key):
-                raise bad_request(f"The {target.key} object '{target_id}' does not exist.")
-            if target_id not in linked:
-                links[:] = [*(link for link in links if link.get("id") in linked),
-                            {"id": target_id}]
-                touch(spec, obj)
-            return GraphResponse(204)
-        if len(rest) == 2 and rest[1] == "$ref" and method == "DELETE":
-            _require_writable(spec)
-            if rest[0] not in linked:
-                raise GraphError(404, "ResourceNotFound", f"No {sub.name} link to '{rest[0]}'.")
-            links[:] = [link for link in links if link.get("id") in linked
-                        and link["id"] != rest[0]]
-            touch(spec, obj)
-            return GraphResponse(204)
-        if len(rest) == 1 and rest[0] in linked and method == "GET":
-            return GraphResponse(200, {"@odata.context": f"{ctx}/$entity",
-                                       **self.present(None, linked[rest[0]], q.expand,
-                                                      q.select)})
-        if len(rest) == 1 and method == "GET":
-            raise GraphError(404, "ResourceNotFound", f"No {sub.name} entry '{rest[0]}'.")
-        if not rest and method == "POST":
-            raise bad_request(f"'{sub.name}' holds links: POST {sub.name}/$ref with "
-                              "'@odata.id'.")
-        raise _method_not_allowed(method)
-
 
 _IS_ASSIGNED_TYPES = {"configurationPolicies", "iosManagedAppProtections",
                       "androidManagedAppProtections", "windowsManagedAppProtections",

@@ -155,7 +155,6 @@ class TypeSpec:
     create_navs: tuple[str, ...] = ()  # navigations a create (and PUT) may carry inline
     required_on_create: tuple[str, ...] = ()
     assign_keys: tuple[str, ...] = ()  # body keys `/assign` accepts; empty → no /assign
-    actions: tuple[str, ...] = ()  # item actions GraphEngine.action_<name> answers
     handlers: tuple[tuple[str, ActionHandler], ...] = ()  # item actions answered by a function
     collection_handlers: tuple[tuple[str, ActionHandler], ...] = ()  # POST {collection}/{name}
     union_of: tuple[str, ...] = ()  # polymorphic read-only view over other collections

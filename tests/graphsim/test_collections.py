@@ -405,7 +405,7 @@ def test_junk_bodies_never_answer_5xx(graph, graphsim):
             first = client.get(url).json()["value"][0]["id"]
             targets = [("POST", url), ("PATCH", f"{url}/{first}"), ("PUT", f"{url}/{first}")]
             targets += [("POST", f"{url}/{first}/{action}")
-                        for action in ("assign", *spec.actions, *dict(spec.handlers))]
+                        for action in ("assign", *dict(spec.handlers))]
         for method, target in targets:
             response = client.request(method, target, content=b"{broken")
             assert response.status_code == 400, (method, target)
