@@ -1,5 +1,5 @@
 """Drift check activities (DESIGN §10): check a type, record a type that kept failing,
-attribute the changes, count the drift, alert. Inputs and outcomes:
+attribute the changes, count the drift and alert. Inputs and outcomes:
 ``activities.contracts.drift``.
 
 A type's check reads its live objects through the backup's read path
@@ -20,14 +20,13 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities.contracts.base import RunRef
 from activities.contracts.drift import (
-    AlertDrift,
-    Alerted,
     AttributeChanges,
     Attributed,
     CheckType,
+    DriftSettled,
     RecordUnchecked,
+    SettleDrift,
 )
 from activities.contracts.snapshots import CapturedType, TransientMode
 from activities.snapshots import _bounded, read_type
@@ -42,7 +41,7 @@ from shared.platform.config import get_settings
 from shared.platform.errors import GraphError, GraphNotFound, GraphTransient
 from shared.platform.keys import parse_iso
 from shared.platform.storage import Storage, get_storage
-from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
+from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, Outcome, RunItem, item_key
 from shared.runs.notifications import NotificationStore
 from shared.runs.store import RunStore
 
@@ -195,29 +194,22 @@ async def attribute_changes(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload")
-async def count_drift(payload: dict) -> dict:
-    """Count the items by action onto the run's ``drift`` (before it turns terminal)."""
-    ref = RunRef.from_payload(payload)
-    runs = RunStore(get_storage())
-    drift = DriftCounts.of(item.action for item in await runs.all_items(ref.run_id))
-    await runs.update(ref.tenant_id, ref.run_id, drift=asdict(drift))
-    return asdict(drift)
-
-
-@bp.activity_trigger(input_name="payload")
-async def alert_drift(payload: dict) -> dict:
-    """After the run is terminal: a check that found drift notifies (``shared.drift.alerts``);
-    one that found none writes nothing."""
-    step = AlertDrift.from_payload(payload)
+async def settle_drift(payload: dict) -> dict:
+    """Count the items by action onto the run's ``drift``, and if anything differs from
+    the baseline, alert (``shared.drift.alerts``) — both before the run turns terminal, so
+    whoever sees it finished finds its alert. A check without drift writes no alert."""
+    step = SettleDrift.from_payload(payload)
     storage = get_storage()
-    run = await RunStore(storage).get(step.tenant_id, step.run_id)
-    assert run is not None
-    drift = DriftCounts(**(run.drift or {}))
+    runs = RunStore(storage)
+    items = await runs.all_items(step.run_id)
+    drift = DriftCounts.of(item.action for item in items)
+    run = await runs.update(step.tenant_id, step.run_id, drift=asdict(drift))
     if not drift.found:
-        return asdict(Alerted(drift=False))
+        return asdict(DriftSettled(drift=False))
     at = parse_iso(step.at)
+    run.counts = Outcome.of(items).counts  # as the run will finish with them
     recipients = await alert_recipients(storage, run)
     await NotificationStore(storage).publish_to(
         recipients, drift_alert(run, drift, at, get_settings().portal_base_url), at)
     log.info("run %s: drift found (%s); %d notified", run.run_id, drift, len(recipients))
-    return asdict(Alerted(drift=True, notified=len(recipients)))
+    return asdict(DriftSettled(drift=True, notified=len(recipients)))

@@ -5,7 +5,7 @@ tenant at a time, counters published as each finishes; a type Graph refused tran
 read again, up to ``ITEM_ATTEMPTS`` times; one whose activity still fails is a failed
 type-level item) → attribute what changed (one change-log read per run, in its activity; a
 failure there leaves ``changed_by`` null and the check goes on) → count the drift onto the
-run → finish → alert if anything drifted.
+run and alert if anything differs (before the run turns terminal) → finish.
 
 History holds references only: the baseline set id, type keys and counts.
 """
@@ -17,16 +17,10 @@ from dataclasses import asdict
 import azure.durable_functions as df
 
 from activities.contracts.base import RunRef
-from activities.contracts.drift import AlertDrift, AttributeChanges, CheckType, RecordUnchecked
+from activities.contracts.drift import AttributeChanges, CheckType, RecordUnchecked, SettleDrift
 from activities.contracts.runs import FinishRun, RecordProgress, StartedRun, StartRun
 from activities.contracts.snapshots import CapturedType, TransientMode
-from activities.drift import (
-    alert_drift,
-    attribute_changes,
-    check_type,
-    count_drift,
-    record_unchecked,
-)
+from activities.drift import attribute_changes, check_type, record_unchecked, settle_drift
 from activities.runs import finish_run, record_progress, start_run
 from orchestrators.backup_tenant import ITEM_ATTEMPTS, PARALLEL_TYPES
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
@@ -87,12 +81,9 @@ def check_drift(context: df.DurableOrchestrationContext):
                 AttributeChanges.for_run(ref, since=run.parameters.get("since"))))
         except Exception:  # the drift found stands without its attribution
             pass
-        yield context.call_activity_with_retry(count_drift, BOOKKEEPING,
-                                               asdict(RunRef.for_run(ref)))
+        yield context.call_activity_with_retry(
+            settle_drift, BOOKKEEPING, asdict(SettleDrift.for_run(ref, at=now_iso(context))))
     except Exception as exc:
         error = failed_run_error(exc)
-    finished = yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
-        FinishRun.for_run(ref, at=now_iso(context), error=error, empty_ok=True)))
-    yield context.call_activity_with_retry(alert_drift, BOOKKEEPING,
-                                           asdict(AlertDrift.for_run(ref, at=now_iso(context))))
-    return finished
+    return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
+        FinishRun.for_run(ref, at=now_iso(context), error=error, empty_ok=True))))

@@ -51,12 +51,14 @@ class Attributed(Payload):
 
 
 @dataclass(frozen=True)
-class AlertDrift(RunRef):
+class SettleDrift(RunRef):
+    """Count the drift onto the run and alert if there is any; ``at``: the alert's time."""
+
     at: str
 
 
 @dataclass(frozen=True)
-class Alerted(Payload):
+class DriftSettled(Payload):
     """Whether the check found drift, and how many principals were notified of it."""
 
     drift: bool
