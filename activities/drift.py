@@ -207,7 +207,8 @@ async def settle_drift(payload: dict) -> dict:
     if not drift.found:
         return asdict(DriftSettled(drift=False))
     at = parse_iso(step.at)
-    run.counts = Outcome.of(items).counts  # as the run will finish with them
+    outcome = Outcome.of(items)  # the counts and warnings the run will finish with
+    run.counts, run.warnings = outcome.counts, outcome.warnings
     recipients = await alert_recipients(storage, run)
     await NotificationStore(storage).publish_to(
         recipients, drift_alert(run, drift, at, get_settings().portal_base_url), at)

@@ -243,3 +243,23 @@ def test_restoring_the_drifted_and_removed_items_of_a_check_brings_the_tenant_ba
     assert after["drift"]["drifted"] == after["drift"]["removed"] == 0
     assert after["drift"]["added"] == 1  # not in the baseline: nothing to restore it from
     assert added_refused.status_code == 400
+
+
+def test_what_graph_will_not_serve_is_reported_never_called_removed(admin, sim, tenant_id):
+    source = backup(admin, tenant_id, ["deviceHealthScripts", "windowsDriverUpdateProfiles"])
+    victim = live(sim, tenant_id, "deviceHealthScripts")[0]["id"]
+    sim.add_fault("503", retry_after=0, method="GET",
+                  path_prefix=f"/deviceManagement/deviceHealthScripts/{victim}")
+    sim.add_fault("status", status=403, method="GET", tenant=tenant_id,
+                  path_prefix="/deviceManagement/windowsDriverUpdateProfiles")
+
+    run = _check(admin, tenant_id, baseline_backup_set_id=source["backup_set_id"])
+
+    assert run["status"] == "partial", run
+    items = admin.items(tenant_id, run["run_id"])
+    assert sorted((i["policy_type"], i["policy_id"], i["status"], i["error"]["code"])
+                  for i in items if i["status"] != "succeeded") == [
+        ("deviceHealthScripts", victim, "failed", "graph_unavailable"),
+        ("windowsDriverUpdateProfiles", "*", "skipped", "consent_missing")]
+    assert run["drift"]["removed"] == run["drift"]["added"] == run["drift"]["drifted"] == 0
+    assert run["drift"]["in_sync"] == len(live(sim, tenant_id, "deviceHealthScripts")) - 1
