@@ -3,12 +3,14 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.drift import bp as drift_activities
 from activities.restore import bp as restore_activities
 from activities.runs import bp as run_activities
 from activities.schedules import bp as schedule_activities
 from activities.snapshots import bp as snapshot_activities
 from api.audit import bp as audit
 from api.backups import bp as backups
+from api.drift import bp as drift
 from api.health import bp as health
 from api.notifications import bp as notifications
 from api.restores import bp as restores
@@ -17,6 +19,7 @@ from api.snapshots import bp as snapshots
 from api.tenants import bp as tenants
 from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
+from orchestrators.check_drift import bp as drift_orchestration
 from orchestrators.restore import bp as restore_orchestration
 from orchestrators.scheduled_backups import bp as scheduled_backups
 
@@ -30,13 +33,16 @@ app.register_functions(audit)
 app.register_functions(snapshots)
 app.register_functions(backups)
 app.register_functions(restores)
+app.register_functions(drift)
 
 # Orchestrations and the activities they call
 app.register_functions(capture_orchestration)
 app.register_functions(backup_orchestrations)
 app.register_functions(restore_orchestration)
+app.register_functions(drift_orchestration)
 app.register_functions(scheduled_backups)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
 app.register_functions(schedule_activities)
 app.register_functions(restore_activities)
+app.register_functions(drift_activities)

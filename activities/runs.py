@@ -17,6 +17,7 @@ from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
 from shared.platform.keys import parse_iso
 from shared.platform.storage import get_storage
+from shared.runs.jobs import backs_up_every_type
 from shared.runs.model import Outcome, Run, RunStatus
 from shared.runs.notifications import NotificationStore, notification_for
 from shared.runs.store import RunStore
@@ -61,7 +62,7 @@ async def finish_run(payload: dict) -> dict:
     counts, error, kind = outcome.counts, step.error, step.backup_set_kind
     # A capture must produce its item; a backup of a tenant with nothing to back up (a new
     # customer, or only types Graph does not serve there) succeeds with an empty set.
-    empty = not items and kind != "backup"
+    empty = not items and kind != "backup" and not step.empty_ok
     status = RunStatus.FAILED if error or empty else outcome.status
     if error is None and status is not RunStatus.SUCCEEDED:
         error = outcome.error or {
@@ -73,7 +74,8 @@ async def finish_run(payload: dict) -> dict:
         await BackupSetStore(storage).put(BackupSet(
             backup_set_id=run.backup_set_id, tenant_id=tenant_id,
             label=run.parameters.get("label"), run_id=run_id, created_at=at,
-            item_count=counts.succeeded, kind=kind,
+            item_count=counts.succeeded, kind=kind, run_status=status.value,
+            all_types=kind == "backup" and backs_up_every_type(run),
         ))
     if not run.terminal:
         run = await runs.update(tenant_id, run_id, status=status.value, finished_at=at,

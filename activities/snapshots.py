@@ -11,9 +11,9 @@ never fails its batch. Inputs and outcomes: ``activities.contracts.snapshots``.
 
 import asyncio
 import logging
-from collections.abc import Awaitable
-from dataclasses import asdict
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol, TypeVar
 
 import azure.durable_functions as df
 
@@ -108,7 +108,16 @@ async def _list_type(job: ListPolicies, policy_type: str,
     return TypeListing(policy_type, ids=list(dict.fromkeys(ref.id for ref in refs)))
 
 
-async def _type_not_listed(job: ListPolicies | CaptureType, policy_type: str,
+class ReadsType(Protocol):
+    """What :func:`read_type` needs of its job: the run, the type, and the mode."""
+
+    run_id: str
+    tenant_id: str
+    policy_type: str
+    mode: TransientMode
+
+
+async def _type_not_listed(job: ListPolicies | ReadsType, policy_type: str,
                            exc: GraphError, licences: TenantLicences, *,
                            served: bool = False) -> ItemAction:
     """A type Graph would not list: one type-level item (see :func:`_type_refusal`). A
@@ -228,25 +237,52 @@ async def capture_type(payload: dict) -> dict:
     refusal, ``retry_type`` (pages already captured are rewritten by the next read)."""
     job = CaptureType.from_payload(payload)
     storage = get_storage()
-    tally, retry, listed, served = ItemTally(), [], 0, False
+    retry: list[str] = []
     known = await LatestContentStore(storage).of_type(job.tenant_id, job.policy_type)
+
+    async def capture(page: list[FetchResult]) -> ItemTally:
+        tally, later, fresh = await _settle(
+            storage, job, [(job.policy_type, r) for r in page], known)
+        # After the rows the index points to, never before.
+        await LatestContentStore(storage).put_many(job.tenant_id, job.policy_type, fresh)
+        retry.extend(item_id for _, item_id in later)
+        return tally
+
+    read = await read_type(job, capture)
+    return asdict(read.outcome if read.outcome.retry_type else replace(read.outcome, retry=retry))
+
+
+@dataclass(frozen=True)
+class TypeRead:
+    """How :func:`read_type` went: ``outcome`` as a type's capture reports it, and whether
+    every page was read (False: the listing was refused, and one type-level item recorded,
+    or is to be read again: ``outcome.retry_type``)."""
+
+    outcome: CapturedType
+    complete: bool
+
+
+async def read_type(job: ReadsType,
+                    on_page: Callable[[list[FetchResult]], Awaitable[ItemTally]]) -> TypeRead:
+    """Read ``job.policy_type`` whole through its collection — the backup's read path —
+    handing each page to ``on_page`` (which records its objects and returns their tally).
+    A listing Graph refuses is one type-level item (``skipped`` / ``failed``), or with
+    ``RETURN_FOR_RETRY`` and a transient refusal, ``retry_type``. Drift checks read live
+    state through this too (``activities.drift``)."""
+    tally, listed, served = ItemTally(), 0, False
     try:
         async for page in read_collection(job.tenant_id, job.policy_type):
             served = True
             listed += len(page)
-            page_tally, later, fresh = await _settle(
-                storage, job, [(job.policy_type, r) for r in page], known)
-            # After the rows the index points to, never before.
-            await LatestContentStore(storage).put_many(job.tenant_id, job.policy_type, fresh)
-            tally = tally.plus(page_tally)
-            retry += [item_id for _, item_id in later]
+            tally = tally.plus(await on_page(page))
     except GraphError as exc:
         if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
-            return asdict(CapturedType(job.policy_type, retry_type=True))
+            return TypeRead(CapturedType(job.policy_type, retry_type=True), complete=False)
         action = await _type_not_listed(job, job.policy_type, exc,
                                         TenantLicences(job.tenant_id), served=served)
         tally, listed = tally.plus(ItemTally.of([action.status])), listed + 1
-    return asdict(CapturedType(job.policy_type, listed=listed, tally=tally, retry=retry))
+        return TypeRead(CapturedType(job.policy_type, listed=listed, tally=tally), False)
+    return TypeRead(CapturedType(job.policy_type, listed=listed, tally=tally), complete=True)
 
 
 async def _settle(storage: Storage, job: CapturePolicies | CaptureType,

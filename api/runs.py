@@ -69,6 +69,7 @@ async def _list_items(call: ApiCall) -> func.HttpResponse:
     assert run is not None
     query = call.query()
     page = await store.list_items(run_id, top=query.top, continuation=query.continuation)
-    include_diff = run.run_type == RunType.RESTORE
+    drift = run.run_type == RunType.DRIFT_CHECK
+    include_diff = drift or run.run_type == RunType.RESTORE
     return json_response(ListBody[RunItemBody].of(
-        [RunItemBody.of(item, include_diff) for item in page.value], page.continuation))
+        [RunItemBody.of(item, include_diff, drift) for item in page.value], page.continuation))

@@ -70,6 +70,25 @@ class PolicyVaultClient:
         return self.request("POST", f"/api/tenants/{tenant_id}/restores",
                             json={"backup_set_id": backup_set_id, **options})
 
+    def drift_check(self, tenant_id: str, baseline_backup_set_id: str | None = None,
+                    policy_types: list[str] | None = None) -> httpx.Response:
+        body: dict[str, Any] = {}
+        if baseline_backup_set_id is not None:
+            body["baseline_backup_set_id"] = baseline_backup_set_id
+        if policy_types is not None:
+            body["policy_types"] = policy_types
+        return self.request("POST", f"/api/tenants/{tenant_id}/drift-checks", json=body)
+
+    def baseline(self, tenant_id: str) -> httpx.Response:
+        return self.request("GET", f"/api/tenants/{tenant_id}/baseline")
+
+    def pin_baseline(self, tenant_id: str, backup_set_id: str | None) -> httpx.Response:
+        """Pin ``backup_set_id`` as the tenant's baseline; None drops the pin."""
+        if backup_set_id is None:
+            return self.request("DELETE", f"/api/tenants/{tenant_id}/baseline")
+        return self.request("PUT", f"/api/tenants/{tenant_id}/baseline",
+                            json={"backup_set_id": backup_set_id})
+
     # ---- runs -------------------------------------------------------------------------------
     def wait(self, started: httpx.Response | dict[str, Any], *, timeout: float = 300.0,
              poll_s: float = 0.1) -> dict[str, Any]:

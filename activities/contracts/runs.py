@@ -40,6 +40,8 @@ class FinishRun(RunRef):
     at: str
     error: dict[str, str] | None = None  # the run could not go on: it ends ``failed``
     backup_set_kind: str | None = None  # ``backup`` or ``capture``: the run makes a set
+    # The run may find nothing and still succeed (a drift check of an empty tenant).
+    empty_ok: bool = False
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,24 @@ class RestoreStart(RequestBody):
                            "left out")
 
 
+class DriftCheckStart(RequestBody):
+    """POST /api/tenants/{tenant_id}/drift-checks: compare the live tenant with a baseline."""
+
+    baseline_backup_set_id: BackupSetId | None = Field(
+        None, description="the set to compare with; absent: the tenant's baseline (pinned, "
+                          "else its newest succeeded backup of every type)")
+    policy_types: Annotated[
+        list[PolicyTypeKey], Field(min_length=1), AfterValidator(_sorted_unique),
+    ] | None = Field(None, description="catalog keys to check; absent: every type the "
+                                       "baseline backed up")
+
+
+class BaselinePut(RequestBody):
+    """PUT /api/tenants/{tenant_id}/baseline: pin the set drift checks compare with."""
+
+    backup_set_id: BackupSetId
+
+
 # ---- query parameters ----------------------------------------------------------------------
 class ListQuery(BaseModel):
     """?top=&continuation= of every list endpoint; other parameters are ignored."""
@@ -196,6 +214,6 @@ class RunListQuery(ListQuery):
 
 
 __all__ = [
-    "AccessPut", "BackupStart", "ListQuery", "RestoreStart", "RunListQuery", "TenantPut",
-    "parse",
+    "AccessPut", "BackupStart", "BaselinePut", "DriftCheckStart", "ListQuery", "RestoreStart",
+    "RunListQuery", "TenantPut", "parse",
 ]

@@ -77,8 +77,17 @@ class RunLinks(ResponseBody):
     items: str
 
 
+class DriftCounts(ResponseBody):
+    """A drift check's items by action (DESIGN §10)."""
+
+    in_sync: int
+    drifted: int
+    added: int
+    removed: int
+
+
 class RunBody(ResponseBody):
-    """A run (DESIGN §3): one capture, backup or restore, and how far it got."""
+    """A run (DESIGN §3): one capture, backup, restore or drift check, and how far it got."""
 
     run_id: str
     tenant_id: str
@@ -89,7 +98,8 @@ class RunBody(ResponseBody):
     created_at: Timestamp
     dry_run: bool
     backup_set_id: str | None = Field(
-        description="the set a capture or backup produced, or the set a restore reads")
+        description="the set a capture or backup produced, the set a restore reads, or the "
+                    "baseline a drift check compares with")
     started_at: Timestamp | None
     finished_at: Timestamp | None
     pre_restore_backup_set_id: str | None
@@ -98,6 +108,8 @@ class RunBody(ResponseBody):
     warnings: list[RunWarning] = Field(
         description="each type the run skipped whole, with why; empty when none")
     links: RunLinks
+    drift: DriftCounts | None = Field(
+        None, description="drift checks only: the items by action, counted as it finishes")
 
     @classmethod
     def of(cls, run: Run) -> RunBody:
@@ -119,9 +131,19 @@ class DiffEntry(ResponseBody):
     change: Literal["added", "removed", "changed"]
 
 
+class ChangedBy(ResponseBody):
+    """Who made a change a drift check found, from the tenant's audit logs (DESIGN §10)."""
+
+    actor: str = Field(description="a user's UPN or an app's name")
+    actor_type: Literal["user", "app", "partner"]
+    at: Timestamp
+    activity: str
+
+
 class RunItemBody(ResponseBody):
-    """One item's outcome in a run; restore runs' items carry their field diff and the
-    warnings of what was left out of them (``missing_reference``)."""
+    """One item's outcome in a run; restore and drift check items carry their field diff
+    and warnings (restores: what was left out of them, ``missing_reference``; drift checks:
+    ``ambiguous_match``), drift check items also who changed them."""
 
     item_id: str
     policy_type: str
@@ -133,11 +155,15 @@ class RunItemBody(ResponseBody):
     warnings: list[ErrorInfo] | None = Field(
         None, description="restores: what was left out of the item, e.g. an include of a "
                           "group that no longer exists (missing_reference)")
+    changed_by: ChangedBy | None = Field(
+        None, description="drift checks: who made the change, null when no audit event "
+                          "explains it (always null for in_sync items)")
     status: ItemStatus
 
     @classmethod
-    def of(cls, item: RunItem, include_diff: bool) -> RunItemBody:
-        return cls.model_validate(item.to_api(include_diff))
+    def of(cls, item: RunItem, include_diff: bool, include_changed_by: bool = False
+           ) -> RunItemBody:
+        return cls.model_validate(item.to_api(include_diff, include_changed_by))
 
 
 # ---- backups -------------------------------------------------------------------------------
@@ -149,6 +175,11 @@ class BackupSetBody(ResponseBody):
     created_at: Timestamp
     item_count: int
     kind: Literal["backup", "capture", "pre_restore"] | None
+    run_status: RunStatus | None = Field(
+        None, description="the final status of the run that made the set (absent on older sets)")
+    all_types: bool | None = Field(
+        None, description="whether that run backed up every type: with run_status "
+                          "succeeded, the set can be the default drift baseline")
 
 
 class BackupItemBody(ResponseBody):
@@ -161,6 +192,20 @@ class BackupItemBody(ResponseBody):
 
 class BackupSetWithItems(BackupSetBody):
     items: list[BackupItemBody]
+
+
+class BaselineBody(ResponseBody):
+    """The backup set drift checks of a tenant compare with (DESIGN §10)."""
+
+    tenant_id: str
+    backup_set_id: str
+    pinned: bool = Field(description="pinned by an admin; else the newest succeeded backup of "
+                                     "every type")
+    pinned_by: str | None
+    pinned_at: Timestamp | None
+    since: Timestamp = Field(description="the baseline run's started_at: drift is change since")
+    policy_types: list[str] = Field(description="the types the baseline backed up")
+    backup_set: BackupSetBody
 
 
 class VersionBody(ResponseBody):
@@ -196,7 +241,8 @@ class NotificationBody(ResponseBody):
     tenant_id: str
     run_type: RunType
     run_id: str
-    status: RunStatus
+    status: RunStatus | Literal["drift_detected"] = Field(
+        description="the run's new status, or drift_detected: a drift check found drift")
     counts: Counts
     error_code: str | None
     error_context: str | None
@@ -204,6 +250,7 @@ class NotificationBody(ResponseBody):
     link: str
     created_at: Timestamp
     read: bool
+    drift: DriftCounts | None = Field(None, description="drift_detected only: what was found")
 
 
 class AuditEventBody(ResponseBody):
@@ -236,8 +283,9 @@ class ListBody(ResponseBody, Generic[B]):
 
 
 __all__ = [
-    "AuditEventBody", "BackupItemBody", "BackupSetBody", "BackupSetWithItems", "Counts",
-    "DiffEntry", "ErrorInfo", "GrantBody", "Health", "ListBody", "NotificationBody", "Problem",
+    "AuditEventBody", "BackupItemBody", "BackupSetBody", "BackupSetWithItems", "BaselineBody",
+    "ChangedBy", "Counts", "DiffEntry", "DriftCounts", "ErrorInfo", "GrantBody", "Health",
+    "ListBody", "NotificationBody", "Problem",
     "ResponseBody", "RunBody", "RunItemBody", "RunLinks", "RunWarning", "StartedRun",
     "TenantBody", "VersionBody",
 ]

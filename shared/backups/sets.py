@@ -42,6 +42,10 @@ class BackupSet:
     created_at: str
     item_count: int
     kind: str = "backup"  # "backup" | "capture" | "pre_restore"
+    # Written when the run seals the set (absent on older rows): the run's final status, and
+    # whether it backed up every type — together, whether the set can be a drift baseline.
+    run_status: str | None = None
+    all_types: bool | None = None
 
     def to_api(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,9 +70,12 @@ class BackupSetStore:
         table = await self._storage.table(BACKUP_ITEMS)
         await tables.delete(table, backup_set_id, item_id)
 
-    async def items(self, backup_set_id: str) -> list[BackupItem]:
+    async def items(self, backup_set_id: str, policy_type: str | None = None
+                    ) -> list[BackupItem]:
+        """The set's items, or those of one type."""
         table = await self._storage.table(BACKUP_ITEMS)
-        return [_item(e) for e in await tables.query_all(table, backup_set_id)]
+        where, params = ("policy_type eq @t", {"t": policy_type}) if policy_type else ("", {})
+        return [_item(e) for e in await tables.query_all(table, backup_set_id, where, params)]
 
     async def item(self, backup_set_id: str, item_id: str) -> BackupItem | None:
         table = await self._storage.table(BACKUP_ITEMS)

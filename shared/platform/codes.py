@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     RESTORE_IN_PROGRESS = "restore_in_progress"
+    NO_BASELINE = "no_baseline"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     # Our side or a dependency
     INTERNAL_ERROR = "internal_error"

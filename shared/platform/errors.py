@@ -9,7 +9,8 @@
     │   ├── Forbidden                403 forbidden
     │   ├── NotFound                 404 not_found
     │   ├── Conflict                 409 conflict
-    │   │   └── RestoreInProgress    409 restore_in_progress: one live restore per tenant
+    │   │   ├── RestoreInProgress    409 restore_in_progress: one live restore per tenant
+    │   │   └── NoBaseline           409 no_baseline: nothing for a drift check to compare with
     │   └── IdempotencyMismatch      422 idempotency_key_reused
     ├── GraphError                   Microsoft Graph or Entra failed; carries request_id
     │   ├── AuthFailed               auth_failed: no token for the tenant
@@ -134,6 +135,13 @@ class RestoreInProgress(Conflict):
     """Raised when a live restore is requested while another one runs for the tenant."""
 
     code = ErrorCode.RESTORE_IN_PROGRESS
+
+
+class NoBaseline(Conflict):
+    """Raised when a drift check is asked for a tenant with no baseline: nothing pinned and
+    no succeeded all-type backup (DESIGN §10)."""
+
+    code = ErrorCode.NO_BASELINE
 
 
 class IdempotencyMismatch(RequestError):

@@ -41,7 +41,7 @@ class Job:
     parameters: dict[str, Any] = field(default_factory=dict)  # stored on the run
     # Captures and backups produce a backup set; its id is the run id (one set per run).
     produces_backup_set: bool = False
-    backup_set_id: str | None = None  # the set a restore reads
+    backup_set_id: str | None = None  # the set a restore reads (a drift check: its baseline)
     dry_run: bool = False
 
     def request(self, requested_by: str, *, client_key: str | None = None,
@@ -113,6 +113,33 @@ def backup_job(tenant_id: str, policy_types: list[str] | None = None,
     )
 
 
+def backs_up_every_type(run: Run) -> bool:
+    """Whether a backup run read every type: its derived key says it asked for all
+    (``POST …/backups`` without ``policy_types``, also when the catalog has grown since), or
+    its types cover the catalog (a client's ``Idempotency-Key`` hides what was asked)."""
+    types = run.parameters.get("policy_types") or []
+    return run.idempotency_key.endswith("|backup|*") or set(types) >= set(SUPPORTED_KEYS)
+
+
+def drift_job(tenant_id: str, baseline_backup_set_id: str, policy_types: list[str], *,
+              requested_baseline: str | None = None,
+              requested_types: list[str] | None = None, since: str | None = None) -> Job:
+    """Compare the live tenant with a baseline set, for ``policy_types`` (already resolved:
+    the request's types, else the baseline's): ``{tenant}|drift|{baseline}|{types or *}``
+    (``*`` when the request named no types). ``requested_*``: the body as sent, which the
+    fingerprint hashes; ``since``: the baseline run's ``started_at`` (DESIGN §10).
+    ``shared.drift.start.drift_check_job`` resolves the baseline and builds this."""
+    asked = sorted(set(requested_types)) if requested_types else None
+    return Job(
+        tenant_id=tenant_id, run_type=RunType.DRIFT_CHECK, orchestrator="check_drift",
+        key=f"{tenant_id}|drift|{baseline_backup_set_id}|{','.join(asked) if asked else '*'}",
+        route=f"/api/tenants/{tenant_id}/drift-checks",
+        body={"baseline_backup_set_id": requested_baseline, "policy_types": asked},
+        parameters={"policy_types": sorted(set(policy_types)), "since": since},
+        backup_set_id=baseline_backup_set_id,
+    )
+
+
 def restore_job(tenant_id: str, backup_set_id: str, *, item_ids: list[str] | None = None,
                 dry_run: bool = True, include_assignments: bool = True,
                 ca_state: str = "report_only", create_missing_groups: bool = False) -> Job:
@@ -141,4 +168,5 @@ def _flag(value: bool) -> str:
     return str(value).lower()
 
 
-__all__ = ["Job", "JobRequest", "backup_job", "capture_job", "restore_job"]
+__all__ = ["Job", "JobRequest", "backs_up_every_type", "backup_job", "capture_job", "drift_job",
+           "restore_job"]

@@ -16,6 +16,7 @@ class RunType(StrEnum):
     CAPTURE_SNAPSHOT = "capture_snapshot"
     BACKUP = "backup"
     RESTORE = "restore"
+    DRIFT_CHECK = "drift_check"
 
 
 class RunStatus(StrEnum):
@@ -47,6 +48,11 @@ class ItemAction(StrEnum):
     WOULD_SKIP = "would_skip"
     SKIPPED = "skipped"
     FAILED = "failed"
+    # A drift check's outcome of one object (DESIGN §10)
+    IN_SYNC = "in_sync"
+    DRIFTED = "drifted"
+    ADDED = "added"
+    REMOVED = "removed"
 
     @property
     def status(self) -> ItemStatus:
@@ -143,6 +149,8 @@ class Run:
     error: dict[str, str] | None = None
     warnings: list[dict[str, str]] = field(default_factory=list)  # see ``Outcome``
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Drift checks: ``{"in_sync", "drifted", "added", "removed"}`` item counts (DESIGN §10)
+    drift: dict[str, int] | None = None
 
     @property
     def terminal(self) -> bool:
@@ -153,6 +161,8 @@ class Run:
         body = asdict(self)
         body.pop("instance_id")
         body.pop("parameters")
+        if self.drift is None:
+            body.pop("drift")  # only drift checks carry it
         base = f"/api/tenants/{self.tenant_id}/runs/{self.run_id}"
         body["links"] = {"self": base, "items": f"{base}/items"}
         return body
@@ -170,6 +180,9 @@ class RunItem:
     # Restores: what was left out of a written item (``{code, message}``, e.g. an include of
     # a group that no longer exists: ``missing_reference``).
     warnings: list[dict[str, str]] | None = None
+    # Drift checks: who made the change an item reports (``{actor, actor_type, at,
+    # activity}``), None when no audit event explains it (DESIGN §10).
+    changed_by: dict[str, str] | None = None
 
     @property
     def status(self) -> str:
@@ -184,9 +197,9 @@ class RunItem:
     def error_code(self) -> str:
         return (self.error or {}).get("code", ErrorCode.INTERNAL_ERROR)
 
-    def to_api(self, include_diff: bool) -> dict[str, Any]:
+    def to_api(self, include_diff: bool, include_changed_by: bool = False) -> dict[str, Any]:
         """The item body; ``diff`` and ``warnings`` (a list, empty when none) only for
-        restores."""
+        restores and drift checks, ``changed_by`` only for drift checks."""
         body = asdict(self)
         body["status"] = self.status
         if include_diff:
@@ -194,6 +207,8 @@ class RunItem:
         else:
             body.pop("diff")
             body.pop("warnings")
+        if not include_changed_by:
+            body.pop("changed_by")
         return body
 
 

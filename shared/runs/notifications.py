@@ -35,6 +35,8 @@ class Notification:
     link: str
     created_at: str
     read: bool = False
+    # A drift check's alert (status ``drift_detected``, DESIGN §10): the run's drift counts.
+    drift: dict[str, int] | None = None
 
 
 def notification_for(run: Run, at: datetime, portal_base_url: str = "") -> Notification:
@@ -65,17 +67,24 @@ class NotificationStore:
         self._storage = storage
 
     async def publish(self, principal_id: str, note: Notification, at: datetime) -> None:
+        await self.publish_to([principal_id], note, at)
+
+    async def publish_to(self, principal_ids: list[str], note: Notification,
+                         at: datetime) -> None:
+        """One notification row per principal, and one ``run-events`` message."""
         table = await self._storage.table(NOTIFICATIONS)
-        entity = {
-            "PartitionKey": principal_id,
-            "RowKey": f"{inverted_time(at)}_{note.notification_id}",
-            **asdict(note),
-            "counts": json.dumps(note.counts),
-            "warnings": json.dumps(note.warnings),
-        }
-        await tables.upsert(table, entity)
+        body = _fields(note)
+        for principal_id in principal_ids:
+            await tables.upsert(table, {
+                "PartitionKey": principal_id,
+                "RowKey": f"{inverted_time(at)}_{note.notification_id}",
+                **body,
+                "counts": json.dumps(note.counts),
+                "warnings": json.dumps(note.warnings),
+                **({"drift": json.dumps(note.drift)} if note.drift is not None else {}),
+            })
         queue = await self._storage.queue(RUN_EVENTS)
-        message = {"event_id": note.notification_id, **asdict(note)}
+        message = {"event_id": note.notification_id, **body}
         message.pop("read")
         await send_message(queue, json.dumps(message, sort_keys=True).encode())
 
@@ -99,9 +108,21 @@ class NotificationStore:
         return bool(rows)
 
 
+def _fields(note: Notification) -> dict[str, Any]:
+    """The notification's fields; ``drift`` only on a drift alert."""
+    body = asdict(note)
+    if note.drift is None:
+        body.pop("drift")
+    return body
+
+
 def _body(entity: dict[str, Any]) -> dict[str, Any]:
     body = {name: entity.get(name) for name in Notification.__dataclass_fields__}
     body["counts"] = json.loads(body["counts"] or "{}")
     body["warnings"] = json.loads(body["warnings"] or "[]")  # absent on older rows
     body["read"] = bool(body["read"])
+    if body["drift"] is None:
+        body.pop("drift")
+    else:
+        body["drift"] = json.loads(body["drift"])
     return body

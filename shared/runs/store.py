@@ -20,8 +20,8 @@ from shared.platform.storage import Storage
 from shared.runs.model import Counts, Run, RunItem, RunStatus
 
 RUNS, RUN_INDEX, RUN_ITEMS = "runs", "runindex", "runitems"
-_JSON_FIELDS = ("counts", "error", "warnings", "parameters")
-_ITEM_JSON_FIELDS = ("error", "diff", "warnings")
+_JSON_FIELDS = ("counts", "error", "warnings", "parameters", "drift")
+_ITEM_JSON_FIELDS = ("error", "diff", "warnings", "changed_by")
 _MAX_PROPERTY_CHARS = 30_000  # Azure Table strings hold 32K UTF-16 characters (64 KiB)
 
 

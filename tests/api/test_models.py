@@ -66,9 +66,9 @@ def test_model_json_schema_run_has_the_design_fields_and_a_start_adds_reused():
     run = RunBody.model_json_schema()
     started = StartedRun.model_json_schema()
 
-    assert set(run["properties"]) == DESIGN_RUN_FIELDS
+    assert set(run["properties"]) == DESIGN_RUN_FIELDS | {"drift"}  # drift checks (§10) only
     assert set(run["required"]) == DESIGN_RUN_FIELDS
-    assert set(started["properties"]) == DESIGN_RUN_FIELDS | {"reused"}
+    assert set(started["properties"]) == DESIGN_RUN_FIELDS | {"drift", "reused"}
     assert run["additionalProperties"] is False
 
 

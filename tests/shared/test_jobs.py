@@ -25,6 +25,7 @@ from shared.runs.jobs import (
     JobRequest,
     backup_job,
     capture_job,
+    drift_job,
     restore_job,
 )
 from shared.runs.model import RunStatus, RunType
@@ -225,7 +226,7 @@ def test_every_job_starts_an_orchestration_the_app_registers():
     orchestrations = {spec.name for spec in discover_functions(app)
                       if spec.trigger_type == "orchestrationTrigger"}
     jobs = [capture_job(TENANT, "roleScopeTags", "1"), backup_job(TENANT),
-            restore_job(TENANT, "SET")]
+            restore_job(TENANT, "SET"), drift_job(TENANT, "SET", ["roleScopeTags"])]
 
     assert {job.run_type for job in jobs} == set(RunType)
     assert {job.orchestrator for job in jobs} <= orchestrations
