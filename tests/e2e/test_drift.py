@@ -44,15 +44,21 @@ def _add_scope_tag(sim, tenant_id: str, name: str, description: str = "made by h
     return response.json()
 
 
+ALICE = {"upn": "alice@contoso.example", "type": "user"}  # a customer admin in the portal
+TECHNICIAN = {"upn": "tech@msp.example", "type": "partner"}  # a GDAP technician
+
+
 def _drift(sim, tenant_id: str) -> dict[str, dict[str, Any]]:
-    """One change of each kind: a description, an assignment, a deletion, a new object."""
+    """One change of each kind: a description, an assignment, a deletion (by people, in the
+    portal), a new object (by an app, through Graph)."""
     described = live(sim, tenant_id, "configurationPolicies")[0]
     sim.drift(tenant_id, "configurationPolicies", described["id"],
-              patch={"description": "changed in the portal"})
+              patch={"description": "changed in the portal"}, actor=ALICE)
     reassigned = live(sim, tenant_id, "deviceConfigurations")[0]
-    sim.drift(tenant_id, "deviceConfigurations", reassigned["id"], op="reassign")
+    sim.drift(tenant_id, "deviceConfigurations", reassigned["id"], op="reassign",
+              actor=TECHNICIAN)
     deleted = live(sim, tenant_id, "deviceCompliancePolicies")[0]
-    sim.drift(tenant_id, "deviceCompliancePolicies", deleted["id"], op="delete")
+    sim.drift(tenant_id, "deviceCompliancePolicies", deleted["id"], op="delete", actor=ALICE)
     added = _add_scope_tag(sim, tenant_id, f"Added {uuid.uuid4().hex[:6]}")
     return {"described": described, "reassigned": reassigned, "deleted": deleted,
             "added": added}
@@ -105,7 +111,14 @@ def test_drift_check_reports_every_action_with_the_diff_a_preview_shows(admin, s
     [added] = found["added"]
     assert (added["policy_type"], added["policy_id"]) == ("roleScopeTags", changed["added"]["id"])
     assert all(i["diff"] == [] for i in found["in_sync"])
-    assert all(i["changed_by"] is None for i in items)  # the audit log is not read yet
+    who = {i["policy_id"]: i["changed_by"] for i in items if i["action"] != "in_sync"}
+    assert {k: (v["actor"], v["actor_type"]) for k, v in who.items()} == {
+        changed["described"]["id"]: ("alice@contoso.example", "user"),
+        changed["reassigned"]["id"]: ("tech@msp.example", "partner"),
+        changed["deleted"]["id"]: ("alice@contoso.example", "user"),
+        changed["added"]["id"]: ("PolicyVault", "app")}
+    assert all(v["at"] >= source["started_at"] and v["activity"] for v in who.values())
+    assert all(i["changed_by"] is None for i in found["in_sync"])
     preview = restore(admin, tenant_id, source["backup_set_id"],
                       item_ids=[i["item_id"] for i in found["drifted"]])
     previewed = {i["item_id"]: i["diff"] for i in admin.items(tenant_id, preview["run_id"])}
