@@ -1,4 +1,5 @@
-"""Six-field NCRONTAB schedules: next occurrences in UTC."""
+"""Six-field NCRONTAB schedules (shared.platform.ncrontab): next occurrences in UTC, and the
+shortest gap between two of them."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local.host.ncrontab import CronError, CronSchedule
-from local.host.timer_trigger import parse_schedule
+from shared.platform.ncrontab import CronError, CronSchedule
 
 T0 = datetime(2026, 1, 30, 23, 59, 58, 500000, tzinfo=UTC)  # a Friday
 
@@ -58,9 +58,34 @@ def test_step_from_a_start_value_and_sunday_as_seven() -> None:
 )
 def test_invalid_schedules_are_refused(expression: str) -> None:
     with pytest.raises(CronError):
-        parse_schedule(expression)
+        CronSchedule.parse(expression).next_after(T0)
 
 
-def test_timespan_schedule_is_an_interval() -> None:
-    schedule = parse_schedule("00:05:00")
-    assert schedule.next_after(T0) == T0 + timedelta(minutes=5)
+def test_next_after_crosses_month_and_year_ends() -> None:
+    assert _next("0 0 0 1 1 *", count=2) == [
+        datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC)]
+    assert _next("30 59 23 31 * *", after=datetime(2026, 4, 1, tzinfo=UTC), count=2) == [
+        datetime(2026, 5, 31, 23, 59, 30, tzinfo=UTC),
+        datetime(2026, 7, 31, 23, 59, 30, tzinfo=UTC)]
+
+
+def test_next_after_a_moment_on_an_occurrence_is_the_following_one() -> None:
+    on_time = datetime(2026, 1, 31, 1, 0, tzinfo=UTC)
+    assert CronSchedule.parse("0 0 1 * * *").next_after(on_time) == on_time + timedelta(days=1)
+
+
+@pytest.mark.parametrize(("expression", "gap"), [
+    ("0 */5 * * * *", timedelta(minutes=5)),
+    ("0 0,15,30,45 * * * *", timedelta(minutes=15)),
+    ("0 0,50 9 * * *", timedelta(minutes=50)),
+    ("0 0 1 * * *", timedelta(days=1)),
+    ("0 50 0,23 * * *", timedelta(hours=1)),  # 23:50, then 00:50 the next day
+    ("0 59 0,23 * * MON", timedelta(hours=23)),  # no Tuesday follows a Monday's 23:59
+    ("* * * * * *", timedelta(seconds=1)),
+])
+def test_shortest_gap_between_occurrences(expression: str, gap: timedelta) -> None:
+    assert CronSchedule.parse(expression).shortest_gap() == gap
+
+
+def test_shortest_gap_counts_the_wrap_into_the_next_day() -> None:
+    assert CronSchedule.parse("0 1,59 0,23 * * *").shortest_gap() == timedelta(minutes=2)
