@@ -1,0 +1,1 @@
+"""Drift detection against a tenant's baseline (DESIGN §10)."""
