@@ -137,6 +137,19 @@ class CronSchedule:
             return t.replace(second=second)
         raise CronError(f"'{self.expression}' never occurs")
 
+    def last_between(self, after: datetime, until: datetime) -> datetime | None:
+        """The latest occurrence in (``after``, ``until``], or None. Looks back from ``until``
+        in growing steps, so a long gap costs a few steps, not one per occurrence."""
+        span = timedelta(minutes=1)
+        while True:
+            start = max(after, until - span)
+            found, t = None, self.next_after(start)
+            while t <= until:
+                found, t = t, self.next_after(t)
+            if found is not None or start == after:
+                return found
+            span *= 8
+
     def shortest_gap(self) -> timedelta:
         """The shortest time between two consecutive occurrences; a day when no day has two
         occurrences and no two consecutive days both match (the gap is then at least that)."""

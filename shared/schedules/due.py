@@ -2,10 +2,10 @@
 
 A job is due when its schedule has an occurrence after its **bound** and at or before now. The
 bound is the latest of the tenant's registration, the time the job's schedule was set, and its
-marker's ``last_fired``. ``last_fired`` is the tick's time, not the occurrence's: whatever
-occurrences a late tick finds missed, it fires the job once and the next tick counts only
-occurrences after it — a missed tick catches up once, and a newly registered tenant or a
-schedule just set does not fire for an occurrence before it.
+marker's ``last_fired``. ``last_fired`` is the tick's time, not the occurrence's: however many
+occurrences a late tick finds missed, it fires the job once, for the latest of them, and the
+next tick counts only occurrences after it — a missed tick catches up once, and a newly
+registered tenant or a schedule just set does not fire for an occurrence before it.
 
 Deciding needs no marker where the schedule has no occurrence since registration (or since it
 was set): :func:`candidates` finds those that might be due from the tenants alone, so a tick
@@ -44,8 +44,9 @@ class Candidate:
 class Due:
     tenant_id: str
     job: str
-    occurrence: datetime  # the first occurrence after the bound (a stale claim's own)
+    occurrence: datetime  # the latest occurrence since the bound (a stale claim's own)
     mark: Mark | None  # the marker as read (its ETag guards the claim); None: never fired
+    waiting_since: datetime | None = None  # the first occurrence since the bound
 
     @property
     def resumes(self) -> bool:
@@ -54,9 +55,19 @@ class Due:
 
 
 def first_due(schedule: CronSchedule, since: datetime, now: datetime) -> datetime | None:
-    """The first occurrence after ``since``, if it is at or before ``now``."""
+    """The first occurrence after ``since``, if it is at or before ``now``: is it due?"""
     occurrence = schedule.next_after(since)
     return occurrence if occurrence <= now else None
+
+
+def fired_for(schedule: CronSchedule, since: datetime, now: datetime
+              ) -> tuple[datetime, datetime] | None:
+    """``(first, latest)`` occurrence since ``since`` up to ``now``; None: not due. A fire
+    at ``now`` is for the latest: it catches up on all of them at once."""
+    first = first_due(schedule, since, now)
+    if first is None:
+        return None
+    return first, schedule.last_between(since, now) or first
 
 
 def candidates(tenants: Iterable[Tenant], now: datetime) -> list[Candidate]:
@@ -90,16 +101,17 @@ def due_jobs(found: Iterable[Candidate], marks: Mapping[str, Mapping[str, Mark]]
         mark = marks.get(candidate.job, {}).get(candidate.tenant_id)
         if mark is not None and mark.state == MarkState.CLAIMED:
             if mark.stale(now):  # else another tick is firing it right now
-                due.append(Due(candidate.tenant_id, candidate.job, parse_iso(mark.occurrence),
-                               mark))
+                claimed = parse_iso(mark.occurrence)
+                due.append(Due(candidate.tenant_id, candidate.job, claimed, mark, claimed))
             continue
         since = candidate.since
         if mark is not None:
             since = max(since, parse_iso(mark.last_fired))
-        occurrence = first_due(candidate.schedule, since, now)
-        if occurrence is not None:
-            due.append(Due(candidate.tenant_id, candidate.job, occurrence, mark))
-    return sorted(due, key=lambda d: (d.occurrence, d.tenant_id, d.job))
+        found = fired_for(candidate.schedule, since, now)
+        if found is not None:
+            first, latest = found
+            due.append(Due(candidate.tenant_id, candidate.job, latest, mark, first))
+    return sorted(due, key=lambda d: (d.waiting_since or d.occurrence, d.tenant_id, d.job))
 
 
-__all__ = ["Candidate", "Due", "candidates", "due_jobs", "first_due"]
+__all__ = ["Candidate", "Due", "candidates", "due_jobs", "fired_for", "first_due"]

@@ -41,7 +41,7 @@ class Mark:
     job: str
     tenant_id: str
     last_fired: str  # occurrences up to this time are fired; the next counts only later ones
-    occurrence: str  # the (first) occurrence this fire is for
+    occurrence: str  # the occurrence this fire is for (the latest one it caught up on)
     state: str
     claimed_at: str
     claim_id: str  # which claim wrote the row, so only its own tick confirms it

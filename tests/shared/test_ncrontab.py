@@ -89,3 +89,17 @@ def test_shortest_gap_between_occurrences(expression: str, gap: timedelta) -> No
 
 def test_shortest_gap_counts_the_wrap_into_the_next_day() -> None:
     assert CronSchedule.parse("0 1,59 0,23 * * *").shortest_gap() == timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(("expression", "after", "until", "last"), [
+    ("0 0 3 * * *", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 9, 10, tzinfo=UTC),
+     datetime(2026, 3, 9, 3, tzinfo=UTC)),
+    ("0 */15 * * * *", datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 3, 9, 10, 7, tzinfo=UTC),
+     datetime(2026, 3, 9, 10, 0, tzinfo=UTC)),
+    ("0 0 3 * * *", datetime(2026, 3, 9, 3, tzinfo=UTC), datetime(2026, 3, 9, 10, tzinfo=UTC),
+     None),  # (after, until] excludes after
+    ("0 0 0 1 JAN *", datetime(2020, 6, 1, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC),
+     datetime(2026, 1, 1, tzinfo=UTC)),
+])
+def test_last_between_is_the_latest_occurrence_in_the_window(expression, after, until, last):
+    assert CronSchedule.parse(expression).last_between(after, until) == last

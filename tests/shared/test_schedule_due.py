@@ -57,7 +57,7 @@ def test_due_missed_ticks_catch_up_once_and_count_from_last_fired():
     [due] = _due([_tenant()], week_later)
     fired = _mark(last_fired=week_later)
 
-    assert due.occurrence == datetime(2026, 3, 3, 3, 0, tzinfo=UTC)  # the oldest missed one
+    assert due.occurrence == datetime(2026, 3, 9, 3, 0, tzinfo=UTC)  # the latest missed one
     assert _due([_tenant()], week_later + timedelta(minutes=5), fired) == []
     assert _due([_tenant()], datetime(2026, 3, 10, 2, 59, tzinfo=UTC), fired) == []
     [next_day] = _due([_tenant()], datetime(2026, 3, 10, 3, 0, tzinfo=UTC), fired)
@@ -103,6 +103,6 @@ def test_due_lists_the_longest_waiting_first_and_each_job_on_its_own():
 
     due = _due(tenants, datetime(2026, 3, 3, 4, 0, tzinfo=UTC))
 
-    assert [(d.tenant_id, d.job, d.occurrence.day, d.occurrence.hour, d.occurrence.minute)
-            for d in due] == [(A, "backup", 2, 3, 30), (B, "backup", 3, 3, 0),
-                              (B, "drift_check", 3, 3, 0), ]
+    assert [(d.tenant_id, d.job, d.waiting_since.day, d.occurrence.day, d.occurrence.minute)
+            for d in due] == [(A, "backup", 2, 3, 30),  # waiting since the 2nd, fired for the 3rd
+                              (B, "backup", 3, 3, 0), (B, "drift_check", 3, 3, 0)]
