@@ -6,7 +6,9 @@ when a run starts more than `PAST_DUE_AFTER` after its scheduled time. Schedule 
 persisted across restarts (no `useMonitor` catch-up). A function whose app setting
 `AzureWebJobs.<name>.Disabled` is true does not run on its schedule, but still runs when
 asked to (:meth:`TimerExtension.fire_now`, as a disabled function still runs through Azure's
-admin API). The NCRONTAB parser is the product's own (``shared.platform.ncrontab``).
+admin API). The NCRONTAB parser is the product's own, ``shared.platform.ncrontab``, imported
+only when an app has timers (the runtime serves apps whose ``shared`` package is their own, as
+``app_config_hook`` uses the app's ``shared.platform.config``).
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from azure.functions.timer import TimerRequest
 from local.host.config import parse_timespan
 from local.host.errors import HostConfigError
 from local.host.extensions import NoInputBindings
-from shared.platform.ncrontab import CronError, CronSchedule
 
 if TYPE_CHECKING:
     from local.host.app_loader import FunctionSpec
     from local.host.function_host import FunctionHost
+    from shared.platform.ncrontab import CronSchedule
 
 log = logging.getLogger("local.host.timer")
 PAST_DUE_AFTER = timedelta(seconds=1)
@@ -49,15 +51,24 @@ def disabled(host: FunctionHost, name: str) -> bool:
         "true", "1")
 
 
+class ScheduleError(ValueError):
+    """Raised when a timer's schedule is neither NCRONTAB nor a positive TimeSpan."""
+
+
 def parse_schedule(expression: str) -> CronSchedule | IntervalSchedule:
-    """NCRONTAB with six fields, or a TimeSpan like `00:05:00`."""
+    """NCRONTAB with six fields, or a TimeSpan like `00:05:00`; :class:`ScheduleError`."""
+    from shared.platform.ncrontab import CronError, CronSchedule
+
     if ":" in expression and len(expression.split()) == 1:
         interval = parse_timespan(expression, "schedule")
         if interval <= timedelta(0):
-            raise CronError(f"'{expression}' is not a positive interval")
+            raise ScheduleError(f"'{expression}' is not a positive interval")
         return IntervalSchedule(expression, interval)
-    schedule = CronSchedule.parse(expression)
-    schedule.next_after(datetime.now(UTC))  # fails now if it can never occur
+    try:
+        schedule = CronSchedule.parse(expression)
+        schedule.next_after(datetime.now(UTC))  # fails now if it can never occur
+    except CronError as exc:
+        raise ScheduleError(str(exc)) from exc
     return schedule
 
 
@@ -84,7 +95,7 @@ class TimerExtension(NoInputBindings):
             try:
                 expression = host.resolve(str(spec.trigger.get("schedule", "")), where)
                 self._schedules[spec.name] = parse_schedule(expression)
-            except (CronError, HostConfigError) as exc:
+            except (ScheduleError, HostConfigError) as exc:
                 raise HostConfigError(f"{where} '{spec.trigger.get('schedule')}': {exc}") from exc
         for spec in specs:
             if disabled(host, spec.name):
