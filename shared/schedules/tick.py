@@ -58,7 +58,7 @@ StartJob = Callable[..., Awaitable[tuple[Run, bool]]]  # the shape of start_job
 
 class Fired(StrEnum):
     STARTED = "started"  # this tick started a new run
-    REUSED = "reused"  # a run already in flight serves the occurrence
+    REUSED = "reused"  # no new run: one in flight (or the stopped tick's) serves the occurrence
     SKIPPED = "skipped"  # the job refused to start (e.g. no_baseline); the marker moved on
     LOST = "lost"  # another tick fired it first
     FAILED = "failed"  # an error: a later tick fires it (after the claim's lease)
