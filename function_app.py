@@ -6,7 +6,6 @@ import azure.functions as func
 from activities.drift import bp as drift_activities
 from activities.restore import bp as restore_activities
 from activities.runs import bp as run_activities
-from activities.schedules import bp as schedule_activities
 from activities.snapshots import bp as snapshot_activities
 from api.audit import bp as audit
 from api.backups import bp as backups
@@ -21,7 +20,7 @@ from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
 from orchestrators.check_drift import bp as drift_orchestration
 from orchestrators.restore import bp as restore_orchestration
-from orchestrators.scheduled_backups import bp as scheduled_backups
+from timers.schedule_tick import bp as schedule_tick
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 # HTTP API (DESIGN §3)
@@ -40,9 +39,10 @@ app.register_functions(capture_orchestration)
 app.register_functions(backup_orchestrations)
 app.register_functions(restore_orchestration)
 app.register_functions(drift_orchestration)
-app.register_functions(scheduled_backups)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
-app.register_functions(schedule_activities)
 app.register_functions(restore_activities)
 app.register_functions(drift_activities)
+
+# Timers: start what tenants' schedules say is due (DESIGN §10)
+app.register_functions(schedule_tick)

@@ -5,7 +5,7 @@ import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
 from api.models.requests import AccessPut, TenantPut
-from api.models.responses import GrantBody, ListBody, TenantBody
+from api.models.responses import GrantBody, ListBody, SchedulesBody, TenantBody
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
@@ -45,6 +45,7 @@ async def delete_access(req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def _put_tenant(call: ApiCall) -> func.HttpResponse:
+    """Register (201) or update (200) a tenant: what the body leaves out stays as it is."""
     tenant_id = call.route("tenant_id")
     if not is_guid(tenant_id):
         raise ValidationFailed("tenant_id must be a GUID")
@@ -52,13 +53,27 @@ async def _put_tenant(call: ApiCall) -> func.HttpResponse:
     store, now = TenantStore(call.storage), utc_now()
     tenant_id = tenant_id.lower()
     existing = await store.get(tenant_id)
-    tenant = Tenant(tenant_id, body.display_name, existing.created_at if existing else iso(now),
-                    iso(now))
+    if existing is None and body.display_name is None:
+        raise ValidationFailed("display_name: registering a tenant needs a display name")
+    current = existing or Tenant(tenant_id, "", iso(now), iso(now))
+    assert current.schedules is not None
+    tenant = Tenant(tenant_id, body.display_name or current.display_name, current.created_at,
+                    iso(now), current.schedules.changed(
+                        body.schedules.changes() if body.schedules else {}, now))
     await store.put(tenant)
+    details = {"display_name": tenant.display_name}
+    if body.schedules is not None:
+        details["schedules"] = body.schedules.changes()
     await _audit(call, tenant_id, "tenant.registered" if existing is None else "tenant.updated",
-                 target=tenant_id, details={"display_name": tenant.display_name})
-    return json_response(TenantBody.model_validate(tenant.__dict__),
-                         status=200 if existing else 201)
+                 target=tenant_id, details=details)
+    return json_response(_body(tenant), status=200 if existing else 201)
+
+
+def _body(tenant: Tenant) -> TenantBody:
+    assert tenant.schedules is not None
+    return TenantBody(tenant_id=tenant.tenant_id, display_name=tenant.display_name,
+                      created_at=tenant.created_at, updated_at=tenant.updated_at,
+                      schedules=SchedulesBody(**tenant.schedules.view()))
 
 
 async def _list_tenants(call: ApiCall) -> func.HttpResponse:
@@ -70,12 +85,12 @@ async def _list_tenants(call: ApiCall) -> func.HttpResponse:
         found = [await store.get(g.tenant_id) for g in grants]
         tenants = [t for t in found if t is not None]
     tenants.sort(key=lambda t: t.display_name.lower())
-    return json_response(ListBody[TenantBody].of(t.__dict__ for t in tenants))
+    return json_response(ListBody[TenantBody].of(_body(t) for t in tenants))
 
 
 async def _get_tenant(call: ApiCall) -> func.HttpResponse:
     assert call.tenant is not None
-    return json_response(TenantBody.model_validate(call.tenant.__dict__))
+    return json_response(_body(call.tenant))
 
 
 async def _list_access(call: ApiCall) -> func.HttpResponse:

@@ -143,8 +143,10 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 def running_stack(*, tenants: int = 3, seed: int = 1, storage_connection: str | None = None,
                   storage_prefix: str | None = None, latency_ms: float = 0.0,
                   limits: str = "off", counts: dict[str, int] | None = None,
-                  port: int = 0) -> Iterator[Stack]:
-    """Start (or reuse, with ``storage_connection``) Azurite, a simulator and the runtime."""
+                  port: int = 0, settings: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    """Start (or reuse, with ``storage_connection``) Azurite, a simulator and the runtime.
+    ``settings``: more app settings, e.g. ``AzureWebJobs.schedule_tick.Disabled`` for tests
+    that fire the timer themselves."""
     from shared.platform.config import get_settings
 
     prefix = storage_prefix or "pv" + uuid.uuid4().hex[:8]
@@ -155,7 +157,7 @@ def running_stack(*, tenants: int = 3, seed: int = 1, storage_connection: str | 
             tenants=tenants, seed=seed, latency_ms=latency_ms, limits=limits, counts=counts,
         ))
         stack.enter_context(patched_environ(
-            stack_environment(sim, storage_connection, prefix)))
+            {**stack_environment(sim, storage_connection, prefix), **(settings or {})}))
         get_settings.cache_clear()
         stack.callback(get_settings.cache_clear)
         host = stack.enter_context(running_host(

@@ -29,12 +29,13 @@ def test_every_binding_parameter_has_an_annotation_the_worker_accepts():
     assert bad == []
 
 
-def test_the_app_registers_every_job_and_the_nightly_timer():
+def test_the_app_registers_every_job_and_the_schedule_tick():
     by_trigger: dict[str, set[str]] = {}
     for spec in FUNCTIONS:
         by_trigger.setdefault(spec.trigger_type, set()).add(spec.name)
 
-    assert {"capture_snapshot", "backup_tenant", "restore", "scheduled_backups"} <= by_trigger[
-        "orchestrationTrigger"]
-    assert by_trigger["timerTrigger"] == {"nightly_backups"}
+    assert {"capture_snapshot", "backup_tenant", "restore"} <= by_trigger["orchestrationTrigger"]
+    assert by_trigger["timerTrigger"] == {"schedule_tick"}
+    [tick] = [spec for spec in FUNCTIONS if spec.name == "schedule_tick"]
+    assert tick.trigger["schedule"] == "0 */5 * * * *"
     assert len({spec.name for spec in FUNCTIONS}) == len(FUNCTIONS)

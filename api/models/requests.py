@@ -26,11 +26,14 @@ from shared.graph.catalog import SUPPORTED_KEYS, supported_type
 from shared.graph.payloads import CA_STATES
 from shared.platform.errors import UnsupportedType, ValidationFailed
 from shared.platform.keys import is_ulid
+from shared.platform.ncrontab import CronError
 from shared.platform.paging import DEFAULT_TOP, MAX_TOP
 from shared.runs.model import RunType
+from shared.schedules.model import parse_schedule
 
 MAX_DISPLAY_NAME = 256
 MAX_LABEL = 200
+MAX_SCHEDULE = 200
 # Restore item ids travel in the run's parameters (one Table property, 32K characters); a
 # larger selection is a restore of the whole set, or several requests.
 MAX_ITEM_IDS = 500
@@ -54,7 +57,8 @@ def parse(model: type[M], data: Mapping[str, Any]) -> M:
 
 
 def _describe(errors: list[ErrorDetails]) -> str:
-    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    unknown = sorted(".".join(map(str, e["loc"])) for e in errors
+                     if e["type"] == "extra_forbidden")
     if unknown:
         return f"unknown fields: {', '.join(unknown)}"
     first = errors[0]
@@ -83,6 +87,15 @@ def _not_blank(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("blank", "must not be blank")
     return value.strip()
+
+
+def _ncrontab(value: str) -> str:
+    normalized = " ".join(value.split())
+    try:
+        parse_schedule(normalized)
+    except CronError as exc:
+        raise PydanticCustomError("ncrontab", str(exc)) from exc
+    return normalized
 
 
 def _lower(value: object) -> object:
@@ -118,6 +131,11 @@ BackupSetId = Annotated[
     str, AfterValidator(_backup_set_id),
     Field(description="a backup set id (a ULID, as the backup list returns it)"),
 ]
+Schedule = Annotated[
+    str, Field(max_length=MAX_SCHEDULE), AfterValidator(_ncrontab),
+    Field(description="six-field NCRONTAB in UTC ({second} {minute} {hour} {day} {month} "
+                      "{day-of-week}), at most every 15 minutes; null: off"),
+]
 RoleName = Annotated[Literal["reader", "operator", "admin"], BeforeValidator(_lower)]
 CaState = Literal[CA_STATES]  # type: ignore[valid-type]
 
@@ -129,12 +147,26 @@ class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class SchedulesPut(RequestBody):
+    """``schedules`` of a tenant PUT: a job named here gets this schedule (null: off); a job
+    left out keeps the one it has (DESIGN §10)."""
+
+    backup: Schedule | None = None
+    drift_check: Schedule | None = None
+
+    def changes(self) -> dict[str, str | None]:
+        """Only the jobs the body named: absent is not null."""
+        return {job: getattr(self, job) for job in sorted(self.model_fields_set)}
+
+
 class TenantPut(RequestBody):
-    """PUT /api/tenants/{tenant_id}: register or rename a tenant (Platform.Admin)."""
+    """PUT /api/tenants/{tenant_id}: register a tenant, or change what the body names
+    (Platform.Admin); an absent field is left unchanged, and registering needs a name."""
 
     display_name: Annotated[
         str, Field(min_length=1, max_length=MAX_DISPLAY_NAME), AfterValidator(_not_blank),
-    ]
+    ] | None = None
+    schedules: SchedulesPut | None = None
 
 
 class AccessPut(RequestBody):
@@ -215,5 +247,5 @@ class RunListQuery(ListQuery):
 
 __all__ = [
     "AccessPut", "BackupStart", "BaselinePut", "DriftCheckStart", "ListQuery", "RestoreStart",
-    "RunListQuery", "TenantPut", "parse",
+    "RunListQuery", "SchedulesPut", "TenantPut", "parse",
 ]

@@ -219,11 +219,19 @@ class VersionBody(ResponseBody):
 
 
 # ---- tenants, access, notifications, audit -------------------------------------------------
+class SchedulesBody(ResponseBody):
+    """Each schedulable job's NCRONTAB schedule in UTC; null: off (DESIGN §10)."""
+
+    backup: str | None
+    drift_check: str | None
+
+
 class TenantBody(ResponseBody):
     tenant_id: str
     display_name: str
     created_at: Timestamp
     updated_at: Timestamp
+    schedules: SchedulesBody
 
 
 class GrantBody(ResponseBody):
@@ -285,7 +293,6 @@ class ListBody(ResponseBody, Generic[B]):
 __all__ = [
     "AuditEventBody", "BackupItemBody", "BackupSetBody", "BackupSetWithItems", "BaselineBody",
     "ChangedBy", "Counts", "DiffEntry", "DriftCounts", "ErrorInfo", "GrantBody", "Health",
-    "ListBody", "NotificationBody", "Problem",
-    "ResponseBody", "RunBody", "RunItemBody", "RunLinks", "RunWarning", "StartedRun",
-    "TenantBody", "VersionBody",
+    "ListBody", "NotificationBody", "Problem", "ResponseBody", "RunBody", "RunItemBody",
+    "RunLinks", "RunWarning", "SchedulesBody", "StartedRun", "TenantBody", "VersionBody",
 ]

@@ -3,13 +3,19 @@
 Like the Functions host, runs of one function never overlap: the next occurrence is computed
 after a run finishes, so slow runs skip occurrences rather than pile up. `past_due` is true
 when a run starts more than `PAST_DUE_AFTER` after its scheduled time. Schedule state is not
-persisted across restarts (no `useMonitor` catch-up).
+persisted across restarts (no `useMonitor` catch-up). A function whose app setting
+`AzureWebJobs.<name>.Disabled` is true does not run on its schedule, but still runs when
+asked to (:meth:`TimerExtension.fire_now`, as a disabled function still runs through Azure's
+admin API). The NCRONTAB parser is the product's own, ``shared.platform.ncrontab``, imported
+only when an app has timers (the runtime serves apps whose ``shared`` package is their own, as
+``app_config_hook`` uses the app's ``shared.platform.config``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,25 +24,51 @@ from azure.functions.timer import TimerRequest
 from local.host.config import parse_timespan
 from local.host.errors import HostConfigError
 from local.host.extensions import NoInputBindings
-from local.host.ncrontab import CronError, CronSchedule, IntervalSchedule
 
 if TYPE_CHECKING:
     from local.host.app_loader import FunctionSpec
     from local.host.function_host import FunctionHost
+    from shared.platform.ncrontab import CronSchedule
 
 log = logging.getLogger("local.host.timer")
 PAST_DUE_AFTER = timedelta(seconds=1)
 
 
+@dataclass(frozen=True)
+class IntervalSchedule:
+    """The TimeSpan form (`hh:mm:ss`): every interval, counted from start-up."""
+
+    expression: str
+    interval: timedelta
+
+    def next_after(self, moment: datetime) -> datetime:
+        return moment + self.interval
+
+
+def disabled(host: FunctionHost, name: str) -> bool:
+    """The function's `AzureWebJobs.<name>.Disabled` app setting is true."""
+    return host.settings.get(f"AzureWebJobs.{name}.Disabled", "").strip().lower() in (
+        "true", "1")
+
+
+class ScheduleError(ValueError):
+    """Raised when a timer's schedule is neither NCRONTAB nor a positive TimeSpan."""
+
+
 def parse_schedule(expression: str) -> CronSchedule | IntervalSchedule:
-    """NCRONTAB with six fields, or a TimeSpan like `00:05:00`."""
+    """NCRONTAB with six fields, or a TimeSpan like `00:05:00`; :class:`ScheduleError`."""
+    from shared.platform.ncrontab import CronError, CronSchedule
+
     if ":" in expression and len(expression.split()) == 1:
         interval = parse_timespan(expression, "schedule")
         if interval <= timedelta(0):
-            raise CronError(f"'{expression}' is not a positive interval")
+            raise ScheduleError(f"'{expression}' is not a positive interval")
         return IntervalSchedule(expression, interval)
-    schedule = CronSchedule.parse(expression)
-    schedule.next_after(datetime.now(UTC))  # fails now if it can never occur
+    try:
+        schedule = CronSchedule.parse(expression)
+        schedule.next_after(datetime.now(UTC))  # fails now if it can never occur
+    except CronError as exc:
+        raise ScheduleError(str(exc)) from exc
     return schedule
 
 
@@ -63,9 +95,12 @@ class TimerExtension(NoInputBindings):
             try:
                 expression = host.resolve(str(spec.trigger.get("schedule", "")), where)
                 self._schedules[spec.name] = parse_schedule(expression)
-            except (CronError, HostConfigError) as exc:
+            except (ScheduleError, HostConfigError) as exc:
                 raise HostConfigError(f"{where} '{spec.trigger.get('schedule')}': {exc}") from exc
         for spec in specs:
+            if disabled(host, spec.name):
+                log.info("timer function '%s' is disabled: it runs only when asked", spec.name)
+                continue
             task = asyncio.create_task(self._run(host, spec), name=f"timer:{spec.name}")
             task.add_done_callback(_report_crash)
             self._tasks.append(task)

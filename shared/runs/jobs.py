@@ -3,9 +3,10 @@
 A :class:`Job` is everything a start is determined by — its derived idempotency key, the
 canonical request body the fingerprint hashes (defaults applied), the run's parameters, the
 orchestrator that runs it and whether it produces a backup set. The HTTP start endpoints and
-the nightly scheduler build their jobs with the same functions here, so a scheduled full
-backup is exactly ``POST …/backups`` with no body. Who asked, and whether the client sent its
-own ``Idempotency-Key``, turn a job into a :class:`JobRequest` for ``shared.runs.starter``.
+the scheduler (``shared.schedules.jobs``) build their jobs with the same functions here, so a
+scheduled full backup has the key of ``POST …/backups`` with no body. Who asked, and whether
+the client sent its own ``Idempotency-Key``, turn a job into a :class:`JobRequest` for
+``shared.runs.starter``.
 
 The orchestrator names are the orchestrator functions' names in ``orchestrators/`` (the
 Durable client starts orchestrations by name); ``tests/shared/test_jobs.py`` holds each one

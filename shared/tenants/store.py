@@ -15,6 +15,7 @@ from typing import Any
 from shared.platform import tables
 from shared.platform.errors import Forbidden, ValidationFailed
 from shared.platform.storage import Storage
+from shared.schedules.model import Schedules
 from shared.tenants.auth import Principal
 
 TENANTS, ACCESS = "tenants", "access"
@@ -40,8 +41,13 @@ class Role(IntEnum):
 class Tenant:
     tenant_id: str
     display_name: str
-    created_at: str
+    created_at: str  # registration: no schedule fires for an occurrence before it
     updated_at: str
+    schedules: Schedules | None = None  # None: the defaults (DESIGN §10)
+
+    def __post_init__(self) -> None:
+        if self.schedules is None:
+            self.schedules = Schedules.defaults(self.tenant_id)
 
 
 @dataclass
@@ -60,20 +66,19 @@ class TenantStore:
     async def get(self, tenant_id: str) -> Tenant | None:
         table = await self._storage.table(TENANTS)
         entity = await tables.get_or_none(table, "tenant", tenant_id)
-        if entity is None:
-            return None
-        return Tenant(tenant_id, entity["display_name"], entity["created_at"],
-                      entity["updated_at"])
+        return None if entity is None else _tenant(entity)
 
     async def put(self, tenant: Tenant) -> None:
         table = await self._storage.table(TENANTS)
+        assert tenant.schedules is not None
         await tables.upsert(table, {"PartitionKey": "tenant", "RowKey": tenant.tenant_id,
-                                    **_without(asdict(tenant), "tenant_id")}, merge=True)
+                                    **_without(asdict(tenant), "tenant_id", "schedules"),
+                                    **tenant.schedules.properties()}, merge=True)
 
     async def all(self) -> list[Tenant]:
+        """Every registered tenant, in one partition query (the scheduler's tick reads this)."""
         table = await self._storage.table(TENANTS)
-        return [Tenant(e["RowKey"], e["display_name"], e["created_at"], e["updated_at"])
-                for e in await tables.query_all(table, "tenant")]
+        return [_tenant(e) for e in await tables.query_all(table, "tenant")]
 
     async def grant(self, grant: Grant) -> None:
         table = await self._storage.table(ACCESS)
@@ -119,6 +124,12 @@ async def require_role(
         if grant is not None and Role.parse(grant.role) >= role:
             return tenant
     raise Forbidden(f"you need the {role.label} role on this tenant")
+
+
+def _tenant(entity: dict[str, Any]) -> Tenant:
+    tenant_id = entity["RowKey"]
+    return Tenant(tenant_id, entity["display_name"], entity["created_at"], entity["updated_at"],
+                  Schedules.from_properties(tenant_id, entity))
 
 
 def _grant(entity: dict[str, Any]) -> Grant:

@@ -19,7 +19,10 @@ from local.stack import Stack, running_stack
 
 @pytest.fixture(scope="session")
 def stack(storage_connection: str) -> Iterator[Stack]:
-    with running_stack(tenants=3, storage_connection=storage_connection) as running:
+    """The scheduler's timer is disabled (it still runs when a test fires it), so no tick
+    starts a tenant's scheduled backup in the middle of another test."""
+    with running_stack(tenants=3, storage_connection=storage_connection,
+                       settings={"AzureWebJobs.schedule_tick.Disabled": "true"}) as running:
         yield running
 
 

@@ -48,3 +48,36 @@ def test_timer_run_late_by_more_than_the_threshold_is_past_due() -> None:
     for due in (now, now - PAST_DUE_AFTER - timedelta(seconds=2)):
         asyncio.run(TimerExtension()._fire(host, _Spec(), schedule, due, None))  # type: ignore[arg-type]
     assert host.past_due == [False, True]
+
+
+def test_timespan_schedule_is_an_interval() -> None:
+    now = datetime.now(UTC)
+    assert parse_schedule("00:05:00").next_after(now) == now + timedelta(minutes=5)
+
+
+class _DisabledTickHost(_RecordingHost):
+    """A host whose app settings disable the timer function ``nightly``."""
+
+    settings = {"AzureWebJobs.nightly.Disabled": "True"}  # noqa: RUF012 - a test double
+
+    def functions_for(self, trigger_types: frozenset[str]) -> list[Any]:
+        spec = _Spec()
+        spec.trigger = {"name": "timer", "schedule": "* * * * * *"}
+        return [spec]
+
+    def resolve(self, value: str, where: str) -> str:
+        return value
+
+
+def test_timer_disabled_by_app_setting_never_runs_on_schedule_but_runs_when_asked() -> None:
+    host, timers = _DisabledTickHost(), TimerExtension()
+
+    async def scenario() -> int:
+        await timers.start(host)  # type: ignore[arg-type]
+        scheduled = len(timers._tasks)
+        await timers.fire_now(host, "nightly")  # type: ignore[arg-type]
+        await timers.stop()
+        return scheduled
+
+    assert asyncio.run(scenario()) == 0
+    assert host.past_due == [False]

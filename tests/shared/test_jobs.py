@@ -1,19 +1,13 @@
 """The job definitions, and the idempotency protocol on real Azure Tables (Azurite)."""
 
 import asyncio
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-import azure.durable_functions as df
 import pytest
-from azure.durable_functions.models.history import HistoryEventType
 
-from activities.contracts.schedules import RecordScheduledBackup, ScheduledBackup
-from activities.schedules import record_scheduled_backup
 from function_app import app
 from local.host.app_loader import discover_functions
-from orchestrators.backup_tenant import backup_tenant
 from shared.graph.catalog import SUPPORTED_KEYS
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch
@@ -230,28 +224,3 @@ def test_every_job_starts_an_orchestration_the_app_registers():
 
     assert {job.run_type for job in jobs} == set(RunType)
     assert {job.orchestrator for job in jobs} <= orchestrations
-
-
-def test_scheduled_backups_calls_the_backup_jobs_orchestrator_by_reference():
-    started = {"EventType": HistoryEventType.ORCHESTRATOR_STARTED, "EventId": -1,
-               "IsPlayed": False, "Timestamp": "2024-01-01T00:00:00Z"}
-    context = df.DurableOrchestrationContext(history=[started], instanceId="i",
-                                             isReplaying=False, parentInstanceId=None)
-
-    task = context.call_sub_orchestrator(backup_tenant, {}, "child")
-
-    [action] = task.action_repr
-    assert action.to_json()["functionName"] == backup_job(TENANT).orchestrator
-
-
-async def test_record_scheduled_backup_reuses_a_manual_full_backup_in_flight(storage,
-                                                                              monkeypatch):
-    monkeypatch.setattr("activities.schedules.get_storage", lambda: storage)
-    manual, _ = await start_job(backup_job(TENANT).request("oid-1"), storage=storage,
-                                scheduler=RecordingScheduler())
-
-    recorded = ScheduledBackup.from_payload(await record_scheduled_backup(
-        asdict(RecordScheduledBackup(tenant_id=TENANT, label="nightly 2024-05-01"))))
-
-    assert recorded.reused and recorded.run_id == manual.run_id
-    assert recorded.instance_id == manual.instance_id
