@@ -258,3 +258,33 @@ def test_the_timer_function_with_nothing_due_writes_nothing(admin, stack, schedu
     stack.fire_timer("schedule_tick")
 
     assert _snapshot(stack) == before
+
+
+def test_a_scheduled_drift_check_compares_with_the_baseline_and_alerts_the_tenant_admins(
+        admin, stack, sim, scheduled, due_at):
+    tenant_id = sim.tenant_ids[0]
+    path = f"/api/tenants/{tenant_id}"
+    owner = "0c0c0c0c-0000-4000-8000-00000000000c"  # the customer's tenant admin
+    admin.ok("PUT", f"{path}/access/{owner}", json={"role": "admin"})
+    assert admin.pin_baseline(tenant_id, None).status_code in (204, 404)
+    baseline = admin.wait(admin.backup(tenant_id))
+    assert baseline["status"] == "succeeded"
+    admin.ok("PUT", path, json={"schedules": {"backup": None, "drift_check": DAILY_AT_3}})
+    [policy] = sim.objects(tenant_id, "deviceManagement/deviceConfigurations")[:1]
+    sim.drift(tenant_id, "deviceManagement/deviceConfigurations", policy["id"],
+              patch={"description": "changed overnight"})
+
+    outcomes = _tick(stack, due_at, ticks=2)
+
+    assert _total(outcomes, Fired.STARTED) >= 1
+    checks = [r for r in admin.pages(f"{path}/runs", run_type="drift_check")
+              if r["requested_by"] == SCHEDULER and r["created_at"] >= baseline["finished_at"]]
+    assert len(checks) == 1, checks
+    check = admin.wait(checks[0])
+    assert (check["status"], check["backup_set_id"]) == ("succeeded",
+                                                         baseline["backup_set_id"])
+    assert check["drift"]["drifted"] == 1
+    with stack.api(owner) as customer:
+        alerts = [n for n in customer.ok("GET", "/api/notifications")["value"]
+                  if n["status"] == "drift_detected"]
+    assert [a["link"].rsplit("/", 1)[-1] for a in alerts] == [check["run_id"]]
