@@ -1,13 +1,15 @@
 """Benchmark (estate): back up T tenants × P policies through the whole product (DESIGN §9).
 
     .venv/bin/python -m tests.e2e.bench_estate [--tenants 8] [--policies 150] \\
-        [--latency-ms 100] [--scale 0.1] [--steps 1,4,8]
+        [--latency-ms 100] [--scale 0.1] [--steps 1,4,8] [--job backup|drift_check]
 
 For each step n (tenants backed up at once) it starts a fresh simulator with n tenants of
 ``--policies`` policies each, the Intune limits multiplied by ``--scale`` (2 cores cannot
 serve the full limits of several tenants) and ``--latency-ms`` on every Graph call, then the
 runtime (``python -m local.host``) as a child process on a fresh storage prefix, registers
-the tenants and starts one backup per tenant over HTTP at the same moment. Reported per step:
+the tenants and starts one backup per tenant over HTTP at the same moment (``--job
+drift_check``: those backups are the baselines, and the drift checks started next are
+measured instead). Reported per step:
 
 - wall time from the first start to the last terminal run;
 - the throttle bound: Intune's per-app bucket admits ``1000 × scale`` requests per 20 s per
@@ -98,6 +100,12 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
         responses = [api.backup(t) for t in sim.tenant_ids]
         runs = [api.wait(r, timeout=args.timeout, poll_s=0.2) for r in responses]
         wall = time.monotonic() - started
+        if args.job == "drift_check":  # the backups are the baselines; now the checks
+            sim.clear_requests()
+            started = time.monotonic()
+            responses = [api.drift_check(t) for t in sim.tenant_ids]
+            runs = [api.wait(r, timeout=args.timeout, poll_s=0.2) for r in responses]
+            wall = time.monotonic() - started
 
         log = sim.requests()
         graph = [e for e in log if e["kind"] == "graph"]
@@ -123,7 +131,7 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
 
 
 def _table(steps: list[Step], args: argparse.Namespace) -> str:
-    head = (f"estate backup: {args.policies} policies/tenant (seed mix), latency "
+    head = (f"estate {args.job}: {args.policies} policies/tenant (seed mix), latency "
             f"{args.latency_ms:g} ms, Intune limits × {args.scale:g} "
             f"({APP_REQUESTS * args.scale:g} requests / {WINDOW_S:g} s per tenant), "
             f"{os.cpu_count()} cores")
@@ -160,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="tenant counts to run, comma-separated (default: 1,T/2,T)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0, help="per run")
+    parser.add_argument("--job", choices=("backup", "drift_check"), default="backup",
+                        help="drift_check: measure drift checks against a backup made first")
     args = parser.parse_args(argv)
     default = sorted({1, max(1, args.tenants // 2), args.tenants})
     steps = [int(s) for s in args.steps.split(",")] if args.steps else default
