@@ -18,7 +18,7 @@ REMEDIABLE = ("drifted", "removed")  # the item ids a restore of the baseline ta
 
 
 def show_drift(demo: Demo) -> None:
-    from local.demo.scenario import DemoFailed, expect
+    from local.demo.scenario import DemoFailed, diff_rows, expect
 
     out, sim = demo.out, demo.sim
     out.section(6, "Drift: what changed since the baseline, and who changed it")
@@ -64,10 +64,19 @@ def show_drift(demo: Demo) -> None:
         raise DemoFailed(f"{len(alerts)} drift alerts, expected 1")
 
     out.line()
-    out.note("Remediation is a normal restore of the baseline, of exactly the drifted items:")
-    body = {"backup_set_id": baseline["backup_set_id"], "dry_run": False,
+    out.note("Remediation is a normal restore of the baseline, of exactly the drifted items;"
+             " first its preview:")
+    body = {"backup_set_id": baseline["backup_set_id"], "dry_run": True,
             "item_ids": [i["item_id"] for i in changed if i["action"] in REMEDIABLE]}
-    fixed = demo.start_restore(demo.engineer, "engineer", tenant_id, body)
+    preview = demo.start_restore(demo.engineer, "engineer", tenant_id, body)
+    demo.require_status(preview, "succeeded")
+    planned = demo.items(demo.engineer, tenant_id, preview["run_id"])
+    out.table(["policy_type", "display_name", "action", "diff path", "change"],
+              [row for i in planned for row in diff_rows(i)])
+    if sorted(i["action"] for i in planned) != ["would_create", "would_update"]:
+        raise DemoFailed(f"the fix would {[i['action'] for i in planned]}")
+    out.note("then the fix:")
+    fixed = demo.start_restore(demo.engineer, "engineer", tenant_id, {**body, "dry_run": False})
     demo.require_status(fixed, "succeeded")
     out.note(f"  restore: {counts_text(fixed['counts'])}")
     again = expect(demo.engineer.request(

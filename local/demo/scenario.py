@@ -243,7 +243,7 @@ class Demo:
                      + " (types a restore never writes, or never creates)")
         out.line()
         out.table(["policy_type", "display_name", "action", "diff path", "change"],
-                  [row for i in drifted for row in _diff_rows(i)])
+                  [row for i in drifted for row in diff_rows(i)])
         expected = {changed["id"]: "would_update", deleted["id"]: "would_create"}
         planned = {i["policy_id"]: i["action"] for i in drifted}
         if planned != expected:
@@ -408,7 +408,7 @@ def _instances(policy: dict[str, Any]) -> list[Any]:
     return [s["settingInstance"] for s in policy.get("settings") or []]
 
 
-def _diff_rows(item: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+def diff_rows(item: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     diff = item.get("diff") or []
     head = (item["policy_type"], item["display_name"], item["action"])
     if not diff:
