@@ -3,6 +3,7 @@ repository tree less what `.funcignore` names (gitignore syntax)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -72,3 +73,12 @@ def package_files() -> list[str]:
     """The tracked files that ship."""
     active = rules()
     return [p for p in tracked_files() if not is_ignored(p, False, active)]
+
+
+def stage_package(target: Path) -> Path:
+    """Copy the files that ship into ``target``: the package as the platform unpacks it."""
+    for rel in package_files():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, path)
+    return target

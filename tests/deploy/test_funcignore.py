@@ -4,13 +4,13 @@ package, every runtime path ships, and what ships runs on its own."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 from function_app import app
+from local.host.app_loader import discover_functions
 from tests.deploy.package import (
     ROOT,
     RUNTIME,
@@ -61,20 +61,16 @@ def test_funcignore_reader_matches_names_at_any_depth_and_anchors_paths_with_a_s
     assert is_ignored("api/__pycache__/m.cpython-311.pyc", False, active)
 
 
-def test_package_imports_and_registers_every_function_without_the_dev_tree(tmp_path: Path):
-    for rel in package_files():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, target)
+def test_package_imports_and_registers_every_function_without_the_dev_tree(package_dir: Path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     probe = ("import sys, function_app; "
              "assert not any(m == 'local' or m.startswith(('local.', 'tests')) "
              "for m in sys.modules), 'dev-only module imported'; "
              "print(len(function_app.app.get_functions()))")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+    out = subprocess.run([sys.executable, "-c", probe], cwd=package_dir, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert int(out.stdout.strip()) == len(app.get_functions())
+    assert int(out.stdout.strip()) == len(discover_functions(app))
 
 
 def test_doctor_excludes_what_funcignore_leaves_out_but_infra():
