@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from shared.platform.errors import ConfigError
+from shared.platform.storage_account import StorageIdentity, storage_identity
 
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
 _PREFIX_RE = re.compile(r"^([a-z][a-z0-9]{0,19})?$")
@@ -45,6 +46,7 @@ class GraphBudget:
 class Settings:
     storage_connection: str
     storage_prefix: str
+    storage_identity: StorageIdentity | None  # set: no connection string, a managed identity
     graph_base_url: str
     authority_host: str
     graph: GraphCredentials
@@ -95,6 +97,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         storage_connection=env.get("AzureWebJobsStorage") or DEFAULT_STORAGE,
         storage_prefix=prefix,
+        storage_identity=storage_identity(env),
         graph_base_url=_https_url(env, "GRAPH_BASE_URL", "https://graph.microsoft.com"),
         authority_host=_https_url(
             env, "ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com"

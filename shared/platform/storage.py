@@ -31,6 +31,7 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.identity.aio import DefaultAzureCredential
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
@@ -39,6 +40,7 @@ from azure.storage.queue.aio import QueueClient, QueueServiceClient
 from shared.platform.config import get_settings
 from shared.platform.errors import StorageError
 from shared.platform.loop_local import LoopLocal
+from shared.platform.storage_account import StorageIdentity
 
 _AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -104,16 +106,33 @@ def expand_connection_string(connection: str) -> str:
 
 @dataclass
 class Storage:
-    """Lazily created, cached clients; tables, containers and queues are created on first use."""
+    """Lazily created, cached clients; tables, containers and queues are created on first use.
+
+    With ``identity`` the clients reach its endpoints with a Microsoft Entra token from
+    :class:`DefaultAzureCredential` (the managed identity in Azure) and ``connection`` is
+    unused; otherwise they use the connection string.
+    """
 
     connection: str
     prefix: str = ""
+    identity: StorageIdentity | None = None
     _tables: dict[str, TableClient] = field(default_factory=dict)
     _containers: dict[str, ContainerClient] = field(default_factory=dict)
     _queues: dict[str, QueueClient] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
+        self._credential: DefaultAzureCredential | None = None
+        if self.identity is not None:
+            self._credential = DefaultAzureCredential(
+                managed_identity_client_id=self.identity.client_id)
+            self._table_service = TableServiceClient(
+                self.identity.table_url, credential=self._credential, **_transport())
+            self._blob_service = BlobServiceClient(
+                self.identity.blob_url, credential=self._credential, **_transport())
+            self._queue_service = QueueServiceClient(
+                self.identity.queue_url, credential=self._credential, **_transport())
+            return
         conn = expand_connection_string(self.connection)
         self._table_service = TableServiceClient.from_connection_string(conn, **_transport())
         self._blob_service = BlobServiceClient.from_connection_string(conn, **_transport())
@@ -172,6 +191,8 @@ class Storage:
         await self._table_service.close()
         await self._blob_service.close()
         await self._queue_service.close()
+        if self._credential is not None:
+            await self._credential.close()
 
 
 async def upload_once(container: ContainerClient, path: str, data: bytes,
@@ -206,7 +227,8 @@ async def send_message(queue: QueueClient, data: bytes) -> None:
 
 def _from_settings() -> Storage:
     settings = get_settings()
-    return Storage(settings.storage_connection, settings.storage_prefix)
+    return Storage(settings.storage_connection, settings.storage_prefix,
+                   settings.storage_identity)
 
 
 _storage: LoopLocal[Storage] = LoopLocal(_from_settings)
