@@ -6,6 +6,7 @@ import azure.functions as func
 from api.handler import ApiCall, handle, json_response
 from api.models.requests import AccessPut, TenantPut
 from api.models.responses import GrantBody, ListBody, TenantBody
+from shared.backups.tenant_keys import TenantKeys
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
@@ -55,6 +56,7 @@ async def _put_tenant(call: ApiCall) -> func.HttpResponse:
     tenant = Tenant(tenant_id, body.display_name, existing.created_at if existing else iso(now),
                     iso(now))
     await store.put(tenant)
+    await TenantKeys(call.storage).current(tenant_id)  # its data key, at registration (§12)
     await _audit(call, tenant_id, "tenant.registered" if existing is None else "tenant.updated",
                  target=tenant_id, details={"display_name": tenant.display_name})
     return json_response(TenantBody.model_validate(tenant.__dict__),

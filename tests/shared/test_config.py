@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from shared.platform.config import load_settings
@@ -9,6 +11,7 @@ BASE = {
     "API_AUTH_ISSUER": "https://issuer.example/pv",
     "API_AUTH_AUDIENCE": "api://policyvault",
     "API_AUTH_JWKS_URL": "https://issuer.example/pv/keys",
+    "PV_SNAPSHOT_KEK": base64.b64encode(bytes(range(32))).decode(),
 }
 
 
