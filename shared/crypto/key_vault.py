@@ -55,10 +55,12 @@ def _versioned(key_id: str) -> bool:
 class KeyVaultKek:
     algorithm = ALGORITHM
 
-    def __init__(self, key_id: str, clients: Callable[[str], CryptoClient]) -> None:
+    def __init__(self, key_id: str, clients: Callable[[str], CryptoClient],
+                 algorithm: Any = ALGORITHM) -> None:
         self.kek_id = key_id
         self._base = _key_base(key_id)
         self._factory = clients
+        self._algorithm = algorithm
         self._clients: dict[str, CryptoClient] = {}
 
     @classmethod
@@ -68,7 +70,15 @@ class KeyVaultKek:
         from azure.keyvault.keys.crypto.aio import CryptographyClient
 
         credential = DefaultAzureCredential()
-        return cls(key_id, lambda kid: CryptographyClient(kid, credential))
+        return cls.over_sdk(key_id, lambda kid: CryptographyClient(kid, credential))
+
+    @classmethod
+    def over_sdk(cls, key_id: str, clients: Callable[[str], CryptoClient]) -> KeyVaultKek:
+        """Over SDK clients, which want the SDK's own enum (a plain string fails in its local
+        RSA path: ``'str' object has no attribute 'value'``)."""
+        from azure.keyvault.keys.crypto import KeyWrapAlgorithm
+
+        return cls(key_id, clients, algorithm=KeyWrapAlgorithm.rsa_oaep_256)
 
     def __repr__(self) -> str:
         return f"KeyVaultKek({self.kek_id})"
@@ -83,7 +93,7 @@ class KeyVaultKek:
 
     async def wrap(self, key: bytes) -> WrappedKey:
         with _key_vault_errors("wrap a data key"):
-            result = await self._client(self.kek_id).wrap_key(ALGORITHM, key)
+            result = await self._client(self.kek_id).wrap_key(self._algorithm, key)
         kid = str(result.key_id or self.kek_id)
         if not _versioned(kid) or not self.owns(kid):
             raise KeyUnavailable(
@@ -96,7 +106,8 @@ class KeyVaultKek:
             raise KeyUnavailable(f"the data key was wrapped by another key-encryption key "
                                  f"({wrapped.kek_id}, not {self.kek_id})")
         with _key_vault_errors("unwrap a data key"):
-            result = await self._client(wrapped.kek_id).unwrap_key(ALGORITHM, wrapped.wrapped)
+            result = await self._client(wrapped.kek_id).unwrap_key(self._algorithm,
+                                                                  wrapped.wrapped)
         return bytes(result.key)
 
     def _client(self, kid: str) -> CryptoClient:
