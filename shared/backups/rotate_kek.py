@@ -59,6 +59,8 @@ async def _main(args: argparse.Namespace) -> Rewrapped:
         return await rotate(storage, old, new)
     finally:
         await storage.close()
+        await old.close()
+        await new.close()
 
 
 def main(argv: list[str] | None = None) -> int:

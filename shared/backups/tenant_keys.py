@@ -107,8 +107,9 @@ class TenantKeys:
         return await self._cached(tenant_id, CURRENT_VERSION, create=True)
 
     async def get(self, tenant_id: str, version: int) -> DataKey:
-        """A key that sealed existing snapshots; :class:`KeyUnavailable` when it is gone."""
-        return await self._cached(tenant_id, version, create=version == CURRENT_VERSION)
+        """A key that sealed existing snapshots; :class:`KeyUnavailable` when it is gone
+        (reading never makes a key: a new one would open nothing)."""
+        return await self._cached(tenant_id, version, create=False)
 
     def forget(self, tenant_id: str) -> None:
         """Drop the tenant's unwrapped keys from this process's cache."""

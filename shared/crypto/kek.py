@@ -40,6 +40,9 @@ class Kek(Protocol):
     async def unwrap(self, wrapped: WrappedKey) -> bytes:
         """The data key; :class:`KeyUnavailable` when this KEK did not wrap it."""
 
+    async def close(self) -> None:
+        """Release clients (a Key Vault KEK holds HTTP sessions)."""
+
 
 class LocalKek:
     """32 bytes from configuration; AES key wrap (RFC 3394). Its id is a keyed fingerprint,
@@ -71,6 +74,9 @@ class LocalKek:
             return aes_key_unwrap(self._key, wrapped.wrapped)
         except InvalidUnwrap:
             raise KeyUnavailable("the wrapped data key failed its integrity check") from None
+
+    async def close(self) -> None:
+        return None
 
 
 def new_local_kek() -> str:

@@ -56,11 +56,12 @@ class KeyVaultKek:
     algorithm = ALGORITHM
 
     def __init__(self, key_id: str, clients: Callable[[str], CryptoClient],
-                 algorithm: Any = ALGORITHM) -> None:
+                 algorithm: Any = ALGORITHM, credential: Any = None) -> None:
         self.kek_id = key_id
         self._base = _key_base(key_id)
         self._factory = clients
         self._algorithm = algorithm
+        self._credential = credential
         self._clients: dict[str, CryptoClient] = {}
 
     @classmethod
@@ -70,15 +71,17 @@ class KeyVaultKek:
         from azure.keyvault.keys.crypto.aio import CryptographyClient
 
         credential = DefaultAzureCredential()
-        return cls.over_sdk(key_id, lambda kid: CryptographyClient(kid, credential))
+        return cls.over_sdk(key_id, lambda kid: CryptographyClient(kid, credential), credential)
 
     @classmethod
-    def over_sdk(cls, key_id: str, clients: Callable[[str], CryptoClient]) -> KeyVaultKek:
+    def over_sdk(cls, key_id: str, clients: Callable[[str], CryptoClient],
+                 credential: Any = None) -> KeyVaultKek:
         """Over SDK clients, which want the SDK's own enum (a plain string fails in its local
         RSA path: ``'str' object has no attribute 'value'``)."""
         from azure.keyvault.keys.crypto import KeyWrapAlgorithm
 
-        return cls(key_id, clients, algorithm=KeyWrapAlgorithm.rsa_oaep_256)
+        return cls(key_id, clients, algorithm=KeyWrapAlgorithm.rsa_oaep_256,
+                   credential=credential)
 
     def __repr__(self) -> str:
         return f"KeyVaultKek({self.kek_id})"
@@ -109,6 +112,15 @@ class KeyVaultKek:
             result = await self._client(wrapped.kek_id).unwrap_key(self._algorithm,
                                                                   wrapped.wrapped)
         return bytes(result.key)
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            close = getattr(client, "close", None)
+            if close is not None:
+                await close()
+        self._clients.clear()
+        if self._credential is not None:
+            await self._credential.close()
 
     def _client(self, kid: str) -> CryptoClient:
         if kid not in self._clients:
