@@ -31,7 +31,7 @@ from activities.contracts.drift import (
 from activities.contracts.snapshots import CapturedType, TransientMode
 from activities.snapshots import _bounded, read_type
 from shared.backups.sets import BackupItem, BackupSetStore
-from shared.backups.snapshots import Addressed, SnapshotStore
+from shared.backups.snapshots import SnapshotStore
 from shared.drift.alerts import alert_recipients, drift_alert
 from shared.drift.compare import DriftCounts, drift_action, match_objects
 from shared.graph import FetchResult, ResourceType, get_graph_client, supported_type
@@ -78,11 +78,13 @@ async def check_type(payload: dict) -> dict:
     live: list[LiveObject] = []
     unread: list[RunItem] = []
 
+    snapshots = SnapshotStore(storage)
+
     async def collect(page: list[FetchResult]) -> ItemTally:
         for result in page:
             if result.document is not None:
-                sha = Addressed.of(job.tenant_id, rtype.key, result.item_id,
-                                   result.document).sha256
+                sha = (await snapshots.address(job.tenant_id, rtype.key, result.item_id,
+                                               result.document)).sha256
                 same = hashes.get(result.item_id) == sha
                 live.append(LiveObject(result.item_id, _name(rtype, result.document),
                                        None if same else result.document))

@@ -80,7 +80,8 @@ async def _load(storage: Storage, tenant_id: str, backup_set_id: str, item_ids: 
     items = await asyncio.gather(*(sets.item(backup_set_id, i) for i in item_ids))
     found = [i for i in items if i is not None]
     snapshots = SnapshotStore(storage)
-    documents = await asyncio.gather(*(snapshots.get(i.blob_path) for i in found))
+    documents = await asyncio.gather(*(snapshots.get(i.blob_path, tenant_id=tenant_id)
+                                       for i in found))
     return list(zip(found, documents, strict=True))
 
 

@@ -31,7 +31,7 @@ from activities.contracts.snapshots import (
 )
 from shared.backups.latest import LatestContent, LatestContentStore
 from shared.backups.sets import BackupItem, BackupSetStore
-from shared.backups.snapshots import Addressed, SnapshotStore
+from shared.backups.snapshots import SnapshotStore
 from shared.backups.versions import VersionStore
 from shared.graph import (
     FetchResult,
@@ -331,7 +331,8 @@ async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_ty
     when ``latest`` says this content is already stored, only describe them. The third
     value is the latest-content row to write (None when ``latest`` is still right)."""
     document = result.document or {}
-    addressed = Addressed.of(job.tenant_id, policy_type, result.item_id, document)
+    snapshots = SnapshotStore(storage)
+    addressed = await snapshots.address(job.tenant_id, policy_type, result.item_id, document)
     item = BackupItem(
         item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
         policy_id=result.item_id, display_name=_display_name(policy_type, document),
@@ -341,7 +342,7 @@ async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_ty
     if latest is not None and latest.sha256 == addressed.sha256:
         first_set = latest.backup_set_id
     else:
-        new = await SnapshotStore(storage).store(addressed)
+        new = await snapshots.store(addressed)
         first_set = await VersionStore(storage).first_copy(
             job.tenant_id, item, job.backup_set_id, parse_iso(job.at), new_content=new)
         fresh = LatestContent(result.item_id, addressed.sha256, addressed.path, first_set)

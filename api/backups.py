@@ -65,7 +65,8 @@ async def get_backup_item(req: func.HttpRequest) -> func.HttpResponse:
         item = backup_set and await store.item(backup_set.backup_set_id, call.route("item_id"))
         if not item:
             raise NotFound("no such item in this tenant's backup set")
-        return json_response(await SnapshotStore(call.storage).get(item.blob_path))
+        return json_response(await SnapshotStore(call.storage).get(
+            item.blob_path, tenant_id=call.tenant_id))
 
     return await handle(req, endpoint, role=Role.READER)
 

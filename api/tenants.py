@@ -6,6 +6,7 @@ import azure.functions as func
 from api.handler import ApiCall, handle, json_response
 from api.models.requests import AccessPut, TenantPut
 from api.models.responses import GrantBody, ListBody, SchedulesBody, TenantBody
+from shared.backups.tenant_keys import TenantKeys
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
@@ -61,6 +62,7 @@ async def _put_tenant(call: ApiCall) -> func.HttpResponse:
                     iso(now), current.schedules.changed(
                         body.schedules.changes() if body.schedules else {}, now))
     await store.put(tenant)
+    await TenantKeys(call.storage).current(tenant_id)  # its data key, at registration (§12)
     details = {"display_name": tenant.display_name}
     if body.schedules is not None:
         details["schedules"] = body.schedules.changes()

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from local.graphsim import GraphSimulator
 from local.host import running_host
 from local.host.runner import RunningHost
 from local.host.timer_trigger import TimerExtension
+from shared.crypto.kek import new_local_kek
 from shared.platform.storage import expand_connection_string
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +109,13 @@ def _exists(queue: QueueClient) -> bool:
     return True
 
 
+@lru_cache(maxsize=1)
+def local_kek() -> str:
+    """This process's ``PV_SNAPSHOT_KEK``, generated on first use: every runtime it starts —
+    also one restarted on the same storage prefix — unwraps the data keys the others wrapped."""
+    return new_local_kek()
+
+
 def stack_environment(sim: GraphSimulator, storage_connection: str,
                       storage_prefix: str) -> dict[str, str]:
     """Configuration (DESIGN §2) pointing the app at the simulator and Azurite."""
@@ -120,6 +129,7 @@ def stack_environment(sim: GraphSimulator, storage_connection: str,
         "API_AUTH_ISSUER": sim.caller_issuer,
         "API_AUTH_AUDIENCE": API_AUDIENCE,
         "API_AUTH_JWKS_URL": sim.caller_jwks_url,
+        "PV_SNAPSHOT_KEK": local_kek(),
         "SSL_CERT_FILE": sim.bundle_file,
         "REQUESTS_CA_BUNDLE": sim.bundle_file,
     }

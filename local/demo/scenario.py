@@ -87,6 +87,7 @@ class Demo:
             ("ENTRA_AUTHORITY_HOST", self.sim.base_url),
             ("GRAPH_CLIENT_ID", self.sim.client_id),
             ("GRAPH_CLIENT_SECRET", "<set, not shown>"),
+            ("PV_SNAPSHOT_KEK", "<generated for this run, not shown>"),
             ("API_AUTH_ISSUER", self.sim.caller_issuer),
             ("API_AUTH_AUDIENCE", API_AUDIENCE),
             ("API_AUTH_JWKS_URL", self.sim.caller_jwks_url),

@@ -14,9 +14,10 @@ Normalization rules (what :func:`normalize_document` guarantees):
 - entries of set-like sub-collections (``assignments``, ``apps``) are sorted by content.
 
 So the canonical bytes (sorted keys, compact separators, UTF-8) of two captures of an unchanged
-policy are identical, and :func:`sha256_of` — the same hash ``shared.backups.snapshots`` computes —
-stores it once. ``id`` and ``createdDateTime`` stay: they do not change and restore matches by
-id.
+policy are identical: :func:`sha256_of` (a plain hash, for comparisons) and the keyed digest
+that names snapshot blobs (``shared.backups.snapshots``) are the same for both, so the content
+is stored once.
+``id`` and ``createdDateTime`` stay: they do not change and restore matches by id.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     CONFIG_ERROR = "config_error"
     DEPENDENCY_UNAVAILABLE = "dependency_unavailable"
     STORAGE_ERROR = "storage_error"
+    KEY_UNAVAILABLE = "key_unavailable"
+    SNAPSHOT_UNREADABLE = "snapshot_unreadable"
     # Microsoft Graph and Entra ID
     GRAPH_ERROR = "graph_error"
     AUTH_FAILED = "auth_failed"

@@ -7,9 +7,11 @@ before the app asks for settings, exactly as the Functions host does.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from shared.platform.errors import ConfigError
@@ -17,6 +19,10 @@ from shared.platform.storage_account import StorageIdentity, storage_identity
 
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
 _PREFIX_RE = re.compile(r"^([a-z][a-z0-9]{0,19})?$")
+# https://{vault}.vault.azure.net/keys/{name}[/{version}] (also sovereign clouds, Managed HSM)
+_KEY_ID_RE = re.compile(
+    r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/keys/[A-Za-z0-9-]{1,127}(/[0-9A-Za-z]+)?$")
+KEK_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,15 @@ class GraphBudget:
 
 
 @dataclass(frozen=True)
+class SnapshotKeyConfig:
+    """Where the key-encryption key of the tenants' data keys lives (DESIGN §12): a Key Vault
+    key (wrap/unwrap through the managed identity) or, on one machine, 32 local bytes."""
+
+    key_vault_key_id: str | None = None
+    local_kek: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     storage_connection: str
     storage_prefix: str
@@ -54,6 +69,7 @@ class Settings:
     api_audience: str
     api_jwks_url: str
     portal_base_url: str
+    snapshot_key: SnapshotKeyConfig
     graph_budget: GraphBudget = GraphBudget()
 
 
@@ -80,14 +96,50 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    """Read and validate settings; raises :class:`ConfigError` naming the first bad variable."""
-    env = dict(os.environ if env is None else env)
+def load_storage_prefix(env: dict[str, str]) -> str:
     prefix = env.get("PV_STORAGE_PREFIX", "").strip()
     if not _PREFIX_RE.match(prefix):
         raise ConfigError(
             "PV_STORAGE_PREFIX must be up to 20 lowercase letters or digits, starting with a letter"
         )
+    return prefix
+
+
+def parse_local_kek(value: str, name: str = "PV_SNAPSHOT_KEK") -> bytes:
+    """32 bytes from their base64 text; the message never repeats the value."""
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != KEK_BYTES:
+        raise ConfigError(f"{name} must be {KEK_BYTES} random bytes, base64-encoded "
+                          "(e.g. the output of: openssl rand -base64 32)")
+    return key
+
+
+def parse_key_vault_key_id(value: str, name: str = "PV_KEY_VAULT_KEY_ID") -> str:
+    key_id = value.strip().rstrip("/")
+    if not _KEY_ID_RE.match(key_id):
+        raise ConfigError(f"{name} must be a Key Vault key identifier: "
+                          "https://<vault>.vault.azure.net/keys/<name>[/<version>]")
+    return key_id
+
+
+def _snapshot_key(env: dict[str, str]) -> SnapshotKeyConfig:
+    vault, local = (env.get(n, "").strip() for n in ("PV_KEY_VAULT_KEY_ID", "PV_SNAPSHOT_KEK"))
+    if vault and local:
+        raise ConfigError("set only one of PV_KEY_VAULT_KEY_ID and PV_SNAPSHOT_KEK")
+    if vault:
+        return SnapshotKeyConfig(key_vault_key_id=parse_key_vault_key_id(vault))
+    if local:
+        return SnapshotKeyConfig(local_kek=parse_local_kek(local))
+    raise ConfigError("missing required configuration: PV_KEY_VAULT_KEY_ID or PV_SNAPSHOT_KEK")
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read and validate settings; raises :class:`ConfigError` naming the first bad variable."""
+    env = dict(os.environ if env is None else env)
+    prefix = load_storage_prefix(env)
     secret = env.get("GRAPH_CLIENT_SECRET") or None
     cert = env.get("GRAPH_CLIENT_CERTIFICATE_PATH") or None
     if not secret and not cert:
@@ -112,6 +164,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_audience=_required(env, "API_AUTH_AUDIENCE"),
         api_jwks_url=_https_url(env, "API_AUTH_JWKS_URL", _required(env, "API_AUTH_JWKS_URL")),
         portal_base_url=env.get("PORTAL_BASE_URL", "").strip().rstrip("/"),
+        snapshot_key=_snapshot_key(env),
         graph_budget=GraphBudget(
             requests=_positive_int(env, "PV_GRAPH_REQUESTS_PER_20S", GraphBudget.requests),
             writes=_positive_int(env, "PV_GRAPH_WRITES_PER_20S", GraphBudget.writes)),

@@ -23,7 +23,9 @@
     │   ├── GraphConflict            graph_conflict (409)
     │   ├── GraphBadResponse         graph_bad_response: unparseable body, off-origin nextLink
     │   └── GraphDeadlineExceeded    graph_deadline_exceeded: retries ran out of time
-    └── StorageError                 storage_error: Azure Storage failed
+    ├── StorageError                 storage_error: Azure Storage failed
+    ├── KeyUnavailable               key_unavailable: a tenant's data key cannot be unwrapped
+    └── SnapshotUnreadable           snapshot_unreadable: a snapshot blob fails its check
 
 Foreign exceptions (httpx, azure-core, MSAL) are translated once, at the edge that calls the
 library, with ``raise ... from exc``. Messages given to these classes must already be safe: no
@@ -248,3 +250,17 @@ class StorageError(PolicyVaultError):
     """Raised when Azure Storage (tables, blobs, queues) fails unexpectedly."""
 
     code = ErrorCode.STORAGE_ERROR
+
+
+class KeyUnavailable(PolicyVaultError):
+    """Raised when a tenant's data key is missing or the key-encryption key cannot unwrap it
+    (another KEK wrapped it, or Key Vault refused): its snapshots stay unreadable."""
+
+    code = ErrorCode.KEY_UNAVAILABLE
+
+
+class SnapshotUnreadable(PolicyVaultError):
+    """Raised when a snapshot blob fails its integrity check (tampered, moved to another
+    name or tenant, or an envelope format this release does not know): never used."""
+
+    code = ErrorCode.SNAPSHOT_UNREADABLE

@@ -7,7 +7,7 @@ tenant's ``subscribedSkus``; a refusal after pages were served fails the type in
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
 
 import pytest
@@ -26,7 +26,7 @@ from local.graphsim.simulator import GraphSimulator
 from shared.graph import GraphClient, build_graph_client, list_items, read_collection
 from shared.graph.licences import TenantLicences
 from shared.graph.tokens import MsalTokenProvider
-from shared.platform.config import load_settings
+from shared.platform.config import get_settings, load_settings
 from shared.platform.keys import new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemTally, RunItem
@@ -49,15 +49,21 @@ async def client(graphsim: GraphSimulator) -> AsyncIterator[GraphClient]:  # noq
 
 
 @pytest.fixture
-def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage, client: GraphClient) -> Storage:
-    """The activities on this test's storage and Graph client (the simulator)."""
+def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage, client: GraphClient,
+          graphsim: GraphSimulator) -> Iterator[Storage]:  # noqa: F811
+    """The activities on this test's storage and Graph client (the simulator), with the
+    settings (the snapshot key among them) from the environment, as the runtime's are."""
+    for name, value in sim_env(graphsim).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
     monkeypatch.setattr(snapshots, "get_storage", lambda: storage)
     monkeypatch.setattr(snapshots, "list_items", functools.partial(list_items, client=client))
     monkeypatch.setattr(snapshots, "read_collection",
                         functools.partial(read_collection, client=client))
     monkeypatch.setattr(snapshots, "TenantLicences",
                         functools.partial(TenantLicences, client=client))
-    return storage
+    yield storage
+    get_settings.cache_clear()
 
 
 def _refuse(sim: GraphSimulator, tenant_id: str, status: int) -> None:

@@ -19,7 +19,7 @@ measured instead). Reported per step:
 - 429s received; admitted Graph requests per item (each ``$batch`` entry counts, as
   Intune counts them; 429s not included) and HTTP round trips per item;
 - Durable history events per item (all instances of the step's task hub);
-- the runtime's peak RSS (VmHWM);
+- the runtime's peak RSS (VmHWM) and the CPU time it spent during the backups;
 - the load average before and after (the machine may be shared).
 """
 
@@ -56,6 +56,7 @@ class Step:
     round_trips: int
     history: int
     peak_rss_mb: float
+    cpu_s: float
     statuses: dict[str, int]
     load: tuple[str, str]
 
@@ -66,6 +67,12 @@ class Step:
 
 def _load() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 1)[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (``/proc/{pid}/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -95,6 +102,7 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
             api.register_tenant(tenant_id, f"Customer {n + 1}")
         sim.reset()  # fresh buckets, log and stats: registration made no Graph calls anyway
         load_before = _load()
+        cpu_before = cpu_seconds(runtime.proc.pid)
 
         started = time.monotonic()
         responses = [api.backup(t) for t in sim.tenant_ids]
@@ -102,10 +110,12 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
         wall = time.monotonic() - started
         if args.job == "drift_check":  # the backups are the baselines; now the checks
             sim.clear_requests()
+            cpu_before = cpu_seconds(runtime.proc.pid)
             started = time.monotonic()
             responses = [api.drift_check(t) for t in sim.tenant_ids]
             runs = [api.wait(r, timeout=args.timeout, poll_s=0.2) for r in responses]
             wall = time.monotonic() - started
+        cpu = cpu_seconds(runtime.proc.pid) - cpu_before
 
         log = sim.requests()
         graph = [e for e in log if e["kind"] == "graph"]
@@ -126,7 +136,7 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
             round_trips=sum(1 for e in log if e["kind"] in ("graph", "batch")
                             and not e.get("batch")),
             history=history_events(connection, prefix, ""),
-            peak_rss_mb=_peak_rss_mb(runtime.proc.pid), statuses=statuses,
+            peak_rss_mb=_peak_rss_mb(runtime.proc.pid), cpu_s=cpu, statuses=statuses,
             load=(load_before, _load()))
 
 
@@ -136,13 +146,13 @@ def _table(steps: list[Step], args: argparse.Namespace) -> str:
             f"({APP_REQUESTS * args.scale:g} requests / {WINDOW_S:g} s per tenant), "
             f"{os.cpu_count()} cores")
     cols = ("tenants", "items", "wall s", "bound s", "ratio", "429s", "req/item",
-            "trips/item", "hist/item", "peak RSS MB", "runs", "load 1m before→after")
+            "trips/item", "hist/item", "peak RSS MB", "CPU s", "runs", "load 1m before→after")
     rows: list[tuple[Any, ...]] = []
     for s in steps:
         rows.append((s.tenants, s.items, f"{s.wall_s:.1f}", f"{s.bound_s:.1f}",
                      f"{s.ratio:.2f}", s.throttled, f"{s.requests / s.items:.2f}",
                      f"{s.round_trips / s.items:.2f}", f"{s.history / s.items:.2f}",
-                     f"{s.peak_rss_mb:.0f}",
+                     f"{s.peak_rss_mb:.0f}", f"{s.cpu_s:.1f}",
                      " ".join(f"{k}={v}" for k, v in sorted(s.statuses.items())),
                      f"{s.load[0]}→{s.load[1]}"))
     widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(cols)]

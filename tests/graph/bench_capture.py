@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from local.graphsim.seed import policy_counts
+from shared.crypto.kek import new_local_kek
 from shared.graph import CATALOG, RetryPolicy, build_graph_client, fetch_snapshots, list_items
 from shared.graph.tokens import MsalTokenProvider
 from shared.platform.config import load_settings
@@ -59,7 +60,7 @@ async def _capture(info: dict, concurrency: int) -> dict:
         "GRAPH_BASE_URL": base, "ENTRA_AUTHORITY_HOST": base,
         "GRAPH_CLIENT_ID": info["client_id"], "GRAPH_CLIENT_SECRET": info["client_secret"],
         "API_AUTH_ISSUER": info["caller_issuer"], "API_AUTH_AUDIENCE": "api://policyvault",
-        "API_AUTH_JWKS_URL": info["caller_jwks_url"],
+        "API_AUTH_JWKS_URL": info["caller_jwks_url"], "PV_SNAPSHOT_KEK": new_local_kek(),
     })
     tenant = info["tenants"][0]["id"]
     tokens = MsalTokenProvider(settings.graph, settings.authority_host)

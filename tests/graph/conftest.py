@@ -13,6 +13,7 @@ import pytest
 
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
+from shared.crypto.kek import new_local_kek
 from shared.graph import (
     GraphClient,
     RetryPolicy,
@@ -22,6 +23,8 @@ from shared.graph import (
 )
 from shared.graph.tokens import MsalTokenProvider
 from shared.platform.config import Settings, get_settings, load_settings
+
+TEST_KEK = new_local_kek()  # one per test session, as a deployment has one
 
 # Fast but real: honours Retry-After (capped low) and keeps backoff short so faults settle
 # in milliseconds. Tests of the real caps use their own policy.
@@ -34,7 +37,7 @@ def sim_env(sim: GraphSimulator, **extra: str) -> dict[str, str]:
         "GRAPH_BASE_URL": sim.base_url, "ENTRA_AUTHORITY_HOST": sim.base_url,
         "GRAPH_CLIENT_ID": sim.client_id, "GRAPH_CLIENT_SECRET": sim.client_secret,
         "API_AUTH_ISSUER": sim.caller_issuer, "API_AUTH_AUDIENCE": "api://policyvault",
-        "API_AUTH_JWKS_URL": sim.caller_jwks_url,
+        "API_AUTH_JWKS_URL": sim.caller_jwks_url, "PV_SNAPSHOT_KEK": TEST_KEK,
     }
     env.update(extra)
     return {k: v for k, v in env.items() if v}

@@ -157,3 +157,30 @@ def test_startup_of_policyvault_without_its_configuration_names_the_variable(
     line = _one_line(run_host([], REPO_ROOT, env))
     assert line == ("local.host: configuration error: missing required configuration: "
                     "API_AUTH_ISSUER")
+
+
+def _policyvault_env(storage_connection: str, **snapshot_key: str) -> dict[str, str]:
+    """The real app's configuration but the snapshot key, which the test sets."""
+    env = {k: v for k, v in host_env(AzureWebJobsStorage=storage_connection).items()
+           if k not in ("PV_SNAPSHOT_KEK", "PV_KEY_VAULT_KEY_ID")}
+    env.update(GRAPH_CLIENT_ID="00000000-0000-0000-0000-000000000001",
+               GRAPH_CLIENT_SECRET="not-a-real-secret", API_AUTH_ISSUER="https://issuer.example",
+               API_AUTH_AUDIENCE="api://policyvault",
+               API_AUTH_JWKS_URL="https://issuer.example/keys", **snapshot_key)
+    return env
+
+
+def test_startup_of_policyvault_without_a_snapshot_key_names_both_options(
+        storage_connection: str) -> None:
+    line = _one_line(run_host([], REPO_ROOT, _policyvault_env(storage_connection)))
+    assert line == ("local.host: configuration error: missing required configuration: "
+                    "PV_KEY_VAULT_KEY_ID or PV_SNAPSHOT_KEK")
+
+
+def test_startup_of_policyvault_with_a_malformed_kek_is_one_line_without_it(
+        storage_connection: str) -> None:
+    kek = "c2hvcnQta2V5"  # base64 of 9 bytes
+    result = run_host([], REPO_ROOT, _policyvault_env(storage_connection, PV_SNAPSHOT_KEK=kek))
+    assert _one_line(result).startswith(
+        "local.host: configuration error: PV_SNAPSHOT_KEK must be 32 random bytes, base64")
+    assert kek not in result.stderr + result.stdout
