@@ -9,6 +9,7 @@ from activities.schedules import bp as schedule_activities
 from activities.snapshots import bp as snapshot_activities
 from api.audit import bp as audit
 from api.backups import bp as backups
+from api.documents import bp as documents
 from api.health import bp as health
 from api.notifications import bp as notifications
 from api.restores import bp as restores
@@ -23,6 +24,7 @@ from orchestrators.scheduled_backups import bp as scheduled_backups
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 # HTTP API (DESIGN §3)
 app.register_functions(health)
+app.register_functions(documents)
 app.register_functions(tenants)
 app.register_functions(runs)
 app.register_functions(notifications)

@@ -27,7 +27,7 @@ from shared.graph.payloads import CA_STATES
 from shared.platform.errors import UnsupportedType, ValidationFailed
 from shared.platform.keys import is_ulid
 from shared.platform.paging import DEFAULT_TOP, MAX_TOP
-from shared.runs.model import RunType
+from shared.runs.model import RunStatus, RunType
 
 MAX_DISPLAY_NAME = 256
 MAX_LABEL = 200
@@ -110,6 +110,15 @@ def _whole_number(value: object) -> object:
     return value
 
 
+def _query_boolean(value: object) -> object:
+    """Query values are text: ``true`` or ``false`` (any case) is a boolean."""
+    if isinstance(value, str):
+        if value.lower() not in ("true", "false"):
+            raise PydanticCustomError("boolean", "must be true or false")
+        return value.lower() == "true"
+    return value
+
+
 PolicyTypeKey = Annotated[
     str, AfterValidator(_catalog_key),
     WithJsonSchema({"type": "string", "enum": list(SUPPORTED_KEYS)}),
@@ -179,7 +188,8 @@ class ListQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    top: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_TOP)] = DEFAULT_TOP
+    top: Annotated[int, Field(ge=1, le=MAX_TOP), BeforeValidator(_whole_number)] = Field(
+        DEFAULT_TOP, description=f"page size, 1 to {MAX_TOP}")
     continuation: str | None = Field(None, description="the previous page's continuation")
 
     @classmethod
@@ -191,11 +201,18 @@ class ListQuery(BaseModel):
 class RunListQuery(ListQuery):
     """GET …/runs: also filtered by run type and status."""
 
-    run_type: RunType | None = None
-    status: str | None = None
+    run_type: RunType | None = Field(None, description="only runs of this type")
+    status: RunStatus | None = Field(None, description="only runs in this status")
+
+
+class NotificationListQuery(ListQuery):
+    """GET /api/notifications: ``unread=true`` lists only the unread ones."""
+
+    unread: Annotated[bool, BeforeValidator(_query_boolean)] = Field(
+        False, description="true: only the unread notifications")
 
 
 __all__ = [
-    "AccessPut", "BackupStart", "ListQuery", "RestoreStart", "RunListQuery", "TenantPut",
-    "parse",
+    "AccessPut", "BackupStart", "ListQuery", "NotificationListQuery", "RestoreStart",
+    "RunListQuery", "TenantPut", "parse",
 ]
