@@ -48,7 +48,8 @@ def operations() -> list[Operation]:
 
 
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document; paths are relative to the server ``/api``."""
+    """The OpenAPI 3.1 document; paths are relative to the server ``/api``. It describes the
+    routes of the blueprints imported so far: all of them once ``function_app`` is loaded."""
     ops = operations()
     refs, schemas = _schemas(ops)
     paths: dict[str, dict[str, Any]] = {}

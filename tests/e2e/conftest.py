@@ -11,15 +11,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from local.api_client import PolicyVaultClient
 from local.stack import Stack, running_stack
+from tests.e2e.contract import ContractCheck
 
 
 @pytest.fixture(scope="session")
 def stack(storage_connection: str) -> Iterator[Stack]:
+    """The stack; every response its clients get is checked against its OpenAPI document."""
     with running_stack(tenants=3, storage_connection=storage_connection) as running:
+        document = httpx.get(f"{running.base_url}/api/openapi.json", timeout=30).json()
+        running.check = ContractCheck(document)
         yield running
 
 
