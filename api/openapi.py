@@ -192,6 +192,9 @@ def _responses(op: Operation, refs: Refs) -> dict[str, Any]:
             "description": f"{_TITLES.get(status, 'Error')}: {', '.join(codes)}",
             "content": {"application/problem+json": {"schema": schema}},
         }
+        if status == 401:
+            out[str(status)]["headers"] = {"WWW-Authenticate": _header("WWW-Authenticate",
+                                                                       required=True)}
     return out
 
 

@@ -112,6 +112,8 @@ HEADERS: dict[str, Parameter] = {
                           {"type": "string", "format": "uri-reference"}),
     "Retry-After": Parameter("Retry after", "Seconds to wait before polling again.",
                              {"type": "integer", "minimum": 0}),
+    "WWW-Authenticate": Parameter("Authenticate", "Bearer, with the token error (RFC 6750).",
+                                  {"type": "string"}),
 }
 
 
