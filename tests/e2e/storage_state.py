@@ -16,6 +16,7 @@ from local.stack import Stack
 from shared.platform.storage import expand_connection_string
 
 State = dict[str, Any]
+TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
 class StorageState:
@@ -28,11 +29,10 @@ class StorageState:
 
     def now(self) -> State:
         state: State = {}
-        for table in self.tables.list_tables():
-            name = table.name
-            if name.lower().startswith(self.prefix.lower()) and not name.endswith("History"):
-                client = self.tables.get_table_client(name)
-                state[f"table:{name}"] = {
+        for table in self._tables():
+            if not table.endswith("History"):
+                client = self.tables.get_table_client(table)
+                state[f"table:{table}"] = {
                     (e["PartitionKey"], e["RowKey"]): e.metadata.get("etag")
                     for e in client.list_entities(select=["PartitionKey", "RowKey"])}
         for container in self.blobs.list_containers(name_starts_with=self.prefix):
@@ -43,15 +43,32 @@ class StorageState:
             state[f"queue:{queue.name}"] = properties.approximate_message_count
         return state
 
-    def wait_quiet(self, timeout_s: float = 60.0, poll_s: float = 0.1) -> State:
-        """The state once nothing changes any more (background runs have finished)."""
+    def active_instances(self) -> list[str]:
+        """Orchestrations not yet finished (one waiting on a retry timer writes nothing for a
+        while, yet is not done)."""
+        active = []
+        for table in self._tables():
+            if table.endswith("Instances"):
+                client = self.tables.get_table_client(table)
+                active += [e["PartitionKey"] for e in client.list_entities(
+                    select=["PartitionKey", "RuntimeStatus"])
+                    if e.get("RuntimeStatus") not in TERMINAL]
+        return active
+
+    def wait_quiet(self, timeout_s: float = 120.0, poll_s: float = 0.1) -> State:
+        """The state once every orchestration has finished and nothing changes any more."""
         deadline = time.monotonic() + timeout_s
         last = self.now()
         while True:
             time.sleep(poll_s)
             current = self.now()
-            if current == last:
+            active = self.active_instances()
+            if current == last and not active:
                 return current
             if time.monotonic() > deadline:
-                raise TimeoutError("storage kept changing: a run is still in flight")
+                raise TimeoutError(f"storage kept changing; orchestrations in flight: {active}")
             last = current
+
+    def _tables(self) -> list[str]:
+        return [t.name for t in self.tables.list_tables()
+                if t.name.lower().startswith(self.prefix.lower())]
