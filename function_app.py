@@ -9,6 +9,7 @@ from activities.runs import bp as run_activities
 from activities.snapshots import bp as snapshot_activities
 from api.audit import bp as audit
 from api.backups import bp as backups
+from api.documents import bp as documents
 from api.drift import bp as drift
 from api.health import bp as health
 from api.notifications import bp as notifications
@@ -25,6 +26,7 @@ from timers.schedule_tick import bp as schedule_tick
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 # HTTP API (DESIGN §3)
 app.register_functions(health)
+app.register_functions(documents)
 app.register_functions(tenants)
 app.register_functions(runs)
 app.register_functions(notifications)

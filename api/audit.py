@@ -4,16 +4,21 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
+from api.models.requests import ListQuery
 from api.models.responses import AuditEventBody, ListBody
+from api.routes import Access, Reply, route
 from shared.tenants.audit import AuditLog
-from shared.tenants.store import Role
 
 bp = df.Blueprint()
 
 
-@bp.route(route="tenants/{tenant_id}/audit", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/audit", summary="List audit events",
+       description="The tenant's audit events (registrations, grants, live restores), newest "
+                   "first.",
+       access=Access.ADMIN, query=ListQuery,
+       responses={200: Reply("The audit events", ListBody[AuditEventBody])})
 async def list_audit(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _list, role=Role.ADMIN)
+    return await handle(req, _list)
 
 
 async def _list(call: ApiCall) -> func.HttpResponse:

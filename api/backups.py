@@ -4,22 +4,26 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
-from api.models.requests import BackupStart
+from api.models.requests import BackupStart, ListQuery
 from api.models.responses import BackupSetBody, BackupSetWithItems, ListBody
-from api.runs import run_response
+from api.routes import Access, Reply, route
+from api.runs import RUN_STARTED, run_response
 from api.starts import job_request, start
 from shared.backups.sets import BackupSetStore
 from shared.backups.snapshots import SnapshotStore
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_ulid
 from shared.runs.jobs import backup_job
-from shared.tenants.store import Role
 
 bp = df.Blueprint()
 
 
-@bp.route(route="tenants/{tenant_id}/backups", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@route(bp, "POST", "tenants/{tenant_id}/backups", summary="Back up a tenant",
+       description="Starts a backup of the given policy types, or of every supported type.",
+       access=Access.OPERATOR, body=BackupStart, idempotency_key=True,
+       responses={202: RUN_STARTED})
 async def start_backup(req: func.HttpRequest, client: df.DurableOrchestrationClient
                        ) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
@@ -28,10 +32,13 @@ async def start_backup(req: func.HttpRequest, client: df.DurableOrchestrationCli
         run, reused = await start(call, client, job_request(call, job))
         return run_response(run, reused=reused)
 
-    return await handle(req, endpoint, role=Role.OPERATOR)
+    return await handle(req, endpoint)
 
 
-@bp.route(route="tenants/{tenant_id}/backups", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/backups", summary="List backup sets",
+       description="The backup sets captures and backups produced, newest first.",
+       access=Access.READER, query=ListQuery,
+       responses={200: Reply("The backup sets", ListBody[BackupSetBody])})
 async def list_backup_sets(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         query = call.query()
@@ -40,10 +47,13 @@ async def list_backup_sets(req: func.HttpRequest) -> func.HttpResponse:
         return json_response(ListBody[BackupSetBody].of(
             [s.to_api() for s in page.value], page.continuation))
 
-    return await handle(req, endpoint, role=Role.READER)
+    return await handle(req, endpoint)
 
 
-@bp.route(route="tenants/{tenant_id}/backups/{backup_set_id}", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/backups/{backup_set_id}", summary="Get a backup set",
+       description="The backup set with its items.", access=Access.READER,
+       responses={200: Reply("The backup set", BackupSetWithItems)},
+       errors={404: (ErrorCode.NOT_FOUND,)})
 async def get_backup_set(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         store = BackupSetStore(call.storage)
@@ -54,10 +64,15 @@ async def get_backup_set(req: func.HttpRequest) -> func.HttpResponse:
         return json_response(BackupSetWithItems.model_validate(
             {**backup_set.to_api(), "items": items}))
 
-    return await handle(req, endpoint, role=Role.READER)
+    return await handle(req, endpoint)
 
 
-@bp.route(route="tenants/{tenant_id}/backups/{backup_set_id}/items/{item_id}", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/backups/{backup_set_id}/items/{item_id}",
+       summary="Get a snapshot",
+       description="The complete, normalized Graph object the item captured, with its "
+                   "sub-collections inline.",
+       access=Access.READER, responses={200: Reply("The snapshot document", document=True)},
+       errors={404: (ErrorCode.NOT_FOUND,)})
 async def get_backup_item(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         store = BackupSetStore(call.storage)
@@ -68,7 +83,7 @@ async def get_backup_item(req: func.HttpRequest) -> func.HttpResponse:
         return json_response(await SnapshotStore(call.storage).get(
             item.blob_path, tenant_id=call.tenant_id))
 
-    return await handle(req, endpoint, role=Role.READER)
+    return await handle(req, endpoint)
 
 
 def _backup_set_id(call: ApiCall) -> str:

@@ -15,20 +15,26 @@ import azure.functions as func
 from api.handler import ApiCall, handle, json_response
 from api.models.requests import BaselinePut, DriftCheckStart
 from api.models.responses import BaselineBody
-from api.runs import run_response
+from api.routes import Access, Reply, route
+from api.runs import RUN_STARTED, run_response
 from api.starts import job_request, start
 from shared.drift.baseline import Baseline, BaselineStore, Pin, chosen_baseline, resolve_baseline
 from shared.drift.start import drift_check_job
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import NotFound
 from shared.platform.keys import iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
-from shared.tenants.store import Role
 
 bp = df.Blueprint()
 
 
-@bp.route(route="tenants/{tenant_id}/drift-checks", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@route(bp, "POST", "tenants/{tenant_id}/drift-checks", summary="Check a tenant for drift",
+       description="Starts a drift check of the live tenant against its baseline (the pinned "
+                   "set, else the newest full backup) or the set named.",
+       access=Access.OPERATOR, body=DriftCheckStart, idempotency_key=True,
+       responses={202: RUN_STARTED},
+       errors={404: (ErrorCode.NOT_FOUND,), 409: (ErrorCode.NO_BASELINE,)})
 async def start_drift_check(req: func.HttpRequest, client: df.DurableOrchestrationClient
                             ) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
@@ -38,18 +44,25 @@ async def start_drift_check(req: func.HttpRequest, client: df.DurableOrchestrati
         run, reused = await start(call, client, job_request(call, job))
         return run_response(run, reused=reused)
 
-    return await handle(req, endpoint, role=Role.OPERATOR)
+    return await handle(req, endpoint)
 
 
-@bp.route(route="tenants/{tenant_id}/baseline", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/baseline", summary="Get the baseline",
+       description="The backup set drift checks compare the tenant with.",
+       access=Access.READER, responses={200: Reply("The baseline", BaselineBody)},
+       errors={409: (ErrorCode.NO_BASELINE,)})
 async def get_baseline(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         return json_response(_body(await resolve_baseline(call.storage, call.tenant_id)))
 
-    return await handle(req, endpoint, role=Role.READER)
+    return await handle(req, endpoint)
 
 
-@bp.route(route="tenants/{tenant_id}/baseline", methods=["PUT"])
+@route(bp, "PUT", "tenants/{tenant_id}/baseline", summary="Pin the baseline",
+       description="Pins a backup set of the tenant as the baseline drift checks compare with.",
+       access=Access.ADMIN, body=BaselinePut,
+       responses={200: Reply("The pinned baseline", BaselineBody)},
+       errors={404: (ErrorCode.NOT_FOUND,), 409: (ErrorCode.NO_BASELINE,)})
 async def put_baseline(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         body = call.body(BaselinePut)
@@ -59,10 +72,13 @@ async def put_baseline(req: func.HttpRequest) -> func.HttpResponse:
         await _audit(call, "baseline.pinned", {"backup_set_id": pin.backup_set_id})
         return json_response(_body(Baseline(chosen.backup_set, chosen.run, pin)))
 
-    return await handle(req, endpoint, role=Role.ADMIN)
+    return await handle(req, endpoint)
 
 
-@bp.route(route="tenants/{tenant_id}/baseline", methods=["DELETE"])
+@route(bp, "DELETE", "tenants/{tenant_id}/baseline", summary="Unpin the baseline",
+       description="Drops the pin; the newest full backup is the baseline again.",
+       access=Access.ADMIN, responses={204: Reply("The pin is dropped")},
+       errors={404: (ErrorCode.NOT_FOUND,)})
 async def delete_baseline(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         if not await BaselineStore(call.storage).unpin(call.tenant_id):
@@ -70,7 +86,7 @@ async def delete_baseline(req: func.HttpRequest) -> func.HttpResponse:
         await _audit(call, "baseline.unpinned", {})
         return func.HttpResponse(status_code=204)
 
-    return await handle(req, endpoint, role=Role.ADMIN)
+    return await handle(req, endpoint)
 
 
 def _body(baseline: Baseline) -> BaselineBody:

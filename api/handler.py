@@ -1,9 +1,11 @@
 """The one path every API request takes (DESIGN §3, §6).
 
-Each HTTP function stays a visible route that calls :func:`handle` with its implementation.
-``handle`` authenticates the bearer token, validates the path's ids, authorizes the path's
-tenant (and checks a path run id belongs to it: 403, never 404), and turns every error into
-``application/problem+json`` — foreign exception text never reaches the response.
+Each HTTP function stays a visible route, declared with :func:`api.routes.route`, that calls
+:func:`handle` with its implementation. ``handle`` authenticates the bearer token, enforces the
+access the route declares (the same declaration the OpenAPI documents show), validates the
+path's ids, authorizes the path's tenant (and checks a path run id belongs to it: 403, never
+404), and turns every error into ``application/problem+json`` — foreign exception text never
+reaches the response.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import BaseModel
 
 from api.models.requests import ListQuery, parse
 from api.models.responses import Problem, ResponseBody
+from api.routes import Access, current_operation
 from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
 from shared.platform.errors import Forbidden, PolicyVaultError, ValidationFailed
@@ -91,20 +94,19 @@ class ApiCall:
 Endpoint = Callable[[ApiCall], Awaitable[func.HttpResponse]]
 
 
-async def handle(
-    req: func.HttpRequest, endpoint: Endpoint, *, role: Role | None,
-    platform_admin: bool = False,
-) -> func.HttpResponse:
-    """Run ``endpoint`` for an authenticated caller; ``role`` is what the path's tenant needs
-    (``None`` for routes without a tenant); ``platform_admin`` routes need that app role."""
+async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse:
+    """Run ``endpoint`` for a caller the route's declared access admits."""
+    access = current_operation().access
+    if not access.authenticated:
+        raise RuntimeError("an Access.ANYONE route answers without handle()")
     try:
         # Who, then whether they may, then what they sent: a refusal never depends on the body.
         principal = await _validators.get().principal(req.headers.get("Authorization"))
         call = ApiCall(req=req, principal=principal, storage=get_storage())
-        if platform_admin and not principal.platform_admin:
+        if access is Access.PLATFORM_ADMIN and not principal.platform_admin:
             raise Forbidden("this needs the Platform.Admin role")
-        if role is not None:
-            call.tenant = await _authorize(call, role)
+        if access.tenant_role is not None:
+            call.tenant = await _authorize(call, access.tenant_role)
         if len(req.get_body() or b"") > MAX_BODY_BYTES:
             raise ValidationFailed("the body is larger than 1 MiB")
         return await endpoint(call)

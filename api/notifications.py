@@ -1,36 +1,38 @@
 """The caller's own notifications (DESIGN §3); looked up only inside the caller's partition."""
 
-import re
-
 import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
+from api.models.requests import NotificationListQuery
 from api.models.responses import ListBody, NotificationBody
+from api.routes import NOTIFICATION_ID_RE, Access, Reply, route
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.runs.notifications import NotificationStore
 
 bp = df.Blueprint()
-_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
-@bp.route(route="notifications", methods=["GET"])
+@route(bp, "GET", "notifications", summary="List my notifications",
+       description="The caller's own notifications of run status changes, newest first.",
+       access=Access.CALLER, query=NotificationListQuery,
+       responses={200: Reply("The notifications", ListBody[NotificationBody])})
 async def list_notifications(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _list, role=None)
+    return await handle(req, _list)
 
 
-@bp.route(route="notifications/{notification_id}/read", methods=["POST"])
+@route(bp, "POST", "notifications/{notification_id}/read", summary="Mark a notification read",
+       access=Access.CALLER, responses={204: Reply("The notification is marked read")},
+       errors={404: (ErrorCode.NOT_FOUND,)})
 async def mark_notification_read(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _mark_read, role=None)
+    return await handle(req, _mark_read)
 
 
 async def _list(call: ApiCall) -> func.HttpResponse:
-    unread = (call.req.params.get("unread") or "false").lower()
-    if unread not in ("true", "false"):
-        raise ValidationFailed("unread must be true or false")
-    query = call.query()
+    query = call.query(NotificationListQuery)
     page = await NotificationStore(call.storage).list(
-        call.principal.oid, unread_only=unread == "true", top=query.top,
+        call.principal.oid, unread_only=query.unread, top=query.top,
         continuation=query.continuation,
     )
     return json_response(ListBody[NotificationBody].of(page.value, page.continuation))
@@ -38,7 +40,7 @@ async def _list(call: ApiCall) -> func.HttpResponse:
 
 async def _mark_read(call: ApiCall) -> func.HttpResponse:
     notification_id = call.route("notification_id")
-    if not _ID_RE.match(notification_id):
+    if not NOTIFICATION_ID_RE.match(notification_id):
         raise ValidationFailed("notification_id is not a valid notification id")
     if not await NotificationStore(call.storage).mark_read(call.principal.oid, notification_id):
         raise NotFound("no such notification")

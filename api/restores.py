@@ -12,9 +12,11 @@ import azure.functions as func
 
 from api.handler import ApiCall, handle
 from api.models.requests import RestoreStart
-from api.runs import run_response
+from api.routes import Access, route
+from api.runs import RUN_STARTED, run_response
 from api.starts import job_request, start
 from shared.backups.sets import BackupSetStore
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import utc_now
 from shared.restore.lock import claim_live_restore, release_live_restore
@@ -25,8 +27,14 @@ bp = df.Blueprint()
 _SHOWN_UNKNOWN = 20
 
 
-@bp.route(route="tenants/{tenant_id}/restores", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@route(bp, "POST", "tenants/{tenant_id}/restores", summary="Restore a backup set",
+       description="Starts a preview (dry_run, the default; needs operator) or a live restore "
+                   "(needs admin; one at a time per tenant) of a backup set or some of its "
+                   "items.",
+       access=Access.OPERATOR, body=RestoreStart, idempotency_key=True,
+       responses={202: RUN_STARTED},
+       errors={404: (ErrorCode.NOT_FOUND,), 409: (ErrorCode.RESTORE_IN_PROGRESS,)})
 async def start_restore(req: func.HttpRequest, client: df.DurableOrchestrationClient
                         ) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
@@ -48,7 +56,7 @@ async def start_restore(req: func.HttpRequest, client: df.DurableOrchestrationCl
             await release_live_restore(call.storage, call.tenant_id, request.key)
         return run_response(run, reused=reused)
 
-    return await handle(req, endpoint, role=Role.OPERATOR)
+    return await handle(req, endpoint)
 
 
 async def _check_selection(call: ApiCall, body: RestoreStart) -> None:

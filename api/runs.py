@@ -8,29 +8,47 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
-from api.models.requests import RunListQuery
+from api.models.requests import ListQuery, RunListQuery
 from api.models.responses import ListBody, RunBody, RunItemBody, StartedRun
+from api.routes import Access, Reply, route
 from shared.runs.model import Run, RunType
 from shared.runs.store import RunStore
-from shared.tenants.store import Role
 
 bp = df.Blueprint()
 RETRY_AFTER_SECONDS = 2
 
 
-@bp.route(route="tenants/{tenant_id}/runs", methods=["GET"])
+# The answer of every start (snapshot, backup, restore): DESIGN §3's asynchronous pattern.
+RUN_STARTED = Reply(
+    "The run this start created, or the earlier run it reused (reused: true). Poll Location "
+    "until it answers 200", StartedRun, headers=("Location",), optional_headers=("Retry-After",))
+
+
+@route(bp, "GET", "tenants/{tenant_id}/runs", summary="List runs",
+       description="The tenant's runs, newest first, filtered by type and status.",
+       access=Access.READER, query=RunListQuery,
+       responses={200: Reply("The runs", ListBody[RunBody])})
 async def list_runs(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _list_runs, role=Role.READER)
+    return await handle(req, _list_runs)
 
 
-@bp.route(route="tenants/{tenant_id}/runs/{run_id}", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/runs/{run_id}", summary="Get a run",
+       description="The run: 202 with Location and Retry-After while it is queued or running, "
+                   "200 once it is terminal.",
+       access=Access.READER,
+       responses={200: Reply("The run has finished", RunBody, optional_headers=("Location",)),
+                  202: Reply("The run is queued or running; poll again after Retry-After",
+                             RunBody, headers=("Location", "Retry-After"))})
 async def get_run(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _get_run, role=Role.READER)
+    return await handle(req, _get_run)
 
 
-@bp.route(route="tenants/{tenant_id}/runs/{run_id}/items", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/runs/{run_id}/items", summary="List a run's items",
+       description="Per-item outcomes of the run; restores include each item's field diff.",
+       access=Access.READER, query=ListQuery,
+       responses={200: Reply("The items", ListBody[RunItemBody])})
 async def list_run_items(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _list_items, role=Role.READER)
+    return await handle(req, _list_items)
 
 
 def run_response(run: Run, *, reused: bool | None = None) -> func.HttpResponse:

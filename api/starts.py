@@ -6,17 +6,14 @@ The start endpoints build their job with ``shared.runs.jobs``, turn it into a re
 
 from __future__ import annotations
 
-import re
-
 import azure.durable_functions as df
 
 from api.handler import ApiCall
+from api.routes import IDEMPOTENCY_KEY_RE
 from shared.platform.errors import ValidationFailed
 from shared.runs.jobs import Job, JobRequest
 from shared.runs.model import Run
 from shared.runs.starter import start_job
-
-_CLIENT_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 class DurableScheduler:
@@ -39,7 +36,7 @@ def job_request(call: ApiCall, job: Job) -> JobRequest:
     """``job`` asked for by the caller, under the client's ``Idempotency-Key`` if it sent
     one (else the job's derived key), fingerprinted with the path as sent."""
     header = call.req.headers.get("Idempotency-Key")
-    if header is not None and not _CLIENT_KEY_RE.match(header):
+    if header is not None and not IDEMPOTENCY_KEY_RE.match(header):
         raise ValidationFailed("Idempotency-Key must be 1-200 visible ASCII characters")
     path = call.req.url.split("?", 1)[0]
     path = path[path.index("/api/"):] if "/api/" in path else path

@@ -6,7 +6,9 @@ import azure.functions as func
 from api.handler import ApiCall, handle, json_response
 from api.models.requests import AccessPut, TenantPut
 from api.models.responses import GrantBody, ListBody, SchedulesBody, TenantBody
+from api.routes import Access, Reply, route
 from shared.backups.tenant_keys import TenantKeys
+from shared.platform.codes import ErrorCode
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
@@ -15,34 +17,47 @@ from shared.tenants.store import Grant, Role, Tenant, TenantStore
 bp = df.Blueprint()
 
 
-@bp.route(route="tenants/{tenant_id}", methods=["PUT"])
+@route(bp, "PUT", "tenants/{tenant_id}", summary="Register or update a tenant",
+       description="Registers a customer tenant, or updates it; an absent field is left "
+                   "unchanged.",
+       access=Access.PLATFORM_ADMIN, body=TenantPut,
+       responses={201: Reply("The tenant was registered", TenantBody),
+                  200: Reply("The tenant was updated", TenantBody)})
 async def put_tenant(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _put_tenant, role=None, platform_admin=True)
+    return await handle(req, _put_tenant)
 
 
-@bp.route(route="tenants", methods=["GET"])
+@route(bp, "GET", "tenants", summary="List tenants",
+       description="The tenants the caller may see, by display name.", access=Access.CALLER,
+       responses={200: Reply("The tenants", ListBody[TenantBody])})
 async def list_tenants(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _list_tenants, role=None)
+    return await handle(req, _list_tenants)
 
 
-@bp.route(route="tenants/{tenant_id}", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}", summary="Get a tenant", access=Access.READER,
+       responses={200: Reply("The tenant", TenantBody)})
 async def get_tenant(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _get_tenant, role=Role.READER)
+    return await handle(req, _get_tenant)
 
 
-@bp.route(route="tenants/{tenant_id}/access", methods=["GET"])
+@route(bp, "GET", "tenants/{tenant_id}/access", summary="List the tenant's access grants",
+       access=Access.ADMIN, responses={200: Reply("The grants", ListBody[GrantBody])})
 async def list_access(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _list_access, role=Role.ADMIN)
+    return await handle(req, _list_access)
 
 
-@bp.route(route="tenants/{tenant_id}/access/{principal_id}", methods=["PUT"])
+@route(bp, "PUT", "tenants/{tenant_id}/access/{principal_id}", summary="Grant a role",
+       description="Grants a principal a role on the tenant, replacing the one it had.",
+       access=Access.ADMIN, body=AccessPut, responses={200: Reply("The grant", GrantBody)})
 async def put_access(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _put_access, role=Role.ADMIN)
+    return await handle(req, _put_access)
 
 
-@bp.route(route="tenants/{tenant_id}/access/{principal_id}", methods=["DELETE"])
+@route(bp, "DELETE", "tenants/{tenant_id}/access/{principal_id}", summary="Revoke a grant",
+       access=Access.ADMIN, responses={204: Reply("The grant was revoked")},
+       errors={404: (ErrorCode.NOT_FOUND,)})
 async def delete_access(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, _delete_access, role=Role.ADMIN)
+    return await handle(req, _delete_access)
 
 
 async def _put_tenant(call: ApiCall) -> func.HttpResponse:

@@ -8,7 +8,7 @@ Used by the demo, the end-to-end tests and benchmarks. Every call returns the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -18,10 +18,18 @@ class RunTimeout(Exception):
     """The run did not reach a terminal state in the time the caller allowed."""
 
 
+ResponseCheck = Callable[[httpx.Response], None]
+
+
 class PolicyVaultClient:
-    def __init__(self, base_url: str, token: str | None, *, timeout: float = 30.0) -> None:
+    """``check``, if given, sees every response before the caller does (the end-to-end tests
+    validate each one against the OpenAPI document)."""
+
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = 30.0,
+                 check: ResponseCheck | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+        self._check = check
 
     def close(self) -> None:
         self.http.close()
@@ -33,7 +41,10 @@ class PolicyVaultClient:
         self.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.http.request(method, path, **kwargs)
+        response = self.http.request(method, path, **kwargs)
+        if self._check is not None:
+            self._check(response)
+        return response
 
     def ok(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON body of a call that must succeed (raises ``httpx.HTTPStatusError``)."""

@@ -26,7 +26,7 @@ from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 
-from local.api_client import PolicyVaultClient
+from local.api_client import PolicyVaultClient, ResponseCheck
 from local.azurite import running_azurite
 from local.graphsim import GraphSimulator
 from local.host import running_host
@@ -45,6 +45,7 @@ class Stack:
     host: RunningHost
     storage_connection: str
     storage_prefix: str
+    check: ResponseCheck | None = None  # applied to every response of api() clients
 
     @property
     def base_url(self) -> str:
@@ -56,7 +57,7 @@ class Stack:
 
     def api(self, oid: str, roles: list[str] | None = None) -> PolicyVaultClient:
         """A client acting as the MSP engineer ``oid``."""
-        return PolicyVaultClient(self.base_url, self.token(oid, roles))
+        return PolicyVaultClient(self.base_url, self.token(oid, roles), check=self.check)
 
     def fire_timer(self, name: str) -> None:
         """Run timer function ``name`` now instead of at its schedule."""

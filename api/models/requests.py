@@ -28,7 +28,7 @@ from shared.platform.errors import UnsupportedType, ValidationFailed
 from shared.platform.keys import is_ulid
 from shared.platform.ncrontab import CronError
 from shared.platform.paging import DEFAULT_TOP, MAX_TOP
-from shared.runs.model import RunType
+from shared.runs.model import RunStatus, RunType
 from shared.schedules.model import parse_schedule
 
 MAX_DISPLAY_NAME = 256
@@ -120,6 +120,15 @@ def _whole_number(value: object) -> object:
             raise PydanticCustomError("whole_number",
                                       f"must be a whole number from 1 to {MAX_TOP}")
         return int(value)
+    return value
+
+
+def _query_boolean(value: object) -> object:
+    """Query values are text: ``true`` or ``false`` (any case) is a boolean."""
+    if isinstance(value, str):
+        if value.lower() not in ("true", "false"):
+            raise PydanticCustomError("boolean", "must be true or false")
+        return value.lower() == "true"
     return value
 
 
@@ -229,7 +238,8 @@ class ListQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    top: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_TOP)] = DEFAULT_TOP
+    top: Annotated[int, Field(ge=1, le=MAX_TOP), BeforeValidator(_whole_number)] = Field(
+        DEFAULT_TOP, description=f"page size, 1 to {MAX_TOP}")
     continuation: str | None = Field(None, description="the previous page's continuation")
 
     @classmethod
@@ -241,11 +251,18 @@ class ListQuery(BaseModel):
 class RunListQuery(ListQuery):
     """GET …/runs: also filtered by run type and status."""
 
-    run_type: RunType | None = None
-    status: str | None = None
+    run_type: RunType | None = Field(None, description="only runs of this type")
+    status: RunStatus | None = Field(None, description="only runs in this status")
+
+
+class NotificationListQuery(ListQuery):
+    """GET /api/notifications: ``unread=true`` lists only the unread ones."""
+
+    unread: Annotated[bool, BeforeValidator(_query_boolean)] = Field(
+        False, description="true: only the unread notifications")
 
 
 __all__ = [
-    "AccessPut", "BackupStart", "BaselinePut", "DriftCheckStart", "ListQuery", "RestoreStart",
-    "RunListQuery", "SchedulesPut", "TenantPut", "parse",
+    "AccessPut", "BackupStart", "BaselinePut", "DriftCheckStart", "ListQuery",
+    "NotificationListQuery", "RestoreStart", "RunListQuery", "SchedulesPut", "TenantPut", "parse",
 ]

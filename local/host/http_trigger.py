@@ -107,10 +107,12 @@ class HttpExtension(NoInputBindings):
         )
         mount = f"/{prefix}" if prefix else ""
         host.web_app.router.add_route("*", mount or "/", self._handle)
+        # [\s\S]: a path segment may carry an encoded newline (%0A), which `.` would not match
+        # (aiohttp matches the decoded path); the route templates decide, as on Azure.
         if mount:
-            host.web_app.router.add_route("*", mount + "/{tail:.*}", self._handle)
+            host.web_app.router.add_route("*", mount + r"/{tail:[\s\S]*}", self._handle)
         else:
-            host.web_app.router.add_route("*", "/{tail:.+}", self._handle)
+            host.web_app.router.add_route("*", r"/{tail:[\s\S]+}", self._handle)
 
     async def stop(self) -> None:
         self.routes = []

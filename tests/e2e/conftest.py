@@ -11,18 +11,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from local.api_client import PolicyVaultClient
 from local.stack import Stack, running_stack
+from tests.e2e.contract import ContractCheck
 
 
 @pytest.fixture(scope="session")
 def stack(storage_connection: str) -> Iterator[Stack]:
-    """The scheduler's timer is disabled (it still runs when a test fires it), so no tick
+    """Every response the stack's clients get is checked against its OpenAPI document. The
+    scheduler's timer is disabled (it still runs when a test fires it), so no tick
     starts a tenant's scheduled backup in the middle of another test."""
     with running_stack(tenants=3, storage_connection=storage_connection,
                        settings={"AzureWebJobs.schedule_tick.Disabled": "true"}) as running:
+        document = httpx.get(f"{running.base_url}/api/openapi.json", timeout=30).json()
+        running.check = ContractCheck(document)
         yield running
 
 

@@ -254,7 +254,8 @@ class World:
     events_seen: set[tuple[str, str]] = field(default_factory=set)
 
     def client(self, principal: str) -> PolicyVaultClient:
-        return PolicyVaultClient(self.stack.base_url, self.tokens[principal])
+        return PolicyVaultClient(self.stack.base_url, self.tokens[principal],
+                                 check=self.stack.check)
 
     def fill(self, template: str, tenant_id: str) -> str:
         return template.format(
@@ -333,7 +334,7 @@ def world(stack: Stack) -> Iterator[World]:
 
 def _call(world: World, token: str | None, method: str, path: str,
           body: dict[str, Any] | None = None) -> httpx.Response:
-    with PolicyVaultClient(world.stack.base_url, token) as client:
+    with PolicyVaultClient(world.stack.base_url, token, check=world.stack.check) as client:
         return client.request(method, path, json=body)
 
 
@@ -441,7 +442,8 @@ def test_tenants_list_shows_only_the_tenants_the_caller_may_see(world: World) ->
     assert visible("reader") == {world.tenant_a}
     assert visible("other") == {world.tenant_b}
     assert {world.tenant_a, world.tenant_b} <= visible("platform")
-    with PolicyVaultClient(world.stack.base_url, world.stack.token(str(uuid.uuid4()))) as nobody:
+    with PolicyVaultClient(world.stack.base_url, world.stack.token(str(uuid.uuid4())),
+                           check=world.stack.check) as nobody:
         assert nobody.ok("GET", "/api/tenants")["value"] == []
 
 

@@ -81,6 +81,7 @@ def test_http_async_function_gets_json_and_sets_status(client: httpx.Client) -> 
         ("/api/items/not-a-guid", 404, None),
         ("/api/things/special", 200, {"which": "literal"}),
         ("/api/things/other", 200, {"which": "parameter", "name": "other"}),
+        ("/api/things/a%0Ab", 200, {"which": "parameter", "name": "a\nb"}),  # the app decides
         ("/api/THINGS/Special", 200, {"which": "literal"}),
         ("/api/opt", 200, {"route_params": {}}),
         ("/api/opt/given", 200, {"route_params": {"name": "given"}}),

@@ -1,0 +1,89 @@
+"""The served OpenAPI documents, and one tour of every operation whose answers (successes and
+refusals) are each validated against the document (tests/e2e/contract.py)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from api.openapi import openapi_document
+from api.swagger import swagger_document
+from local.api_client import PolicyVaultClient
+from tests.e2e.contract import ContractCheck
+
+
+def test_documents_are_served_anonymously_as_built_from_the_route_table(stack):
+    base = httpx.URL(stack.base_url)
+
+    v3 = httpx.get(f"{stack.base_url}/api/openapi.json", timeout=30)
+    v2 = httpx.get(f"{stack.base_url}/api/openapi-v2.json", timeout=30)
+
+    assert v3.status_code == v2.status_code == 200
+    assert v3.headers["content-type"].startswith("application/json")
+    assert v3.json() == openapi_document()
+    assert v2.json() == swagger_document(f"{base.host}:{base.port}", "http")
+
+
+def test_every_operation_answers_as_the_document_says(stack, admin, sim, tenant_id):
+    check = ContractCheck(stack.check.document)
+    token = admin.http.headers["Authorization"].removeprefix("Bearer ")
+    api = PolicyVaultClient(stack.base_url, token, check=check)
+    anonymous = PolicyVaultClient(stack.base_url, None, check=check)
+    policy = sim.objects(tenant_id, "configurationPolicies")[0]
+    principal = str(uuid.uuid4())
+    t = f"/api/tenants/{tenant_id}"
+
+    assert anonymous.request("GET", "/api/health").status_code == 200
+    assert anonymous.request("GET", "/api/openapi.json").status_code == 200
+    assert anonymous.request("GET", "/api/openapi-v2.json").status_code == 200
+    assert anonymous.request("GET", "/api/tenants").status_code == 401
+    assert api.request("PUT", f"/api/tenants/{uuid.uuid4()}",
+                       json={"display_name": "New customer"}).status_code == 201
+    assert api.request("PUT", t, json={"display_name": "Customer 1"}).status_code == 200
+    assert api.request("PUT", "/api/tenants/not-a-guid", json={}).status_code == 400
+    assert api.request("GET", "/api/tenants").status_code == 200
+    assert api.request("GET", t).status_code == 200
+    assert api.request("GET", f"/api/tenants/{uuid.uuid4()}").status_code == 403
+    assert api.request("PUT", f"{t}/access/{principal}", json={"role": "reader"}).status_code == 200
+    assert api.request("GET", f"{t}/access").status_code == 200
+    assert api.request("DELETE", f"{t}/access/{principal}").status_code == 204
+    assert api.request("DELETE", f"{t}/access/{principal}").status_code == 404
+
+    backup = api.backup(tenant_id, ["configurationPolicies"], label="tour")
+    assert backup.status_code == 202
+    run = api.wait(backup)
+    assert run["status"] == "succeeded"
+    assert api.request("GET", f"{t}/runs", params={"run_type": "backup"}).status_code == 200
+    assert api.request("GET", f"{t}/runs", params={"top": "0"}).status_code == 400
+    assert api.request("GET", f"{t}/runs/{run['run_id']}/items").status_code == 200
+    assert api.request("GET", f"{t}/backups").status_code == 200
+    backup_set = api.backup_set(tenant_id, run["backup_set_id"])
+    item = backup_set["items"][0]
+    api.snapshot(tenant_id, run["backup_set_id"], item["item_id"])
+    assert api.request("GET", f"{t}/backups/{run['backup_set_id']}/items/nope").status_code == 404
+    assert api.request("GET", f"{t}/backups/{uuid.uuid4().hex[:26].upper()}").status_code in (
+        400, 404)
+
+    key = f"tour-{uuid.uuid4()}"
+    capture = api.capture(tenant_id, "configurationPolicies", policy["id"], idempotency_key=key)
+    assert capture.status_code == 202
+    assert api.capture(tenant_id, "roleScopeTags", "0", idempotency_key=key).status_code == 422
+    api.wait(capture)
+    assert api.request("GET", f"{t}/policies/configurationPolicies/{policy['id']}/versions"
+                       ).status_code == 200
+    assert api.request("GET", f"{t}/policies/bogusPolicies/x/versions").status_code == 400
+
+    preview = api.restore(tenant_id, run["backup_set_id"])
+    assert preview.status_code == 202
+    api.wait(preview)
+    assert api.restore(tenant_id, "0" * 26).status_code == 404
+
+    notifications = api.ok("GET", "/api/notifications", params={"unread": "true"})["value"]
+    read = f"/api/notifications/{notifications[0]['notification_id']}/read"
+    assert api.request("POST", read).status_code == 204
+    assert api.request("POST", f"/api/notifications/{'0' * 32}/read").status_code == 404
+    assert api.request("GET", f"{t}/audit").status_code == 200
+
+    assert check.seen == {op["operationId"] for methods in check.document["paths"].values()
+                          for op in methods.values()}
