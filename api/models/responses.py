@@ -9,6 +9,7 @@ restores): bodies are dumped with ``exclude_unset``, so it is omitted unless it 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -242,6 +243,18 @@ class GrantBody(ResponseBody):
     granted_at: Timestamp
 
 
+class NotificationStatus(StrEnum):
+    """A notification's status: one of a run's, or ``drift_detected`` (DESIGN §10). One
+    enumeration, so both API documents can state it (Swagger 2.0 has no ``anyOf``)."""
+
+    QUEUED = RunStatus.QUEUED.value
+    RUNNING = RunStatus.RUNNING.value
+    SUCCEEDED = RunStatus.SUCCEEDED.value
+    FAILED = RunStatus.FAILED.value
+    PARTIAL = RunStatus.PARTIAL.value
+    DRIFT_DETECTED = "drift_detected"
+
+
 class NotificationBody(ResponseBody):
     """One status change of a run the caller requested."""
 
@@ -249,7 +262,7 @@ class NotificationBody(ResponseBody):
     tenant_id: str
     run_type: RunType
     run_id: str
-    status: RunStatus | Literal["drift_detected"] = Field(
+    status: NotificationStatus = Field(
         description="the run's new status, or drift_detected: a drift check found drift")
     counts: Counts
     error_code: str | None

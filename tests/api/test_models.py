@@ -192,3 +192,11 @@ def test_list_body_leaves_continuation_out_on_the_last_page():
 def test_response_body_with_a_field_the_model_lacks_is_an_error_not_data():
     with pytest.raises(ValueError):
         RunBody.model_validate({**_run().to_api(), "instance_id": "pv-x-1"})
+
+
+def test_notification_status_is_every_run_status_and_drift_detected():
+    from api.models.responses import NotificationStatus
+    from shared.runs.model import RunStatus
+
+    assert {s.value for s in NotificationStatus} == {s.value for s in RunStatus} | {
+        "drift_detected"}

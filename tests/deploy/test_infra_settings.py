@@ -39,6 +39,7 @@ def test_infra_app_settings_name_everything_the_app_requires():
 def test_infra_app_settings_load_as_identity_based_storage():
     placeholders = {name: "https://placeholder.example/x" for name in _app_settings()}
     env = {**placeholders, "AzureWebJobsStorage__accountName": "stabc123",
+           "PV_KEY_VAULT_KEY_ID": "https://kv-pv.vault.azure.net/keys/snapshot-kek",
            "AzureWebJobsStorage__credential": "managedidentity", "PV_STORAGE_PREFIX": ""}
     for service in ("blob", "queue", "table"):
         env[f"AzureWebJobsStorage__{service}ServiceUri"] = (
