@@ -43,6 +43,7 @@ from activities.snapshots import (
 )
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
 from orchestrators.run_steps import call_orchestrator, failed_run_error, now_iso
+from orchestrators.type_fanout import ITEM_ATTEMPTS, mode_for, read_types
 from shared.runs.jobs import READ_BY_COLLECTION
 from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemTally
 
@@ -52,7 +53,6 @@ BATCH_SIZE = 20  # items per capture activity: one Graph $batch envelope of item
 PARALLEL_BATCHES = 4  # per tenant; the host's activity limit bounds all tenants together
 PARALLEL_TYPES = 4  # types of one tenant read at once, for runs recorded without types_at_once
 SLICE_SIZE = 1000  # items per sub-orchestration
-ITEM_ATTEMPTS = 3  # batches an item Graph keeps refusing transiently is tried in
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,6 @@ class BackupSlice(BackupJob):
                    counts=Counts.from_payload(payload["counts"]))
 
 
-def _mode(attempt: int) -> TransientMode:
-    """Items (or types) Graph refuses transiently go back for a later try, until the last."""
-    return TransientMode.RECORD_FAILED if attempt >= ITEM_ATTEMPTS else (
-        TransientMode.RETURN_FOR_RETRY)
-
 
 def _batches(listed: list[TypeListing]) -> list[Batch]:
     """Pack listed ids, type by type, into batches of at most BATCH_SIZE items."""
@@ -132,7 +127,7 @@ def _capture(context: df.DurableOrchestrationContext, job: BackupJob, batches: l
             batch = waiting.pop(0)
             task = context.call_activity_with_retry(capture_policies, GRAPH_BATCH, asdict(
                 CapturePolicies.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
-                                        groups=batch.groups, mode=_mode(batch.attempt))))
+                                        groups=batch.groups, mode=mode_for(batch.attempt))))
             pending[task] = batch
 
     fill()
@@ -161,7 +156,7 @@ def _list(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str]
     for attempt in range(1, ITEM_ATTEMPTS + 1):
         answer = Listing.from_payload((yield context.call_activity_with_retry(
             list_policies, GRAPH_BATCH,
-            asdict(ListPolicies.for_run(ref, policy_types=types, mode=_mode(attempt))))))
+            asdict(ListPolicies.for_run(ref, policy_types=types, mode=mode_for(attempt))))))
         listed += [entry for entry in answer.types if not entry.retry]
         types = [entry.policy_type for entry in answer.types if entry.retry]
         if not types:
@@ -172,43 +167,23 @@ def _list(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str]
 def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, types: list[str],
                    counts: Counts, at_once: int):
     """Read ``at_once`` types at a time (the run's ``types_at_once``: recorded with the run,
-    so a replay schedules exactly what the first execution did); after each one, start the
-    next and publish the counters. A type whose listing Graph refused transiently is read
-    again, up to ITEM_ATTEMPTS times; a type whose activity fails after its retries is one failed
-    type-level item. Returns the batches of ids to fetch again by id."""
-    pending: dict = {}  # task → (type, attempt)
-    waiting = [(policy_type, 1) for policy_type in types]
-    again: list[PolicyGroup] = []
+    so a replay schedules exactly what the first execution did; ``orchestrators.type_fanout``);
+    a type whose activity fails after its retries is one failed type-level item. Returns the
+    batches of ids to fetch again by id."""
+    def read(policy_type: str, mode: TransientMode):
+        return context.call_activity_with_retry(capture_type, GRAPH_BATCH, asdict(
+            CaptureType.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
+                                policy_type=policy_type, mode=mode)))
 
-    def fill() -> None:
-        while waiting and len(pending) < at_once:
-            policy_type, attempt = waiting.pop(0)
-            task = context.call_activity_with_retry(capture_type, GRAPH_BATCH, asdict(
-                CaptureType.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
-                                    policy_type=policy_type, mode=_mode(attempt))))
-            pending[task] = (policy_type, attempt)
+    def unread(policy_type: str):
+        tally = ItemTally.from_payload((yield context.call_activity_with_retry(
+            record_unfetched, BOOKKEEPING, asdict(RecordUnfetched.for_run(
+                job, backup_set_id=job.backup_set_id,
+                groups=[PolicyGroup(policy_type, [TYPE_LEVEL_ID])])))))
+        return CapturedType(policy_type, listed=tally.processed, tally=tally)
 
-    fill()
-    while pending:
-        done = yield context.task_any(list(pending))
-        policy_type, attempt = pending.pop(done)
-        if isinstance(done.result, Exception):  # failed after its retries
-            tally = ItemTally.from_payload((yield context.call_activity_with_retry(
-                record_unfetched, BOOKKEEPING, asdict(RecordUnfetched.for_run(
-                    job, backup_set_id=job.backup_set_id,
-                    groups=[PolicyGroup(policy_type, [TYPE_LEVEL_ID])])))))
-            captured = CapturedType(policy_type, listed=tally.processed, tally=tally)
-        else:
-            captured = CapturedType.from_payload(done.result)
-        if captured.retry_type:
-            waiting.append((policy_type, attempt + 1))
-        if captured.retry:
-            again.append(PolicyGroup(policy_type, captured.retry))
-        counts.total += captured.listed
-        counts.add(captured.tally)
-        fill()  # the next type starts before the counters are published
-        yield context.call_activity_with_retry(record_progress, BOOKKEEPING,
-                                               asdict(RecordProgress.for_run(job, counts=counts)))
+    outcomes = yield from read_types(context, job, types, at_once, read, unread, counts)
+    again = [PolicyGroup(o.policy_type, o.retry) for o in outcomes if o.retry]
     return [replace(batch, attempt=2) for batch in _batches(
         [TypeListing(group.policy_type, ids=group.policy_ids) for group in again])]
 

@@ -136,7 +136,8 @@ def drift_job(tenant_id: str, baseline_backup_set_id: str, policy_types: list[st
         key=f"{tenant_id}|drift|{baseline_backup_set_id}|{','.join(asked) if asked else '*'}",
         route=f"/api/tenants/{tenant_id}/drift-checks",
         body={"baseline_backup_set_id": requested_baseline, "policy_types": asked},
-        parameters={"policy_types": sorted(set(policy_types)), "since": since},
+        parameters={"policy_types": sorted(set(policy_types)), "since": since,
+                    "types_at_once": TYPES_AT_ONCE},
         backup_set_id=baseline_backup_set_id,
     )
 
