@@ -27,6 +27,7 @@ from shared.platform.errors import (
     GraphThrottled,
     GraphTransient,
 )
+from tests.graph.conftest import TEST_KEK
 
 pytestmark = pytest.mark.anyio
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -34,6 +35,7 @@ SETTINGS = load_settings({
     "GRAPH_BASE_URL": "https://graph.test", "ENTRA_AUTHORITY_HOST": "https://login.test",
     "GRAPH_CLIENT_ID": "app", "GRAPH_CLIENT_SECRET": "secret-value-123",
     "API_AUTH_ISSUER": "i", "API_AUTH_AUDIENCE": "a", "API_AUTH_JWKS_URL": "https://j.test",
+    "PV_SNAPSHOT_KEK": TEST_KEK,
 })
 
 
