@@ -77,6 +77,14 @@ def test_every_operation_answers_as_the_document_says(stack, admin, sim, tenant_
     preview = api.restore(tenant_id, run["backup_set_id"])
     assert preview.status_code == 202
     api.wait(preview)
+
+    assert api.pin_baseline(tenant_id, run["backup_set_id"]).status_code == 200
+    assert api.request("GET", f"{t}/baseline").status_code == 200
+    check_run = api.drift_check(tenant_id)
+    assert check_run.status_code == 202
+    assert api.wait(check_run)["status"] == "succeeded"
+    assert api.pin_baseline(tenant_id, None).status_code == 204
+    assert api.pin_baseline(tenant_id, None).status_code == 404
     assert api.restore(tenant_id, "0" * 26).status_code == 404
 
     notifications = api.ok("GET", "/api/notifications", params={"unread": "true"})["value"]
