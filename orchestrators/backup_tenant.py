@@ -165,7 +165,7 @@ def _list(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str]
 
 
 def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, types: list[str],
-                   counts: Counts, at_once: int):
+                   counts: Counts, at_once: int, publish_every: int):
     """Read ``at_once`` types at a time (the run's ``types_at_once``: recorded with the run,
     so a replay schedules exactly what the first execution did; ``orchestrators.type_fanout``);
     a type whose activity fails after its retries is one failed type-level item. Returns the
@@ -182,7 +182,8 @@ def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, type
                 groups=[PolicyGroup(policy_type, [TYPE_LEVEL_ID])])))))
         return CapturedType(policy_type, listed=tally.processed, tally=tally)
 
-    outcomes = yield from read_types(context, job, types, at_once, read, unread, counts)
+    outcomes = yield from read_types(context, job, types, at_once, read, unread, counts,
+                                     publish_every)
     again = [PolicyGroup(o.policy_type, o.retry) for o in outcomes if o.retry]
     return [replace(batch, attempt=2) for batch in _batches(
         [TypeListing(group.policy_type, ids=group.policy_ids) for group in again])]
@@ -219,7 +220,8 @@ def _backup_by_collection(context: df.DurableOrchestrationContext, ref: RunRef,
     job = BackupJob.for_run(ref, backup_set_id=run.backup_set_id, at=now_iso(context))
     counts = Counts()
     retry = yield from _capture_types(context, job, run.parameters["policy_types"], counts,
-                                      run.parameters.get("types_at_once", PARALLEL_TYPES))
+                                      run.parameters.get("types_at_once", PARALLEL_TYPES),
+                                      run.parameters.get("progress_every", 1))
     yield from _capture(context, job, retry, counts)
 
 

@@ -32,7 +32,7 @@ bp = df.Blueprint()
 
 
 def _check_types(context: df.DurableOrchestrationContext, ref: RunRef, baseline_id: str,
-                 types: list[str], counts: Counts, at_once: int):
+                 types: list[str], counts: Counts, at_once: int, publish_every: int):
     """Check ``at_once`` types at a time, as a backup reads them
     (``orchestrators.type_fanout``); a type whose activity fails after its retries is one
     failed type-level item."""
@@ -46,7 +46,7 @@ def _check_types(context: df.DurableOrchestrationContext, ref: RunRef, baseline_
             record_unchecked, BOOKKEEPING,
             asdict(RecordUnchecked.for_run(ref, policy_type=policy_type)))))
 
-    yield from read_types(context, ref, types, at_once, read, unread, counts)
+    yield from read_types(context, ref, types, at_once, read, unread, counts, publish_every)
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -59,7 +59,8 @@ def check_drift(context: df.DurableOrchestrationContext):
         assert run.backup_set_id is not None  # the baseline, fixed when the run was recorded
         yield from _check_types(context, ref, run.backup_set_id,
                                 run.parameters["policy_types"], Counts(),
-                                run.parameters.get("types_at_once", PARALLEL_TYPES))
+                                run.parameters.get("types_at_once", PARALLEL_TYPES),
+                                run.parameters.get("progress_every", 1))
         try:
             yield context.call_activity_with_retry(attribute_changes, GRAPH_BATCH, asdict(
                 AttributeChanges.for_run(ref, since=run.parameters.get("since"))))

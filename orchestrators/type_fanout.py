@@ -32,10 +32,11 @@ def mode_for(attempt: int) -> TransientMode:
 
 
 def read_types(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str],
-               at_once: int, read: ReadType, unread: RecordUnread, counts: Counts
-               ) -> Generator[Any, Any, list[CapturedType]]:
-    """Read ``at_once`` types at a time; as each finishes, start the next and publish the
-    counters. A type whose listing Graph refused transiently is read again, up to
+               at_once: int, read: ReadType, unread: RecordUnread, counts: Counts,
+               publish_every: int = 1) -> Generator[Any, Any, list[CapturedType]]:
+    """Read ``at_once`` types at a time; as each finishes, start the next, and publish the
+    counters after every ``publish_every`` finished types (the run's finish publishes the
+    last). A type whose listing Graph refused transiently is read again, up to
     ITEM_ATTEMPTS times. Returns each read's outcome, in the order they finished."""
     pending: dict[Any, tuple[str, int]] = {}  # task → (type, attempt)
     waiting = [(policy_type, 1) for policy_type in types]
@@ -60,6 +61,7 @@ def read_types(context: df.DurableOrchestrationContext, ref: RunRef, types: list
         counts.add(outcome.tally)
         outcomes.append(outcome)
         fill()  # the next type starts before the counters are published
-        yield context.call_activity_with_retry(record_progress, BOOKKEEPING,
-                                               asdict(RecordProgress.for_run(ref, counts=counts)))
+        if len(outcomes) % publish_every == 0:
+            yield context.call_activity_with_retry(
+                record_progress, BOOKKEEPING, asdict(RecordProgress.for_run(ref, counts=counts)))
     return outcomes

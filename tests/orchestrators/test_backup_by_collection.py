@@ -67,6 +67,17 @@ def test_backup_reads_as_many_types_at_once_as_its_run_was_recorded_with():
     assert len(context.named("capture_type")) == len(SIZES)
 
 
+def test_backup_publishes_its_counters_every_few_types_as_its_run_was_recorded_with():
+    context = _context(parameters={"policy_types": list(SIZES), "read": READ_BY_COLLECTION,
+                                   "progress_every": 4})
+
+    run(backup_tenant, context)
+
+    [published] = _progress(context)  # 6 types: after the 4th finished, not after each
+    assert 0 < published["processed"] < sum(SIZES.values())
+    assert context.named("finish_run")  # the finish publishes the rest
+
+
 def test_backup_reads_every_type_whole_a_few_at_a_time_and_publishes_each():
     context = _context()
 

@@ -13,6 +13,7 @@ from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch
 from shared.platform.keys import utc_now
 from shared.runs.jobs import (
+    PROGRESS_EVERY,
     READ_BY_COLLECTION,
     TYPES_AT_ONCE,
     Job,
@@ -168,7 +169,8 @@ def test_backup_job_without_types_is_keyed_star_and_backs_up_every_type():
     assert job.key == f"{TENANT}|backup|*"
     assert job.body == {"policy_types": None, "label": "nightly"}
     assert job.parameters == {"policy_types": list(SUPPORTED_KEYS), "label": "nightly",
-                              "read": READ_BY_COLLECTION, "types_at_once": TYPES_AT_ONCE}
+                              "read": READ_BY_COLLECTION, "types_at_once": TYPES_AT_ONCE,
+                              "progress_every": PROGRESS_EVERY}
     assert (job.orchestrator, job.produces_backup_set) == ("backup_tenant", True)
 
 
