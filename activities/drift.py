@@ -18,8 +18,7 @@ import logging
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-import azure.durable_functions as df
-
+from activities.blueprint import ActivityBlueprint
 from activities.contracts.drift import (
     AttributeChanges,
     Attributed,
@@ -45,7 +44,7 @@ from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, Outcome, Run
 from shared.runs.notifications import NotificationStore
 from shared.runs.store import RunStore
 
-bp = df.Blueprint()
+bp = ActivityBlueprint()
 log = logging.getLogger(__name__)
 
 _READ_CONCURRENCY = 8  # baseline documents read at once

@@ -16,8 +16,7 @@ from collections.abc import Collection
 from dataclasses import asdict, replace
 from typing import Any
 
-import azure.durable_functions as df
-
+from activities.blueprint import ActivityBlueprint
 from activities.contracts.restore import (
     ApplyItems,
     AuditRestoreFinished,
@@ -55,7 +54,7 @@ from shared.runs.model import (
 from shared.runs.store import RunStore
 from shared.tenants.audit import AuditEvent, AuditLog
 
-bp = df.Blueprint()
+bp = ActivityBlueprint()
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 20

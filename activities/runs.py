@@ -9,8 +9,7 @@ outcomes: ``activities.contracts.runs``.
 import logging
 from dataclasses import asdict
 
-import azure.durable_functions as df
-
+from activities.blueprint import ActivityBlueprint
 from activities.contracts.runs import FinishedRun, FinishRun, RecordProgress, StartedRun, StartRun
 from shared.backups.sets import BackupSet, BackupSetStore
 from shared.platform.codes import ErrorCode
@@ -22,7 +21,7 @@ from shared.runs.model import Outcome, Run, RunStatus
 from shared.runs.notifications import NotificationStore, notification_for
 from shared.runs.store import RunStore
 
-bp = df.Blueprint()
+bp = ActivityBlueprint()
 log = logging.getLogger(__name__)
 
 

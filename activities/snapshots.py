@@ -15,8 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-import azure.durable_functions as df
-
+from activities.blueprint import ActivityBlueprint
 from activities.contracts.snapshots import (
     CapturedBatch,
     CapturedType,
@@ -55,7 +54,7 @@ from shared.platform.storage import Storage, get_storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
 from shared.runs.store import RunStore
 
-bp = df.Blueprint()
+bp = ActivityBlueprint()
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 

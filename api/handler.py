@@ -26,6 +26,7 @@ from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
 from shared.platform.errors import Forbidden, PolicyVaultError, ValidationFailed
 from shared.platform.keys import is_guid, is_ulid
+from shared.platform.log_context import log_context
 from shared.platform.loop_local import LoopLocal
 from shared.platform.redact import redact
 from shared.platform.storage import Storage, get_storage
@@ -109,7 +110,9 @@ async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse
             call.tenant = await _authorize(call, access.tenant_role)
         if len(req.get_body() or b"") > MAX_BODY_BYTES:
             raise ValidationFailed("the body is larger than 1 MiB")
-        return await endpoint(call)
+        with log_context(tenant_id=call.tenant.tenant_id if call.tenant else None,
+                         run_id=call.route("run_id").upper() or None):
+            return await endpoint(call)
     except PolicyVaultError as exc:
         if exc.http_status >= 500:
             log.error("request failed: %s %s", exc.code, exc.message)

@@ -556,6 +556,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
           value: 'ClientId=${identity.properties.clientId};Authorization=AAD'
         }
+        // The Python worker configures the Azure Monitor OpenTelemetry distro itself (host.json
+        // telemetryMode OpenTelemetry); log records' run_id, tenant_id and invocation_id
+        // attributes become customDimensions. The exporter authenticates with the string above.
+        {
+          name: 'PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY'
+          value: 'true'
+        }
         {
           name: 'PV_STORAGE_PREFIX'
           value: ''

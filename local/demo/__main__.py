@@ -15,7 +15,11 @@ from contextlib import ExitStack
 from local.demo.console import Console
 from local.demo.drift import show_drift
 from local.demo.scenario import Demo, DemoFailed
+from local.host.startup import configure_logging
 from local.stack import running_stack
+
+# The app's own loggers, which --verbose shows from INFO up (libraries from WARNING up).
+APP_LOGGERS = ("activities", "api", "orchestrators", "shared", "timers")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,8 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=240.0, metavar="SECONDS",
                         help="longest wait for any one run (default 240)")
     parser.add_argument("--verbose", action="store_true",
-                        help="also print the runtime's warnings and errors (e.g. a function's "
-                             "traceback) to stderr")
+                        help="also print the app's log (with each line's run, tenant and "
+                             "invocation) and the runtime's warnings and errors to stderr")
     return parser.parse_args(argv)
 
 
@@ -41,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
     # The demo reports outcomes itself; the runtime's own log is for --verbose.
-    logging.basicConfig(level=logging.WARNING if args.verbose else logging.CRITICAL,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:  # the app's own lines, each naming its run, tenant and invocation
+        configure_logging("WARNING", stream=sys.stderr,
+                          levels=dict.fromkeys(APP_LOGGERS, "INFO"))
+    else:
+        logging.basicConfig(level=logging.CRITICAL)
     console.line("PolicyVault demo: Intune backup and restore on one machine "
                  "(no Azure, no Core Tools, no Docker)")
     began = time.monotonic()

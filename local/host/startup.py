@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from local.host.app_config_hook import validate_app_config
 from local.host.app_loader import load_app
@@ -49,13 +50,31 @@ def prepare_host(
     )
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Function and runtime logs go to stdout; stderr is kept for the one-line fatal error."""
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
+# What every LogRecord has; anything else on a record is a field the code attached to it.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName"}
+
+
+class FieldsFormatter(logging.Formatter):
+    """Appends a record's own fields (``extra=``, or attributes a record factory set), as
+    Application Insights shows them as ``customDimensions``: ``… [run_id=… tenant_id=…]``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = [f"{name}={value}" for name, value in vars(record).items()
+                  if name not in _RECORD_ATTRIBUTES and not name.startswith("_")]
+        return f"{text} [{' '.join(fields)}]" if fields else text
+
+
+def configure_logging(level: str = "INFO", *, stream: TextIO = sys.stdout,
+                      levels: Mapping[str, str] | None = None) -> None:
+    """Function and runtime logs go to ``stream`` (stdout; stderr is kept for the one-line
+    fatal error), each line ending with its record's fields (:class:`FieldsFormatter`).
+    ``levels``: a level per logger name, e.g. to let the app's own loggers say more."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(FieldsFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.captureWarnings(True)
     logging.getLogger("azure").setLevel(logging.WARNING)
+    for name, logger_level in (levels or {}).items():
+        logging.getLogger(name).setLevel(logger_level)

@@ -4,6 +4,7 @@ honours."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from shared.platform.config import load_settings
@@ -55,3 +56,18 @@ def test_infra_secret_is_a_key_vault_reference_and_storage_keys_are_off():
     assert "allowSharedKeyAccess: false" in BICEP
     assert "DisableLocalAuth: true" in BICEP
     assert re.search(r"alwaysReady: \[\s+\{\s+name: 'durable'", BICEP)
+
+
+def test_telemetry_goes_to_application_insights_through_opentelemetry():
+    """What Microsoft's "Use OpenTelemetry with Azure Functions" asks of a Python app: the
+    host in OpenTelemetry mode, the worker allowed to stream its own logs (so the host does
+    not log them twice), and the distro it configures shipped with the app — with the
+    exporter authenticating as the app's identity (local ingestion is off)."""
+    settings = _app_settings()
+    host = json.loads((ROOT / "host.json").read_text())
+    requirements = (ROOT / "requirements.txt").read_text()
+
+    assert host["telemetryMode"] == "OpenTelemetry"
+    assert settings["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "'true'"
+    assert "Authorization=AAD" in settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+    assert re.search(r"^azure-monitor-opentelemetry==\S+", requirements, re.MULTILINE)
