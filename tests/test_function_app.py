@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from function_app import app
 from local.host.app_loader import discover_functions
 
@@ -19,3 +21,15 @@ def test_the_app_registers_every_job_and_the_schedule_tick():
     [tick] = [spec for spec in FUNCTIONS if spec.name == "schedule_tick"]
     assert tick.trigger["schedule"] == "0 */5 * * * *"
     assert len({spec.name for spec in FUNCTIONS}) == len(FUNCTIONS)
+
+
+def test_every_activity_logs_in_its_runs_context():
+    """Each activity comes from an ``activities.blueprint.ActivityBlueprint`` (its log lines
+    name the run, tenant and invocation), not from a plain ``df.Blueprint``."""
+    activities = [spec for spec in FUNCTIONS if spec.trigger_type == "activityTrigger"]
+
+    assert activities
+    plain = [spec.name for spec in activities
+             if getattr(spec.user_function, "__wrapped__", None) is None
+             or "context" not in inspect.signature(spec.user_function).parameters]
+    assert plain == []
