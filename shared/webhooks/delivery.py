@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from shared.backups.tenant_keys import TenantKeys
 from shared.platform.keys import inverted_time, iso, parse_iso, stable_id, utc_now
 from shared.platform.storage import Storage, send_message
 from shared.webhooks import sender, signing
@@ -101,10 +102,11 @@ class Attempted:
 
 async def attempt(storage: Storage, job: DeliveryJob, *, allowed_hosts: Collection[str],
                   now: datetime | None = None, resolver: Resolver = system_resolver,
-                  transport: httpx.AsyncBaseTransport | None = None) -> Attempted:
+                  transport: httpx.AsyncBaseTransport | None = None,
+                  keys: TenantKeys | None = None) -> Attempted:
     """Make one attempt of ``job``, record it, and schedule the next when it may help."""
     now = now or utc_now()
-    store = WebhookStore(storage)
+    store = WebhookStore(storage, keys)
     endpoint = await store.endpoint(job.tenant_id, job.webhook_id)
     if endpoint is None or job.event_type not in endpoint.webhook.events:
         return Attempted(None)  # deleted, or re-registered without this event
