@@ -6,7 +6,7 @@ only the ``Host`` header and the TLS server name (SNI, and what the certificate 
 so nothing can re-resolve the name between the check and the connection. No redirect is
 followed, the answer is read to at most :data:`MAX_ANSWER_BYTES`, and the whole attempt is
 bounded by :data:`ATTEMPT_TIMEOUT_S`. Environment proxies are not used (a proxy would resolve
-the name itself).
+the name itself), and nothing logs the URL (its query string is a secret).
 """
 
 from __future__ import annotations
@@ -82,28 +82,28 @@ async def post(target: Target, headers: dict[str, str], body: bytes, *,
 
 async def _post_first_reachable(target: Target, addresses: list[str], headers: dict[str, str],
                                 body: bytes, transport: httpx.AsyncBaseTransport | None) -> int:
-    """The status of the POST to the first of ``addresses`` that accepts a connection."""
+    """The status of the POST to the first of ``addresses`` that accepts a connection.
+
+    The transport is used without an ``httpx.AsyncClient``: the client logs each request's
+    URL, and a webhook URL's query string is a secret."""
     sni = None if _is_literal(target.host) else target.host
-    async with httpx.AsyncClient(
-        transport=transport or httpx.AsyncHTTPTransport(retries=0),
-        timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
-        follow_redirects=False,
-    ) as client:
+    timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S).as_dict()
+    async with transport or httpx.AsyncHTTPTransport(retries=0) as sending:
         for n, address in enumerate(addresses):
             host = f"[{address}]" if ":" in address else address
-            request = client.build_request(
+            request = httpx.Request(
                 "POST", f"https://{host}:{target.port}{target.path}", content=body,
                 headers={**headers, "host": target.host_header, "user-agent": "PolicyVault"},
-                extensions={"sni_hostname": sni} if sni else {})
+                extensions={"timeout": timeout, **({"sni_hostname": sni} if sni else {})})
             try:
-                response = await client.send(request, stream=True)
+                response = await sending.handle_async_request(request)
             except httpx.ConnectError:
                 if n == len(addresses) - 1:
                     raise
                 continue
             try:
                 read = 0
-                async for chunk in response.aiter_raw():
+                async for chunk in response.stream:  # type: ignore[union-attr]
                     read += len(chunk)
                     if read >= MAX_ANSWER_BYTES:
                         break
