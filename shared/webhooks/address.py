@@ -26,6 +26,7 @@ from shared.platform.errors import ValidationFailed
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 MAX_URL_LENGTH = 2048
+RESOLVE_TIMEOUT_S = 5.0
 REDACTED_QUERY = "[redacted]"
 PLATFORM_ADDRESSES = frozenset(map(ipaddress.ip_address, ("168.63.129.16", "169.254.169.254",
                                                           "fd00:ec2::254")))
@@ -35,6 +36,11 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 class AddressRefused(ValidationFailed):
     """Raised when a webhook URL or the address its host resolves to may not be called."""
+
+
+class Unresolvable(AddressRefused):
+    """Raised when a webhook's host does not resolve (in time): refused at registration, but
+    worth another try at delivery."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +138,12 @@ async def resolve_checked(target: Target, allowed_hosts: Collection[str],
         addresses = [str(literal)]
     else:
         try:
-            addresses = await resolver(target.host, target.port)
-        except OSError as exc:
-            raise AddressRefused(f"url: the host {target.host} does not resolve") from exc
+            async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                addresses = await resolver(target.host, target.port)
+        except (OSError, TimeoutError) as exc:
+            raise Unresolvable(f"url: the host {target.host} does not resolve") from exc
         if not addresses:
-            raise AddressRefused(f"url: the host {target.host} does not resolve")
+            raise Unresolvable(f"url: the host {target.host} does not resolve")
     if target.host in allowed_hosts:
         return addresses
     for text in addresses:
@@ -146,5 +153,5 @@ async def resolve_checked(target: Target, allowed_hosts: Collection[str],
     return addresses
 
 
-__all__ = ["AddressRefused", "Resolver", "Target", "parse_url", "refusal", "resolve_checked",
-           "shown", "system_resolver"]
+__all__ = ["AddressRefused", "Resolver", "Target", "Unresolvable", "parse_url", "refusal",
+           "resolve_checked", "shown", "system_resolver"]

@@ -23,6 +23,7 @@ from shared.webhooks.address import (
     AddressRefused,
     Resolver,
     Target,
+    Unresolvable,
     resolve_checked,
     system_resolver,
 )
@@ -37,7 +38,8 @@ RETRYABLE_STATUSES = frozenset({408, 429})  # besides every 5xx
 @dataclass(frozen=True)
 class Outcome:
     """What one attempt got: an HTTP status, or an ``error`` of our own vocabulary
-    (``timeout``, ``connection_failed``, ``address_refused``, ``redirect_not_followed``,
+    (``timeout``, ``connection_failed`` — also a host that does not resolve —,
+    ``address_refused``, ``redirect_not_followed``,
     ``http_error``), and whether trying again later may help."""
 
     delivered: bool
@@ -70,6 +72,8 @@ async def post(target: Target, headers: dict[str, str], body: bytes, *,
         async with asyncio.timeout(ATTEMPT_TIMEOUT_S):
             addresses = await resolve_checked(target, allowed_hosts, resolver)
             status = await _post_first_reachable(target, addresses, headers, body, transport)
+    except Unresolvable:  # DNS may answer next time
+        return done(False, True, error="connection_failed")
     except AddressRefused:
         return done(False, False, error="address_refused")
     except (TimeoutError, httpx.TimeoutException):

@@ -348,3 +348,17 @@ async def test_store_the_secret_and_the_url_are_sealed_and_the_secret_is_kept(st
     stored = json.dumps(dict(row), default=str)
     assert "k3y" not in stored and "s3cr3t" not in stored
     assert created.secret.removeprefix("whsec_") not in stored
+
+
+async def test_attempt_a_host_that_does_not_resolve_is_retried(storage, keys):
+    await _register(storage, keys, "https://hooks.example.test/in")
+    await enqueue_event(storage, _event())
+    [job] = await _queued_jobs(storage)
+
+    async def nothing(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    done = await attempt(storage, job, allowed_hosts=frozenset(), keys=keys, resolver=nothing)
+
+    assert done.row is not None and done.retry is not None
+    assert (done.row["outcome"], done.row["error"]) == ("retrying", "connection_failed")
