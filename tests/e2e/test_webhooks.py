@@ -10,22 +10,28 @@ import socket
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from standardwebhooks import Webhook as StandardWebhook
 
 from local.stack import Stack
 from local.webhook_receiver import Answer, WebhookReceiver
 from shared.platform.keys import parse_iso
+from tests.e2e.restore_support import backup
 
 SIG = "sig-" + uuid.uuid4().hex  # a Logic Apps style credential in the query string
 
 
 @pytest.fixture
-def receiver(stack: Stack) -> Iterator[WebhookReceiver]:
+def receiver(stack: Stack, admin, tenant_id) -> Iterator[WebhookReceiver]:
+    """A receiver for the test; the tenant's webhooks are deleted afterwards, so later tests
+    of the session do not deliver to a receiver that is gone."""
     state = stack.sim.state
     assert state is not None
     with WebhookReceiver(state.leaf_cert_file, state.leaf_key_file) as running:
         yield running
+    for hook in admin.ok("GET", _path(tenant_id))["value"]:
+        admin.request("DELETE", _path(tenant_id, hook["webhook_id"]))
 
 
 def _path(tenant_id: str, webhook_id: str = "") -> str:
@@ -106,9 +112,10 @@ def test_webhooks_need_the_tenant_admin_role(stack, admin, tenant_id):
     assert (answer.status_code, listed.status_code) == (403, 403)
 
 
-def _register(admin, tenant_id: str, receiver: WebhookReceiver, webhook_id: str) -> str:
+def _register(admin, tenant_id: str, receiver: WebhookReceiver, webhook_id: str,
+              events: tuple[str, ...] = ("run.succeeded",)) -> str:
     created = admin.request("PUT", _path(tenant_id, webhook_id), json={
-        "url": receiver.url(f"/hook?{SIG}=1"), "events": ["run.succeeded"]})
+        "url": receiver.url(f"/hook?{SIG}=1"), "events": list(events)})
     assert created.status_code == 201
     return created.json()["secret"]
 
@@ -152,3 +159,22 @@ def test_webhooks_an_outage_is_retried_with_the_same_webhook_id(
     assert earliest["event_id"] == latest["event_id"] == first.headers["webhook-id"]
     waited = parse_iso(earliest["next_attempt_at"]) - parse_iso(earliest["attempted_at"])
     assert waited.total_seconds() <= 30
+
+
+def test_webhooks_a_drift_check_with_drift_delivers_drift_detected(
+        admin, sim, tenant_id, receiver):
+    secret = _register(admin, tenant_id, receiver, "drift", events=("drift_detected",))
+    baseline = backup(admin, tenant_id, ["roleScopeTags"])
+    added = httpx.post(f"{sim.base_url}/beta/deviceManagement/roleScopeTags",
+                       json={"displayName": f"Added {uuid.uuid4().hex[:6]}"},
+                       headers={"Authorization": f"Bearer {sim.graph_token(tenant_id)}"})
+    assert added.status_code == 201, added.text
+
+    run = admin.wait(admin.drift_check(tenant_id, baseline["backup_set_id"], ["roleScopeTags"]))
+    [request] = receiver.wait_for(1)
+
+    event = StandardWebhook(secret).verify(request.body, request.headers)
+    assert (event["type"], event["run_id"]) == ("drift_detected", run["run_id"])
+    assert event["drift"]["added"] == 1
+    [row] = _deliveries(admin, tenant_id, "drift", 1)
+    assert (row["event_type"], row["outcome"]) == ("drift_detected", "delivered")
