@@ -31,7 +31,8 @@ NOT_FOUND = {404: (ErrorCode.NOT_FOUND,)}
                    "shown) or replaces its URL and events (200, the secret is kept).",
        access=Access.ADMIN, body=WebhookPut,
        responses={201: Reply("The webhook was created", WebhookCreated),
-                  200: Reply("The webhook was replaced", WebhookBody)})
+                  200: Reply("The webhook was replaced", WebhookBody)},
+       errors={409: (ErrorCode.CONFLICT,)})
 async def put_webhook(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, _put_webhook)
 

@@ -21,6 +21,7 @@ from typing import Any
 from shared.backups.tenant_keys import TenantKeys
 from shared.crypto.envelope import key_version
 from shared.platform import tables
+from shared.platform.errors import Conflict
 from shared.platform.keys import iso, utc_now
 from shared.platform.paging import Page
 from shared.platform.storage import Storage
@@ -28,6 +29,7 @@ from shared.webhooks.address import shown
 from shared.webhooks.signing import new_secret
 
 WEBHOOKS, WEBHOOK_DELIVERIES = "webhooks", "webhookdeliveries"
+_SAVE_ATTEMPTS = 3
 EVENT_TYPES = ("run.queued", "run.running", "run.succeeded", "run.failed", "run.partial",
                "drift_detected")
 
@@ -78,14 +80,16 @@ class WebhookStore:
                   "url_sealed": _b64(key.seal(_name(webhook_id, "url"), url.encode())),
                   "events": json.dumps(sorted(set(events))), "updated_at": now}
         secret = new_secret()
-        created = await tables.insert_once(table, {
-            **fields, "created_at": now, "created_by": actor,
-            "secret_sealed": _b64(key.seal(_name(webhook_id, "secret"), secret.encode()))})
-        if not created:
-            await tables.upsert(table, fields, merge=True)
-        row = await tables.get_or_none(table, tenant_id, webhook_id)
-        assert row is not None
-        return Saved(_webhook(row), created, secret if created else None)
+        new = {**fields, "created_at": now, "created_by": actor,
+               "secret_sealed": _b64(key.seal(_name(webhook_id, "secret"), secret.encode()))}
+        # Create, else replace what is there; a DELETE in between means create after all.
+        for _ in range(_SAVE_ATTEMPTS):
+            created = await tables.insert_once(table, new)
+            if created or await tables.merge_if_present(table, fields):
+                row = await tables.get_or_none(table, tenant_id, webhook_id)
+                if row is not None:
+                    return Saved(_webhook(row), created, secret if created else None)
+        raise Conflict("the webhook kept changing while it was being saved; try again")
 
     async def get(self, tenant_id: str, webhook_id: str) -> Webhook | None:
         row = await tables.get_or_none(await self._storage.table(WEBHOOKS), tenant_id,

@@ -8,6 +8,7 @@ its answer instead of waiting for the queue to show it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -362,3 +363,17 @@ async def test_attempt_a_host_that_does_not_resolve_is_retried(storage, keys):
 
     assert done.row is not None and done.retry is not None
     assert (done.row["outcome"], done.row["error"]) == ("retrying", "connection_failed")
+
+
+async def test_store_concurrent_creating_puts_make_one_webhook_with_one_secret(storage, keys):
+    store = WebhookStore(storage, keys)
+    await keys.current(TENANT)
+
+    saved = await asyncio.gather(*(
+        store.put(TENANT, "race", f"https://psa.example.com/{n}", ["run.failed"], "oid-1")
+        for n in range(5)))
+
+    [winner] = [s for s in saved if s.created]
+    assert [s.secret for s in saved if not s.created] == [None] * 4
+    endpoint = await store.endpoint(TENANT, "race")
+    assert endpoint is not None and endpoint.secret == winner.secret
