@@ -17,10 +17,12 @@ from api.restores import bp as restores
 from api.runs import bp as runs
 from api.snapshots import bp as snapshots
 from api.tenants import bp as tenants
+from api.webhooks import bp as webhooks
 from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
 from orchestrators.check_drift import bp as drift_orchestration
 from orchestrators.restore import bp as restore_orchestration
+from queues.webhook_delivery import bp as webhook_delivery
 from timers.schedule_tick import bp as schedule_tick
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -35,6 +37,7 @@ app.register_functions(snapshots)
 app.register_functions(backups)
 app.register_functions(restores)
 app.register_functions(drift)
+app.register_functions(webhooks)
 
 # Orchestrations and the activities they call
 app.register_functions(capture_orchestration)
@@ -48,3 +51,6 @@ app.register_functions(drift_activities)
 
 # Timers: start what tenants' schedules say is due (DESIGN §10)
 app.register_functions(schedule_tick)
+
+# Queues: webhook deliveries and their retries (DESIGN §13)
+app.register_functions(webhook_delivery)

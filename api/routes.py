@@ -41,6 +41,7 @@ GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 POLICY_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 NOTIFICATION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 IDEMPOTENCY_KEY_RE = re.compile(r"^[!-~]{1,200}$")
+WEBHOOK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ PATH_PARAMETERS: dict[str, Parameter] = {
                            {"type": "string", "pattern": POLICY_ID_RE.pattern}),
     "notification_id": Parameter("Notification ID", "A notification id, as the list returns it.",
                                  {"type": "string", "pattern": NOTIFICATION_ID_RE.pattern}),
+    "webhook_id": Parameter("Webhook ID", "The caller's name for the webhook: letters, digits, "
+                            "- and _, at most 64.",
+                            {"type": "string", "pattern": WEBHOOK_ID_RE.pattern}),
 }
 IDEMPOTENCY_KEY = Parameter(
     "Idempotency key", "Retries with the same key within 24 hours return the same run; the same "

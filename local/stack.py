@@ -133,6 +133,8 @@ def stack_environment(sim: GraphSimulator, storage_connection: str,
         "PV_SNAPSHOT_KEK": local_kek(),
         "SSL_CERT_FILE": sim.bundle_file,
         "REQUESTS_CA_BUNDLE": sim.bundle_file,
+        # Webhook receivers of the local stack (tests, the demo) listen on this machine.
+        "PV_WEBHOOK_ALLOWED_HOSTS": "localhost",
     }
 
 

@@ -20,6 +20,9 @@ def test_the_app_registers_every_job_and_the_schedule_tick():
     assert by_trigger["timerTrigger"] == {"schedule_tick"}
     [tick] = [spec for spec in FUNCTIONS if spec.name == "schedule_tick"]
     assert tick.trigger["schedule"] == "0 */5 * * * *"
+    assert by_trigger["queueTrigger"] == {"deliver_webhook"}
+    [deliver] = [spec for spec in FUNCTIONS if spec.name == "deliver_webhook"]
+    assert deliver.trigger["queueName"] == "%PV_STORAGE_PREFIX%webhook-deliveries"
     assert len({spec.name for spec in FUNCTIONS}) == len(FUNCTIONS)
 
 

@@ -30,6 +30,8 @@ from shared.platform.ncrontab import CronError
 from shared.platform.paging import DEFAULT_TOP, MAX_TOP
 from shared.runs.model import RunStatus, RunType
 from shared.schedules.model import parse_schedule
+from shared.webhooks.address import MAX_URL_LENGTH
+from shared.webhooks.store import EVENT_TYPES
 
 MAX_DISPLAY_NAME = 256
 MAX_LABEL = 200
@@ -147,6 +149,7 @@ Schedule = Annotated[
 ]
 RoleName = Annotated[Literal["reader", "operator", "admin"], BeforeValidator(_lower)]
 CaState = Literal[CA_STATES]  # type: ignore[valid-type]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
 
 # ---- bodies --------------------------------------------------------------------------------
@@ -232,6 +235,18 @@ class BaselinePut(RequestBody):
     backup_set_id: BackupSetId
 
 
+class WebhookPut(RequestBody):
+    """PUT /api/tenants/{tenant_id}/webhooks/{webhook_id}: where to POST which events
+    (DESIGN §13)."""
+
+    url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)] = Field(
+        description="an https URL whose host resolves to public addresses only; its query "
+                    "string is kept secret (shown redacted)")
+    events: Annotated[
+        list[EventType], Field(min_length=1), AfterValidator(_sorted_unique),
+    ] = Field(description="the event types to deliver")
+
+
 # ---- query parameters ----------------------------------------------------------------------
 class ListQuery(BaseModel):
     """?top=&continuation= of every list endpoint; other parameters are ignored."""
@@ -264,5 +279,6 @@ class NotificationListQuery(ListQuery):
 
 __all__ = [
     "AccessPut", "BackupStart", "BaselinePut", "DriftCheckStart", "ListQuery",
-    "NotificationListQuery", "RestoreStart", "RunListQuery", "SchedulesPut", "TenantPut", "parse",
+    "NotificationListQuery", "RestoreStart", "RunListQuery", "SchedulesPut", "TenantPut",
+    "WebhookPut", "parse",
 ]

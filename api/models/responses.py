@@ -286,6 +286,44 @@ class AuditEventBody(ResponseBody):
     details: dict[str, Any]
 
 
+# ---- webhooks ------------------------------------------------------------------------------
+class WebhookBody(ResponseBody):
+    """A tenant's webhook (DESIGN §13); ``url`` with its query string redacted."""
+
+    webhook_id: str
+    url: str = Field(description="the URL, its query string shown as ?[redacted]")
+    events: list[str]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class WebhookCreated(WebhookBody):
+    """The answer to the PUT that created a webhook: the only time its secret is shown."""
+
+    secret: str = Field(description="whsec_ + base64: verify each delivery's "
+                                    "webhook-signature with it (Standard Webhooks)")
+
+
+class DeliveryBody(ResponseBody):
+    """One delivery attempt of one event to a webhook."""
+
+    delivery_id: str
+    webhook_id: str
+    event_id: str = Field(description="the webhook-id header: the same on every retry")
+    event_type: str
+    attempt: int = Field(description="1 for the first attempt")
+    attempted_at: Timestamp
+    outcome: Literal["delivered", "retrying", "failed"] = Field(
+        description="retrying: another attempt is scheduled (next_attempt_at); failed: none is")
+    status_code: int | None = Field(description="the receiver's HTTP status, if it answered")
+    error: str | None = Field(
+        description="timeout, connection_failed, address_refused, redirect_not_followed or "
+                    "http_error; null when delivered")
+    duration_ms: int
+    next_attempt_at: Timestamp | None
+    url: str = Field(description="the URL attempted, its query string redacted")
+
+
 # ---- lists ---------------------------------------------------------------------------------
 class ListBody(ResponseBody, Generic[B]):
     """Every list endpoint's envelope, newest first where it has an order."""
@@ -305,7 +343,8 @@ class ListBody(ResponseBody, Generic[B]):
 
 __all__ = [
     "AuditEventBody", "BackupItemBody", "BackupSetBody", "BackupSetWithItems", "BaselineBody",
-    "ChangedBy", "Counts", "DiffEntry", "DriftCounts", "ErrorInfo", "GrantBody", "Health",
-    "ListBody", "NotificationBody", "Problem", "ResponseBody", "RunBody", "RunItemBody",
-    "RunLinks", "RunWarning", "SchedulesBody", "StartedRun", "TenantBody", "VersionBody",
+    "ChangedBy", "Counts", "DeliveryBody", "DiffEntry", "DriftCounts", "ErrorInfo", "GrantBody",
+    "Health", "ListBody", "NotificationBody", "Problem", "ResponseBody", "RunBody",
+    "RunItemBody", "RunLinks", "RunWarning", "SchedulesBody", "StartedRun", "TenantBody",
+    "VersionBody", "WebhookBody", "WebhookCreated",
 ]

@@ -71,6 +71,8 @@ class Settings:
     portal_base_url: str
     snapshot_key: SnapshotKeyConfig
     graph_budget: GraphBudget = GraphBudget()
+    # Exact host names whose webhooks skip the address check (still https; DESIGN §13).
+    webhook_allowed_hosts: frozenset[str] = frozenset()
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -94,6 +96,16 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
         raise ConfigError(f"{name} must be a whole number above 0")
     return int(raw)
+
+
+def _host_names(env: dict[str, str], name: str) -> frozenset[str]:
+    """Comma-separated exact host names, lower-cased; blanks ignored."""
+    names = {part.strip().lower().rstrip(".") for part in env.get(name, "").split(",")}
+    names.discard("")
+    bad = sorted(n for n in names if not re.fullmatch(r"[a-z0-9.-]{1,253}|\[[0-9a-f:.]+\]", n))
+    if bad:
+        raise ConfigError(f"{name} must list host names, separated by commas")
+    return frozenset(names)
 
 
 def load_storage_prefix(env: dict[str, str]) -> str:
@@ -168,6 +180,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         graph_budget=GraphBudget(
             requests=_positive_int(env, "PV_GRAPH_REQUESTS_PER_20S", GraphBudget.requests),
             writes=_positive_int(env, "PV_GRAPH_WRITES_PER_20S", GraphBudget.writes)),
+        webhook_allowed_hosts=_host_names(env, "PV_WEBHOOK_ALLOWED_HOSTS"),
     )
 
 

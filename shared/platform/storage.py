@@ -219,10 +219,11 @@ async def download_or_none(container: ContainerClient, path: str) -> bytes | Non
             return None
 
 
-async def send_message(queue: QueueClient, data: bytes) -> None:
-    """Put one message on ``queue``."""
+async def send_message(queue: QueueClient, data: bytes, *,
+                       visible_in_s: int | None = None) -> None:
+    """Put one message on ``queue``; with ``visible_in_s``, invisible until then."""
     with storage_errors(f"send a message to {queue.queue_name}"):
-        await queue.send_message(data)
+        await queue.send_message(data, visibility_timeout=visible_in_s)
 
 
 def _from_settings() -> Storage:

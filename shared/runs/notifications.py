@@ -2,7 +2,8 @@
 
 Every run status change writes one notification (id derived from run id + status, row key
 ``{inverted time}_{id}``, so a retried activity rewrites the same row) and puts one message on
-the ``run-events`` queue (at least once; consumers dedupe on ``event_id``).
+the ``run-events`` queue (at least once; consumers dedupe on ``event_id``), and the same
+message to each of the tenant's webhooks subscribed to it (:mod:`shared.webhooks.delivery`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from shared.platform.keys import inverted_time, iso, stable_id
 from shared.platform.paging import Page
 from shared.platform.storage import Storage, send_message
 from shared.runs.model import Run
+from shared.webhooks.delivery import enqueue_event
 
 NOTIFICATIONS, RUN_EVENTS = "notifications", "run-events"
 
@@ -87,6 +89,7 @@ class NotificationStore:
         message = {"event_id": note.notification_id, **body}
         message.pop("read")
         await send_message(queue, json.dumps(message, sort_keys=True).encode())
+        await enqueue_event(self._storage, message)
 
     async def list(
         self, principal_id: str, *, unread_only: bool, top: int, continuation: str | None

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # What the deployed app needs at run time; everything else at the top level is dev-only.
 RUNTIME = frozenset({"function_app.py", "host.json", "requirements.txt",
-                     "activities", "api", "orchestrators", "shared", "timers"})
+                     "activities", "api", "orchestrators", "queues", "shared", "timers"})
 
 
 @dataclass(frozen=True)

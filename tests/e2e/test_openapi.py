@@ -93,5 +93,18 @@ def test_every_operation_answers_as_the_document_says(stack, admin, sim, tenant_
     assert api.request("POST", f"/api/notifications/{'0' * 32}/read").status_code == 404
     assert api.request("GET", f"{t}/audit").status_code == 200
 
+    hook = {"url": "https://localhost:9/tour?sig=x", "events": ["run.failed"]}
+    assert api.request("PUT", f"{t}/webhooks/tour", json=hook).status_code == 201
+    assert api.request("PUT", f"{t}/webhooks/tour", json=hook).status_code == 200
+    assert api.request("PUT", f"{t}/webhooks/tour",
+                       json={**hook, "url": "http://localhost/"}).status_code == 400
+    assert api.request("GET", f"{t}/webhooks").status_code == 200
+    assert api.request("GET", f"{t}/webhooks/tour").status_code == 200
+    assert api.request("GET", f"{t}/webhooks/tour/deliveries").status_code == 200
+    assert api.request("DELETE", f"{t}/webhooks/tour").status_code == 204
+    assert api.request("GET", f"{t}/webhooks/tour").status_code == 404
+    assert api.request("GET", f"{t}/webhooks/tour/deliveries").status_code == 404
+    assert api.request("DELETE", f"{t}/webhooks/tour").status_code == 404
+
     assert check.seen == {op["operationId"] for methods in check.document["paths"].values()
                           for op in methods.values()}

@@ -101,3 +101,11 @@ def test_settings_repr_never_shows_the_local_kek():
     assert settings.snapshot_key.local_kek == bytes(range(32))
     assert repr(bytes(range(32))) not in repr(settings)
     assert BASE["PV_SNAPSHOT_KEK"] not in repr(settings)
+
+
+def test_load_settings_webhook_allow_list_is_exact_lower_case_host_names():
+    assert load_settings(BASE).webhook_allowed_hosts == frozenset()
+    settings = load_settings({**BASE, "PV_WEBHOOK_ALLOWED_HOSTS": " LocalHost , hooks.lab., "})
+    assert settings.webhook_allowed_hosts == frozenset({"localhost", "hooks.lab"})
+    with pytest.raises(ConfigError, match="PV_WEBHOOK_ALLOWED_HOSTS"):
+        load_settings({**BASE, "PV_WEBHOOK_ALLOWED_HOSTS": "https://localhost/"})

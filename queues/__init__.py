@@ -1,0 +1,1 @@
+"""Queue-triggered functions."""
