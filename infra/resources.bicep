@@ -564,8 +564,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           value: 'true'
         }
         {
+          // Not empty: the webhook queue trigger's name is %PV_STORAGE_PREFIX%webhook-deliveries,
+          // and the host cannot resolve a %setting% that has no value.
           name: 'PV_STORAGE_PREFIX'
-          value: ''
+          value: 'pv'
         }
         {
           name: 'PV_KEY_VAULT_KEY_ID'

@@ -13,6 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.platform.config import get_settings
+from shared.platform.log_context import log_context
 from shared.platform.storage import get_storage
 from shared.webhooks.delivery import DELIVERY_QUEUE, DeliveryJob, attempt
 
@@ -21,6 +22,7 @@ bp = df.Blueprint()
 
 @bp.queue_trigger(arg_name="message", queue_name=f"%PV_STORAGE_PREFIX%{DELIVERY_QUEUE}",
                   connection="AzureWebJobsStorage")
-async def deliver_webhook(message: func.QueueMessage) -> None:
+async def deliver_webhook(message: func.QueueMessage, context: func.Context) -> None:
     job = DeliveryJob.of(json.loads(message.get_body()))
-    await attempt(get_storage(), job, allowed_hosts=get_settings().webhook_allowed_hosts)
+    with log_context(tenant_id=job.tenant_id, invocation_id=context.invocation_id):
+        await attempt(get_storage(), job, allowed_hosts=get_settings().webhook_allowed_hosts)

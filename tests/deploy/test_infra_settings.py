@@ -41,7 +41,7 @@ def test_infra_app_settings_load_as_identity_based_storage():
     placeholders = {name: "https://placeholder.example/x" for name in _app_settings()}
     env = {**placeholders, "AzureWebJobsStorage__accountName": "stabc123",
            "PV_KEY_VAULT_KEY_ID": "https://kv-pv.vault.azure.net/keys/snapshot-kek",
-           "AzureWebJobsStorage__credential": "managedidentity", "PV_STORAGE_PREFIX": ""}
+           "AzureWebJobsStorage__credential": "managedidentity", "PV_STORAGE_PREFIX": "pv"}
     for service in ("blob", "queue", "table"):
         env[f"AzureWebJobsStorage__{service}ServiceUri"] = (
             f"https://stabc123.{service}.core.windows.net")
@@ -71,3 +71,15 @@ def test_telemetry_goes_to_application_insights_through_opentelemetry():
     assert settings["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "'true'"
     assert "Authorization=AAD" in settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
     assert re.search(r"^azure-monitor-opentelemetry==\S+", requirements, re.MULTILINE)
+
+
+def test_every_binding_setting_the_host_resolves_has_a_value():
+    """A trigger's ``%NAME%`` must resolve to a non-empty app setting in Azure."""
+    from function_app import app
+    from local.host.app_loader import discover_functions
+
+    settings = _app_settings()
+    for spec in discover_functions(app):
+        for binding in spec.bindings:
+            for name in re.findall(r"%([^%]+)%", json.dumps(binding)):
+                assert settings.get(name, "''") != "''", (spec.name, name)
