@@ -217,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
             client.join(60)
         load_s = time.monotonic() - began
         cpu = cpu_seconds(runtime.proc.pid) - cpu_before
-
+        print(f"load stopped after {load_s:.0f} s: {sum(load.statuses.values())} requests "
+              f"{dict(load.statuses)}, errors {dict(load.errors)}, {len(load.runs)} runs; "
+              f"RSS samples (s, MB): {[(round(a), round(r)) for a, r in samples[::6]]}; "
+              f"draining…", flush=True)
         outcome, stuck = _drain(runtime, load, args.drain)
         final_rss = rss_mb(runtime.proc.pid)
     print(_report(args, load, samples, load_s, cpu, outcome, stuck, final_rss))
@@ -236,7 +239,10 @@ def _drain(runtime: RuntimeProcess, load: Load, drain_s: float
     with runtime.client("soak-admin") as admin:
         while pending:
             for run_id, tenant in list(pending.items()):
-                run = admin.run(tenant, run_id).json()
+                try:
+                    run = admin.run(tenant, run_id).json()
+                except httpx.HTTPError:  # a busy runtime: ask again on the next round
+                    continue
                 last[run_id] = f"{run_id} {run['run_type']} {run['status']}"
                 if run["status"] in TERMINAL:
                     outcome[f"{run['run_type']} {run['status']}"] += 1
