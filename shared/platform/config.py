@@ -12,10 +12,12 @@ import binascii
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 
 from shared.platform.errors import ConfigError
 from shared.platform.storage_account import StorageIdentity, storage_identity
+from shared.retention.settings import DEFAULT_ORPHAN_GRACE
 
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
 _PREFIX_RE = re.compile(r"^([a-z][a-z0-9]{0,19})?$")
@@ -71,6 +73,7 @@ class Settings:
     portal_base_url: str
     snapshot_key: SnapshotKeyConfig
     graph_budget: GraphBudget = GraphBudget()
+    orphan_grace: timedelta = DEFAULT_ORPHAN_GRACE  # PV_ORPHAN_GRACE_HOURS (DESIGN §12)
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -168,6 +171,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         graph_budget=GraphBudget(
             requests=_positive_int(env, "PV_GRAPH_REQUESTS_PER_20S", GraphBudget.requests),
             writes=_positive_int(env, "PV_GRAPH_WRITES_PER_20S", GraphBudget.writes)),
+        orphan_grace=timedelta(hours=_positive_int(
+            env, "PV_ORPHAN_GRACE_HOURS", int(DEFAULT_ORPHAN_GRACE.total_seconds() // 3600))),
     )
 
 
