@@ -4,10 +4,8 @@ terminated is started again (the purge is idempotent: it finishes what is left).
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from activities.contracts.purge import PurgeDay
 from shared.platform.keys import iso
 from shared.runs.starter import Scheduler
 
@@ -28,6 +26,7 @@ async def start_purge(scheduler: Scheduler, now: datetime, grace: timedelta, *,
     status = await scheduler.status(instance)
     if status is not None and status not in _RESTARTABLE:
         return None
-    day = PurgeDay(at=iso(now), grace_s=int(grace.total_seconds()), tenant_ids=tenant_ids)
-    await scheduler.schedule(ORCHESTRATOR, instance, asdict(day))
+    day = {"at": iso(now), "grace_s": int(grace.total_seconds()),  # contracts.purge.PurgeDay
+           "tenant_ids": tenant_ids}
+    await scheduler.schedule(ORCHESTRATOR, instance, day)
     return instance
