@@ -19,10 +19,10 @@ from azure.storage.blob import BlobServiceClient
 
 from api.starts import DurableScheduler
 from local.host.durable.extension import DurableExtension
-from shared.platform.keys import parse_iso
+from shared.platform.keys import parse_iso, utc_now
 from shared.platform.storage import expand_connection_string
 from shared.retention.orphans import MARK
-from shared.retention.start import start_purge
+from shared.retention.start import purge_instance_id, start_purge
 from tests.e2e.backup_support import wait_until
 from tests.e2e.restore_support import collection
 
@@ -32,12 +32,15 @@ GRACE = timedelta(hours=24)
 TERMINAL = ("Completed", "Failed", "Terminated")
 
 
+def _client(stack) -> df.DurableOrchestrationClient:
+    durable = next(e for e in stack.host.host.extensions if isinstance(e, DurableExtension))
+    return df.DurableOrchestrationClient(durable.input_binding_value({}))
+
+
 def _purge(stack, tenant_id: str, now: datetime, tag: str) -> dict:
     """Run the day's purge of ``tenant_id`` at ``now`` to its end; the tenant's summary."""
-    durable = next(e for e in stack.host.host.extensions if isinstance(e, DurableExtension))
-
     def client() -> df.DurableOrchestrationClient:
-        return df.DurableOrchestrationClient(durable.input_binding_value({}))
+        return _client(stack)
 
     instance = f"pv-purge-test-{tag}-{tenant_id[:8]}-{now:%Y%m%d%H%M%S}"
 
@@ -53,6 +56,7 @@ def _purge(stack, tenant_id: str, now: datetime, tag: str) -> dict:
                                 in TERMINAL else None)(stack.host.call(status())),
                        120, "the purge to finish", poll_s=0.2)
     assert final.runtime_status.name == "Completed", final.output
+    assert stack.host.call(start()) is None  # that day's purge ran: it is not started again
     output = final.output
     assert output["failed"] == []
     return output["tenants"][tenant_id]
@@ -220,3 +224,23 @@ def test_new_tenant_gets_the_default_retention(admin) -> None:
     assert (registered["retention_days"], registered["keep_min_sets"]) == (90, 7)
     assert (changed["retention_days"], changed["keep_min_sets"]) == (90, 3)
     assert admin.ok("GET", path)["keep_min_sets"] == 3
+
+
+def test_purge_timer_starts_the_day_s_purge_of_every_tenant_once(admin, stack, sim) -> None:
+    instance = purge_instance_id(utc_now())
+
+    async def status():
+        return await _client(stack).get_status(instance)
+
+    stack.fire_timer("purge_tick")
+    stack.fire_timer("purge_tick")  # a repeated tick finds the day's purge started
+
+    final = wait_until(lambda: (lambda s: s if s.runtime_status and s.runtime_status.name
+                                in TERMINAL else None)(stack.host.call(status())),
+                       120, "the purge to finish", poll_s=0.2)
+    assert final.runtime_status.name == "Completed", final.output
+    assert set(sim.tenant_ids) <= set(final.output["tenants"])
+    assert final.output["failed"] == []
+    # Nothing here is older than a retention: every set is still there.
+    for tenant_id in sim.tenant_ids:
+        assert final.output["tenants"][tenant_id]["purged"] == []
