@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from ulid import ULID
 
 from shared.platform import tables
-from shared.platform.keys import inverted_time, inverted_ulid, iso, parse_iso
+from shared.platform.keys import inverted_time, inverted_ulid, iso, parse_iso, utc_now
 from shared.platform.storage import Storage, delete_if_unchanged, list_blob_states
 from shared.retention.settings import AUDIT_RETENTION_DAYS
 from shared.runs.notifications import NOTIFICATIONS
@@ -30,6 +30,7 @@ from shared.runs.store import RUNS, RunStore
 from shared.tenants.audit import AUDIT
 
 RETENTION_STATE = "retention"  # PartitionKey = tenant, RowKey "state": the run-item watermark
+_CLOCK_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ async def purge_run_items(storage: Storage, tenant_id: str, retention_days: int,
         where += " and RowKey le @newer"
         params["newer"] = inverted_ulid(_ulid_floor(since))
     runs_table, store = await storage.table(RUNS), RunStore(storage)
-    watermark, deleted = cutoff, 0
+    # Never past the real clock (less a margin for skew between workers): a run created
+    # after this purge must still be ahead of the watermark, even when ``now`` is not today.
+    watermark, deleted = min(cutoff, utc_now() - _CLOCK_MARGIN), 0
     for row in await tables.query_all(runs_table, tenant_id, where, params):
         if row["status"] in ("queued", "running"):
             watermark = min(watermark, parse_iso(row["created_at"]))

@@ -188,7 +188,11 @@ def test_purge_keeps_exactly_what_it_must_and_deletes_orphan_blobs_after_the_gra
     assert _item(reused, policy_id)["sha256"] == v4["sha256"]
     assert blobs.state(content_path[v4["sha256"]]) == "kept"
 
-    # Past the grace: v3 goes, v4 stays readable, `newest` is no longer the newest.
+    mine = [n for n in admin.notifications() if n["tenant_id"] == tenant_id]
+    assert mine and admin.items(tenant_id, reused["run_id"])
+
+    # Past the grace: v3 goes, v4 stays readable, `newest` is no longer the newest. Every
+    # run and notification here is now past the retention too.
     final_now = first_now + GRACE + timedelta(hours=1)
     final = _purge(stack, tenant_id, final_now, "final")
 
@@ -200,6 +204,10 @@ def test_purge_keeps_exactly_what_it_must_and_deletes_orphan_blobs_after_the_gra
         {pinned["backup_set_id"], reused["backup_set_id"]} | default_ids)
     assert final["purged"] == [newest["backup_set_id"]]
     assert blobs.state(content_path[v5["sha256"]]) == "marked"  # no set holds it any more
+    assert [n for n in admin.notifications() if n["tenant_id"] == tenant_id] == []
+    for run_id in (reused["run_id"], preview.json()["run_id"], pinned["run_id"]):
+        assert admin.items(tenant_id, run_id) == []
+        assert admin.run(tenant_id, run_id).status_code == 200  # the run itself stays
     audit = [e for e in admin.pages(f"/api/tenants/{tenant_id}/audit")
              if e["action"] == "retention.purged"]
     assert len(audit) >= 3 and audit[0]["details"]["blobs_deleted"] >= 1
