@@ -71,7 +71,8 @@ async def _state(storage: Storage, path: str) -> str:
 async def test_sweep_stopped_midway_is_finished_by_the_rerun_and_loses_nothing_referenced(
         storage, snapshots, monkeypatch) -> None:
     old, old_paths = await _backup(storage, snapshots, 0, {
-        "a": {"id": "a", "v": 1}, "b": {"id": "b", "v": 1}, "c": {"id": "c", "v": 1}})
+        "a": {"id": "a", "v": 1}, "b": {"id": "b", "v": 1}, "c": {"id": "c", "v": 1},
+        "d": {"id": "d", "v": 1}})  # d is deleted in Graph before the next backup
     new, new_paths = await _backup(storage, snapshots, 5, {
         "a": {"id": "a", "v": 1}, "b": {"id": "b", "v": 2}, "c": {"id": "c", "v": 2}})
     assert old_paths["a"] == new_paths["a"]  # unchanged: one blob for both sets
@@ -111,8 +112,12 @@ async def test_sweep_stopped_midway_is_finished_by_the_rerun_and_loses_nothing_r
     monkeypatch.setattr(orphans, "mark", real_mark)
     rerun = await sweep_snapshots(storage, TENANT, now, GRACE)
 
-    assert rerun.counts["blobs_marked"] == 1
-    assert [await _state(storage, old_paths[p]) for p in "abc"] == ["kept", "marked", "marked"]
+    assert rerun.counts["blobs_marked"] == 2
+    assert [await _state(storage, old_paths[p]) for p in "abcd"] == [
+        "kept", "marked", "marked", "marked"]
+    # d's latest-content hint pointed at its orphan: dropped, so no backup skips the blob
+    hints = await LatestContentStore(storage).of_type(TENANT, TYPE)
+    assert sorted(hints) == ["a", "b", "c"]
     assert [await _state(storage, new_paths[p]) for p in "abc"] == ["kept"] * 3
     versions = await tables.query_all(await storage.table(VERSIONS), f"{TENANT}|{TYPE}|a")
     assert [v["backup_set_id"] for v in versions] == [new]  # repointed: its set is gone
@@ -127,8 +132,8 @@ async def test_sweep_stopped_midway_is_finished_by_the_rerun_and_loses_nothing_r
 
     late = await sweep_snapshots(storage, TENANT, now + GRACE, GRACE)
 
-    assert late.counts["blobs_deleted"] == 1
-    assert await _state(storage, old_paths["c"]) == "gone"
+    assert late.counts["blobs_deleted"] == 2
+    assert await _state(storage, old_paths["c"]) == await _state(storage, old_paths["d"]) == "gone"
     assert await snapshots.get(old_paths["b"]) == {"id": "b", "v": 1}
     assert await snapshots.get(new_paths["c"]) == {"id": "c", "v": 2}
     assert await _state(storage, old_paths["a"]) == "kept"
