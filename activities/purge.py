@@ -20,7 +20,7 @@ from shared.backups.sets import BackupSetStore
 from shared.platform.keys import parse_iso, stable_id
 from shared.platform.storage import get_storage
 from shared.retention.aged import purge_aged, purge_notifications, purge_run_items
-from shared.retention.plan import plan_purge
+from shared.retention.plan import baseline_sets, in_use_sets, plan_purge
 from shared.retention.sweep import sweep_snapshots
 from shared.tenants.audit import AuditEvent, AuditLog
 from shared.tenants.store import TenantStore
@@ -52,13 +52,18 @@ async def plan_tenant_purge(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload")
-async def purge_backup_sets(payload: dict) -> int:
-    """Delete these sets with their items (absent ones are fine)."""
+async def purge_backup_sets(payload: dict) -> list[str]:
+    """Delete these planned sets with their items (absent ones are fine) — except one that
+    was pinned, or that a job started to use, since the plan was made. The ids deleted."""
     job = PurgeSets.from_payload(payload)
-    sets = BackupSetStore(get_storage())
-    for backup_set_id in job.backup_set_ids:
+    storage = get_storage()
+    sets = BackupSetStore(storage)
+    spared = (await in_use_sets(storage, job.tenant_id)
+              | await baseline_sets(storage, job.tenant_id))
+    doomed = [s for s in job.backup_set_ids if s not in spared]
+    for backup_set_id in doomed:
         await sets.delete(job.tenant_id, backup_set_id)
-    return len(job.backup_set_ids)
+    return doomed
 
 
 @bp.activity_trigger(input_name="payload")

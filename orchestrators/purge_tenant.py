@@ -40,10 +40,11 @@ def purge_tenant(context: df.DurableOrchestrationContext):
 def _purge(context: df.DurableOrchestrationContext, job: PurgeTenant):
     plan = yield context.call_activity_with_retry(plan_tenant_purge, BOOKKEEPING, asdict(job))
     doomed: list[str] = plan["purge"]
+    purged: list[str] = []
     for start in range(0, len(doomed), SETS_PER_CALL):
-        yield context.call_activity_with_retry(purge_backup_sets, BOOKKEEPING, asdict(
+        purged += yield context.call_activity_with_retry(purge_backup_sets, BOOKKEEPING, asdict(
             PurgeSets(job.tenant_id, doomed[start:start + SETS_PER_CALL])))
-    counts: Counter[str] = Counter(sets_deleted=len(doomed), sets_kept_old=len(plan["kept"]))
+    counts: Counter[str] = Counter(sets_deleted=len(purged), sets_kept_old=len(plan["kept"]))
     counts.update((yield context.call_activity_with_retry(
         sweep_tenant_snapshots, BOOKKEEPING, asdict(job))))
     counts.update((yield context.call_activity_with_retry(
@@ -51,5 +52,5 @@ def _purge(context: df.DurableOrchestrationContext, job: PurgeTenant):
     summary = dict(sorted(counts.items()))
     yield context.call_activity_with_retry(audit_tenant_purge, BOOKKEEPING, asdict(
         AuditPurge(job.tenant_id, job.at, summary)))
-    return {"tenant_id": job.tenant_id, "purged": doomed, "kept": plan["kept"],
+    return {"tenant_id": job.tenant_id, "purged": purged, "kept": plan["kept"],
             "counts": summary}
