@@ -4,6 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.drift import bp as drift_activities
+from activities.purge import bp as purge_activities
 from activities.restore import bp as restore_activities
 from activities.runs import bp as run_activities
 from activities.snapshots import bp as snapshot_activities
@@ -21,8 +22,11 @@ from api.webhooks import bp as webhooks
 from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
 from orchestrators.check_drift import bp as drift_orchestration
+from orchestrators.purge_expired import bp as purge_orchestration
+from orchestrators.purge_tenant import bp as tenant_purge_orchestration
 from orchestrators.restore import bp as restore_orchestration
 from queues.webhook_delivery import bp as webhook_delivery
+from timers.purge_tick import bp as purge_tick
 from timers.schedule_tick import bp as schedule_tick
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -44,13 +48,18 @@ app.register_functions(capture_orchestration)
 app.register_functions(backup_orchestrations)
 app.register_functions(restore_orchestration)
 app.register_functions(drift_orchestration)
+app.register_functions(purge_orchestration)
+app.register_functions(tenant_purge_orchestration)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
 app.register_functions(restore_activities)
 app.register_functions(drift_activities)
+app.register_functions(purge_activities)
 
 # Timers: start what tenants' schedules say is due (DESIGN §10)
 app.register_functions(schedule_tick)
 
 # Queues: webhook deliveries and their retries (DESIGN §13)
 app.register_functions(webhook_delivery)
+# Timers: the daily retention purge (DESIGN §12)
+app.register_functions(purge_tick)

@@ -75,12 +75,17 @@ async def _put_tenant(call: ApiCall) -> func.HttpResponse:
     assert current.schedules is not None
     tenant = Tenant(tenant_id, body.display_name or current.display_name, current.created_at,
                     iso(now), current.schedules.changed(
-                        body.schedules.changes() if body.schedules else {}, now))
+                        body.schedules.changes() if body.schedules else {}, now),
+                    retention_days=_given(body.retention_days, current.retention_days),
+                    keep_min_sets=_given(body.keep_min_sets, current.keep_min_sets))
     await store.put(tenant)
     await TenantKeys(call.storage).current(tenant_id)  # its data key, at registration (§12)
     details = {"display_name": tenant.display_name}
     if body.schedules is not None:
         details["schedules"] = body.schedules.changes()
+    for name in ("retention_days", "keep_min_sets"):
+        if getattr(body, name) is not None:
+            details[name] = getattr(body, name)
     await _audit(call, tenant_id, "tenant.registered" if existing is None else "tenant.updated",
                  target=tenant_id, details=details)
     return json_response(_body(tenant), status=200 if existing else 201)
@@ -90,7 +95,12 @@ def _body(tenant: Tenant) -> TenantBody:
     assert tenant.schedules is not None
     return TenantBody(tenant_id=tenant.tenant_id, display_name=tenant.display_name,
                       created_at=tenant.created_at, updated_at=tenant.updated_at,
-                      schedules=SchedulesBody(**tenant.schedules.view()))
+                      schedules=SchedulesBody(**tenant.schedules.view()),
+                      retention_days=tenant.retention_days, keep_min_sets=tenant.keep_min_sets)
+
+
+def _given(value: int | None, current: int) -> int:
+    return current if value is None else value
 
 
 async def _list_tenants(call: ApiCall) -> func.HttpResponse:

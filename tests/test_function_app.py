@@ -11,18 +11,21 @@ from local.host.app_loader import discover_functions
 FUNCTIONS = discover_functions(app)
 
 
-def test_the_app_registers_every_job_and_the_schedule_tick():
+def test_the_app_registers_every_job_and_the_timers():
     by_trigger: dict[str, set[str]] = {}
     for spec in FUNCTIONS:
         by_trigger.setdefault(spec.trigger_type, set()).add(spec.name)
 
-    assert {"capture_snapshot", "backup_tenant", "restore"} <= by_trigger["orchestrationTrigger"]
-    assert by_trigger["timerTrigger"] == {"schedule_tick"}
+    assert {"capture_snapshot", "backup_tenant", "restore", "purge_expired",
+            "purge_tenant"} <= by_trigger["orchestrationTrigger"]
+    assert by_trigger["timerTrigger"] == {"schedule_tick", "purge_tick"}
     [tick] = [spec for spec in FUNCTIONS if spec.name == "schedule_tick"]
     assert tick.trigger["schedule"] == "0 */5 * * * *"
     assert by_trigger["queueTrigger"] == {"deliver_webhook"}
     [deliver] = [spec for spec in FUNCTIONS if spec.name == "deliver_webhook"]
     assert deliver.trigger["queueName"] == "%PV_STORAGE_PREFIX%webhook-deliveries"
+    [purge] = [spec for spec in FUNCTIONS if spec.name == "purge_tick"]
+    assert purge.trigger["schedule"] == "0 30 2 * * *"  # daily
     assert len({spec.name for spec in FUNCTIONS}) == len(FUNCTIONS)
 
 

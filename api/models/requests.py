@@ -28,6 +28,12 @@ from shared.platform.errors import UnsupportedType, ValidationFailed
 from shared.platform.keys import is_ulid
 from shared.platform.ncrontab import CronError
 from shared.platform.paging import DEFAULT_TOP, MAX_TOP
+from shared.retention.settings import (
+    MAX_KEEP_MIN_SETS,
+    MAX_RETENTION_DAYS,
+    MIN_KEEP_MIN_SETS,
+    MIN_RETENTION_DAYS,
+)
 from shared.runs.model import RunStatus, RunType
 from shared.schedules.model import parse_schedule
 from shared.webhooks.address import MAX_URL_LENGTH
@@ -179,6 +185,14 @@ class TenantPut(RequestBody):
         str, Field(min_length=1, max_length=MAX_DISPLAY_NAME), AfterValidator(_not_blank),
     ] | None = None
     schedules: SchedulesPut | None = None
+    retention_days: Annotated[int, Field(
+        ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS,
+        description="backup sets, run items and notifications older than this many days "
+                    "are purged daily (DESIGN §12)")] | None = None
+    keep_min_sets: Annotated[int, Field(
+        ge=MIN_KEEP_MIN_SETS, le=MAX_KEEP_MIN_SETS,
+        description="the newest this many backup sets are kept whatever their age")
+    ] | None = None
 
 
 class AccessPut(RequestBody):

@@ -233,6 +233,8 @@ class TenantBody(ResponseBody):
     created_at: Timestamp
     updated_at: Timestamp
     schedules: SchedulesBody
+    retention_days: int
+    keep_min_sets: int
 
 
 class GrantBody(ResponseBody):

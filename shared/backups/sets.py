@@ -97,6 +97,26 @@ class BackupSetStore:
         entity = await tables.get_or_none(table, tenant_id, row_key)
         return None if entity is None else _set(entity)
 
+    async def all(self, tenant_id: str) -> list[BackupSet]:
+        """Every set of the tenant, newest first (the retention purge reads this)."""
+        table = await self._storage.table(BACKUP_SETS)
+        return [_set(e) for e in await tables.query_all(table, tenant_id)]
+
+    async def delete(self, tenant_id: str, backup_set_id: str) -> None:
+        """Remove the set and every item row it has (items first, so a stop in between
+        leaves the set listed and a rerun finishes it); absent is fine."""
+        items = await self._storage.table(BACKUP_ITEMS)
+        rows = await tables.query_all(items, backup_set_id)
+        await tables.delete_many(items, [(r["PartitionKey"], r["RowKey"]) for r in rows])
+        table = await self._storage.table(BACKUP_SETS)
+        await tables.delete(table, tenant_id, inverted_ulid(backup_set_id))
+
+    async def blob_paths(self, backup_set_id: str) -> list[str]:
+        """The snapshot blobs the set's items refer to."""
+        table = await self._storage.table(BACKUP_ITEMS)
+        rows = await tables.query_all(table, backup_set_id)
+        return [r["blob_path"] for r in rows]
+
     async def list(self, tenant_id: str, *, top: int, continuation: str | None
                    ) -> Page[BackupSet]:
         table = await self._storage.table(BACKUP_SETS)

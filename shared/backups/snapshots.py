@@ -9,6 +9,10 @@ tables' ``sha256`` fields (backup items, versions, latest content) hold the same
 name stayed, the hash became keyed. The blob is the document sealed with AES-256-GCM
 (:mod:`shared.crypto.envelope`; the tenant id and blob name are its associated data).
 
+A blob the retention purge marked as an orphan is reclaimed by the next write of the same
+content: :meth:`SnapshotStore.store` clears the mark under the blob's ETag
+(:mod:`shared.retention.orphans`), or writes the blob again if the purge deleted it first.
+
 Blobs written before encryption (plaintext JSON under the bare SHA-256 of their bytes) are
 still read, and only when that SHA-256 still matches, so a plaintext blob can never stand in
 for a sealed one. They are not rewritten: the next capture of the policy stores its content
@@ -25,10 +29,12 @@ from typing import Any
 from shared.backups.tenant_keys import TenantKeys
 from shared.crypto.envelope import CONTENT_TYPE, DataKey, is_envelope, key_version
 from shared.graph.documents import canonical_json
-from shared.platform.errors import NotFound, SnapshotUnreadable
+from shared.platform.errors import NotFound, SnapshotUnreadable, StorageError
 from shared.platform.storage import Storage, download_or_none, upload_once
+from shared.retention.orphans import reclaim
 
 SNAPSHOTS = "snapshots"
+_STORE_ATTEMPTS = 5
 
 
 def blob_path(tenant_id: str, policy_type: str, policy_id: str, sha256: str) -> str:
@@ -75,10 +81,17 @@ class SnapshotStore:
         return stored.sha256, stored.path, await self.store(stored)
 
     async def store(self, addressed: Addressed) -> bool:
-        """Write the document's sealed blob unless it exists; True when this call created it."""
+        """Write the document's sealed blob unless it exists; True when this call created it.
+        An existing blob the purge marked as an orphan is reclaimed (its mark cleared under
+        its ETag), and one the purge deleted meanwhile is written again."""
         container = await self._storage.container(SNAPSHOTS)
         sealed = addressed.key.seal(addressed.path, addressed.data)
-        return await upload_once(container, addressed.path, sealed, CONTENT_TYPE)
+        for _ in range(_STORE_ATTEMPTS):
+            if await upload_once(container, addressed.path, sealed, CONTENT_TYPE):
+                return True
+            if await reclaim(container, addressed.path):
+                return False
+        raise StorageError("a snapshot blob kept vanishing while it was written")
 
     async def get(self, path: str, *, tenant_id: str | None = None) -> dict[str, Any]:
         """The document at ``path`` (a blob of ``tenant_id``'s, when given)."""

@@ -12,10 +12,12 @@ import binascii
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 
 from shared.platform.errors import ConfigError
 from shared.platform.storage_account import StorageIdentity, storage_identity
+from shared.retention.settings import DEFAULT_ORPHAN_GRACE
 
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
 _PREFIX_RE = re.compile(r"^([a-z][a-z0-9]{0,19})?$")
@@ -73,6 +75,7 @@ class Settings:
     graph_budget: GraphBudget = GraphBudget()
     # Exact host names whose webhooks skip the address check (still https; DESIGN §13).
     webhook_allowed_hosts: frozenset[str] = frozenset()
+    orphan_grace: timedelta = DEFAULT_ORPHAN_GRACE  # PV_ORPHAN_GRACE_HOURS (DESIGN §12)
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -181,6 +184,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             requests=_positive_int(env, "PV_GRAPH_REQUESTS_PER_20S", GraphBudget.requests),
             writes=_positive_int(env, "PV_GRAPH_WRITES_PER_20S", GraphBudget.writes)),
         webhook_allowed_hosts=_host_names(env, "PV_WEBHOOK_ALLOWED_HOSTS"),
+        orphan_grace=timedelta(hours=_positive_int(
+            env, "PV_ORPHAN_GRACE_HOURS", int(DEFAULT_ORPHAN_GRACE.total_seconds() // 3600))),
     )
 
 

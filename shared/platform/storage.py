@@ -19,12 +19,15 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
     ResourceExistsError,
+    ResourceModifiedError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
@@ -217,6 +220,61 @@ async def download_or_none(container: ContainerClient, path: str) -> bytes | Non
             return await downloader.readall()
         except ResourceNotFoundError:
             return None
+
+
+@dataclass(frozen=True)
+class BlobState:
+    """A blob as one read saw it: its ETag guards a later conditional write or delete."""
+
+    name: str
+    etag: str
+    metadata: dict[str, str]
+    created_on: datetime | None
+
+
+def _state(name: str, props: Any) -> BlobState:
+    return BlobState(name, props.etag, dict(props.metadata or {}), props.creation_time)
+
+
+async def blob_state(container: ContainerClient, path: str) -> BlobState | None:
+    """The blob's ETag and metadata, or None when there is no blob at ``path``."""
+    with storage_errors(f"read a blob's properties in {container.container_name}"):
+        try:
+            return _state(path, await container.get_blob_client(path).get_blob_properties())
+        except ResourceNotFoundError:
+            return None
+
+
+async def list_blob_states(container: ContainerClient, prefix: str) -> list[BlobState]:
+    """Every blob whose name starts with ``prefix``, with its ETag and metadata."""
+    with storage_errors(f"list blobs of {container.container_name}"):
+        return [_state(b.name, b) async for b in
+                container.list_blobs(name_starts_with=prefix, include=["metadata"])]
+
+
+async def set_metadata_if_unchanged(container: ContainerClient, state: BlobState,
+                                    metadata: dict[str, str]) -> bool:
+    """Replace the metadata of the blob as ``state`` saw it; False when it changed or
+    vanished since."""
+    with storage_errors(f"write a blob's metadata in {container.container_name}"):
+        try:
+            await container.get_blob_client(state.name).set_blob_metadata(
+                metadata, etag=state.etag, match_condition=MatchConditions.IfNotModified)
+        except (ResourceModifiedError, ResourceNotFoundError):
+            return False
+    return True
+
+
+async def delete_if_unchanged(container: ContainerClient, state: BlobState) -> bool:
+    """Delete the blob as ``state`` saw it; False when it changed since (it is kept) or
+    was already gone."""
+    with storage_errors(f"delete a blob of {container.container_name}"):
+        try:
+            await container.delete_blob(state.name, etag=state.etag,
+                                        match_condition=MatchConditions.IfNotModified)
+        except (ResourceModifiedError, ResourceNotFoundError):
+            return False
+    return True
 
 
 async def send_message(queue: QueueClient, data: bytes, *,

@@ -20,7 +20,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.platform.paging import Page, decode_token, encode_token
@@ -127,6 +127,45 @@ async def delete(table: TableClient, partition_key: str, row_key: str, *,
         except ResourceModifiedError:
             return False
     return True
+
+
+async def delete_many(table: TableClient, keys: Iterable[tuple[str, str]]) -> None:
+    """Delete many rows by ``(PartitionKey, RowKey)`` in entity-group transactions (absent
+    rows are fine: a transaction that finds one gone is retried row by row)."""
+    entities = [{"PartitionKey": pk, "RowKey": rk} for pk, rk in keys]
+    for batch in _transactions(entities):
+        with storage_errors(f"delete rows of {table.table_name}"):
+            try:
+                await table.submit_transaction([("delete", entity) for entity in batch])
+                continue
+            except (ResourceNotFoundError, TableTransactionError):
+                pass
+        for entity in batch:
+            await delete(table, entity["PartitionKey"], entity["RowKey"])
+
+
+async def query_range(table: TableClient, low: str, high: str, where: str = "",
+                      parameters: dict[str, Any] | None = None,
+                      select: list[str] | None = None) -> list[TableEntity]:
+    """Every row whose PartitionKey is in ``[low, high)`` (the partitions of one tenant,
+    for the purge), in key order; ``where`` as in :func:`query_all`."""
+    params = dict(parameters or {})
+    if {"lo", "hi"} & params.keys():
+        raise ValueError("@lo and @hi are reserved for the partition range")
+    params.update(lo=low, hi=high)
+    query = "PartitionKey ge @lo and PartitionKey lt @hi" + (f" and {where}" if where else "")
+    pager = table.query_entities(query, parameters=params, select=select)
+    with storage_errors(f"query {table.table_name}"):
+        return [entity async for entity in pager]
+
+
+async def query_table(table: TableClient, where: str, parameters: dict[str, Any],
+                      select: list[str] | None = None) -> list[TableEntity]:
+    """Every row of every partition matching ``where`` (a daily sweep's scan, never a
+    request's)."""
+    pager = table.query_entities(where, parameters=parameters, select=select)
+    with storage_errors(f"query {table.table_name}"):
+        return [entity async for entity in pager]
 
 
 async def query_all(table: TableClient, partition_key: str, where: str = "",

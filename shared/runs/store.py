@@ -110,6 +110,22 @@ class RunStore:
                                        where=" and ".join(conditions), parameters=params)
         return Page([_from_entity(e) for e in page.value], page.continuation)
 
+    async def in_flight(self, tenant_id: str) -> list[Run]:
+        """The tenant's runs still ``queued`` or ``running``."""
+        runs = await self._storage.table(RUNS)
+        found: list[Run] = []
+        for status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            rows = await tables.query_all(runs, tenant_id, "status eq @s", {"s": status.value})
+            found.extend(_from_entity(e) for e in rows)
+        return found
+
+    async def delete_items(self, run_id: str) -> int:
+        """Remove every item row of the run (retention); how many there were."""
+        table = await self._storage.table(RUN_ITEMS)
+        rows = await tables.query_all(table, run_id)
+        await tables.delete_many(table, [(r["PartitionKey"], r["RowKey"]) for r in rows])
+        return len(rows)
+
     async def put_item(self, run_id: str, item: RunItem) -> None:
         items = await self._storage.table(RUN_ITEMS)
         await tables.upsert(items, _item_entity(run_id, item))

@@ -15,6 +15,7 @@ from typing import Any
 from shared.platform import tables
 from shared.platform.errors import Forbidden, ValidationFailed
 from shared.platform.storage import Storage
+from shared.retention.settings import DEFAULT_KEEP_MIN_SETS, DEFAULT_RETENTION_DAYS
 from shared.schedules.model import Schedules
 from shared.tenants.auth import Principal
 
@@ -44,6 +45,10 @@ class Tenant:
     created_at: str  # registration: no schedule fires for an occurrence before it
     updated_at: str
     schedules: Schedules | None = None  # None: the defaults (DESIGN §10)
+    # Retention (DESIGN §12): backup sets older than this many days are purged daily ...
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    # ... except the newest this many (shared.retention.plan says what else is kept)
+    keep_min_sets: int = DEFAULT_KEEP_MIN_SETS
 
     def __post_init__(self) -> None:
         if self.schedules is None:
@@ -129,7 +134,9 @@ async def require_role(
 def _tenant(entity: dict[str, Any]) -> Tenant:
     tenant_id = entity["RowKey"]
     return Tenant(tenant_id, entity["display_name"], entity["created_at"], entity["updated_at"],
-                  Schedules.from_properties(tenant_id, entity))
+                  Schedules.from_properties(tenant_id, entity),
+                  retention_days=int(entity.get("retention_days") or DEFAULT_RETENTION_DAYS),
+                  keep_min_sets=int(entity.get("keep_min_sets") or DEFAULT_KEEP_MIN_SETS))
 
 
 def _grant(entity: dict[str, Any]) -> Grant:

@@ -25,7 +25,8 @@ def stack(storage_connection: str) -> Iterator[Stack]:
     scheduler's timer is disabled (it still runs when a test fires it), so no tick
     starts a tenant's scheduled backup in the middle of another test."""
     with running_stack(tenants=3, storage_connection=storage_connection,
-                       settings={"AzureWebJobs.schedule_tick.Disabled": "true"}) as running:
+                       settings={"AzureWebJobs.schedule_tick.Disabled": "true",
+                                 "AzureWebJobs.purge_tick.Disabled": "true"}) as running:
         document = httpx.get(f"{running.base_url}/api/openapi.json", timeout=30).json()
         running.check = ContractCheck(document)
         yield running

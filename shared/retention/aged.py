@@ -1,0 +1,130 @@
+"""Rows and blobs that expire by age alone (DESIGN §12), and the one list that says which.
+
+**The hook**: :data:`AGED_ROWS` and :data:`AGED_BLOBS` name every table and blob container
+whose tenant data the daily purge deletes by age — ``days=None`` means the tenant's own
+``retention_days``. A feature whose data must expire adds one line here (reports, DESIGN
+§14: ``AgedBlobs("reports")`` for blobs named ``{tenant}/…``). Rows qualify when their
+PartitionKey is the tenant id and their RowKey starts with ``inverted_time`` (as audit
+events do); blobs age by their creation time.
+
+Kept apart because their keys differ: run items (PartitionKey = run id) go with the runs
+created before the tenant's retention (:func:`purge_run_items`, from a per-tenant watermark
+so old runs are not read again every day), and notifications (PartitionKey = principal) in
+one scan for all tenants (:func:`purge_notifications`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ulid import ULID
+
+from shared.platform import tables
+from shared.platform.keys import inverted_time, inverted_ulid, iso, parse_iso, utc_now
+from shared.platform.storage import Storage, delete_if_unchanged, list_blob_states
+from shared.retention.settings import AUDIT_RETENTION_DAYS
+from shared.runs.notifications import NOTIFICATIONS
+from shared.runs.store import RUNS, RunStore
+from shared.tenants.audit import AUDIT
+
+RETENTION_STATE = "retention"  # PartitionKey = tenant, RowKey "state": the run-item watermark
+_CLOCK_MARGIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class AgedRows:
+    table: str
+    days: int | None = None  # None: the tenant's retention_days
+
+
+@dataclass(frozen=True)
+class AgedBlobs:
+    container: str
+    days: int | None = None
+
+
+AGED_ROWS: tuple[AgedRows, ...] = (AgedRows(AUDIT, AUDIT_RETENTION_DAYS),)
+AGED_BLOBS: tuple[AgedBlobs, ...] = ()
+
+
+def _cutoff(now: datetime, days: int | None, retention_days: int) -> datetime:
+    return now - timedelta(days=retention_days if days is None else days)
+
+
+async def purge_aged(storage: Storage, tenant_id: str, retention_days: int,
+                     now: datetime) -> dict[str, int]:
+    """Everything :data:`AGED_ROWS` and :data:`AGED_BLOBS` list, for one tenant."""
+    counts: dict[str, int] = {}
+    for aged in AGED_ROWS:
+        table = await storage.table(aged.table)
+        older = inverted_time(_cutoff(now, aged.days, retention_days))
+        rows = await tables.query_all(table, tenant_id, "RowKey gt @k", {"k": older})
+        await tables.delete_many(table, [(r["PartitionKey"], r["RowKey"]) for r in rows])
+        counts[f"{aged.table}_deleted"] = len(rows)
+    for blobs in AGED_BLOBS:
+        container = await storage.container(blobs.container)
+        cutoff = _cutoff(now, blobs.days, retention_days)
+        deleted = 0
+        for state in await list_blob_states(container, f"{tenant_id}/"):
+            if state.created_on is not None and state.created_on < cutoff:
+                deleted += await delete_if_unchanged(container, state)
+        counts[f"{blobs.container}_deleted"] = deleted
+    return counts
+
+
+def _ulid_floor(moment: datetime) -> str:
+    """The smallest ULID of ``moment``'s millisecond."""
+    return str(ULID.from_datetime(moment))[:10] + "0" * 16
+
+
+async def purge_run_items(storage: Storage, tenant_id: str, retention_days: int,
+                          now: datetime) -> int:
+    """Delete the item rows of the tenant's finished runs created before its retention.
+    Runs from the watermark on are read; it then moves to the cutoff, or to the oldest run
+    still in flight (whose items go once it has finished)."""
+    cutoff = now - timedelta(days=retention_days)
+    state_table = await storage.table(RETENTION_STATE)
+    state = await tables.get_or_none(state_table, tenant_id, "state")
+    since = parse_iso(state["run_items_purged_to"]) if state else None
+    if since is not None and since >= cutoff:
+        return 0
+    where, params = "RowKey gt @older", {"older": inverted_ulid(_ulid_floor(cutoff))}
+    if since is not None:
+        where += " and RowKey le @newer"
+        params["newer"] = inverted_ulid(_ulid_floor(since))
+    runs_table, store = await storage.table(RUNS), RunStore(storage)
+    # Never past the real clock (less a margin for skew between workers): a run created
+    # after this purge must still be ahead of the watermark, even when ``now`` is not today.
+    watermark, deleted = min(cutoff, utc_now() - _CLOCK_MARGIN), 0
+    for row in await tables.query_all(runs_table, tenant_id, where, params):
+        if row["status"] in ("queued", "running"):
+            watermark = min(watermark, parse_iso(row["created_at"]))
+            continue
+        deleted += await store.delete_items(row["run_id"])
+    await tables.upsert(state_table, {"PartitionKey": tenant_id, "RowKey": "state",
+                                      "run_items_purged_to": iso(watermark)}, merge=True)
+    return deleted
+
+
+async def purge_notifications(storage: Storage, retention_days: dict[str, int],
+                              now: datetime) -> int:
+    """Delete every principal's notifications about the tenants in ``retention_days`` that
+    are older than that tenant's retention: one scan per distinct retention, longest first,
+    each deleting what is older than it for the tenants that keep no longer."""
+    table = await storage.table(NOTIFICATIONS)
+    deleted = 0
+    for days in sorted(set(retention_days.values()), reverse=True):
+        older = inverted_time(now - timedelta(days=days))
+        rows = await tables.query_table(table, "RowKey gt @k", {"k": older},
+                                        select=["PartitionKey", "RowKey", "tenant_id"])
+        doomed: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for row in rows:
+            kept_for = retention_days.get(str(row.get("tenant_id") or ""))
+            if kept_for is not None and kept_for <= days:
+                doomed[row["PartitionKey"]].append((row["PartitionKey"], row["RowKey"]))
+        for keys in doomed.values():
+            await tables.delete_many(table, keys)
+            deleted += len(keys)
+    return deleted
