@@ -5,7 +5,8 @@ whose tenant data the daily purge deletes by age — ``days=None`` means the ten
 ``retention_days``. A feature whose data must expire adds one line here (reports, DESIGN
 §14: ``AgedBlobs("reports")`` for blobs named ``{tenant}/…``). Rows qualify when their
 PartitionKey is the tenant id and their RowKey starts with ``inverted_time`` (as audit
-events do); blobs age by their creation time.
+events do), or, for rows keyed otherwise, by their last write; blobs age by their creation
+time.
 
 Kept apart because their keys differ: run items (PartitionKey = run id) go with the runs
 created before the tenant's retention (:func:`purge_run_items`, from a per-tenant watermark
@@ -28,6 +29,7 @@ from shared.retention.settings import AUDIT_RETENTION_DAYS
 from shared.runs.notifications import NOTIFICATIONS
 from shared.runs.store import RUNS, RunStore
 from shared.tenants.audit import AUDIT
+from shared.webhooks.store import WEBHOOK_DELIVERIES
 
 RETENTION_STATE = "retention"  # PartitionKey = tenant, RowKey "state": the run-item watermark
 _CLOCK_MARGIN = timedelta(hours=1)
@@ -37,6 +39,9 @@ _CLOCK_MARGIN = timedelta(hours=1)
 class AgedRows:
     table: str
     days: int | None = None  # None: the tenant's retention_days
+    # True: the RowKey starts with ``inverted_time`` (audit); False: age by the row's last
+    # write (the service's ``Timestamp``), for rows keyed otherwise (webhook deliveries).
+    keyed_by_time: bool = True
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,10 @@ class AgedBlobs:
     days: int | None = None
 
 
-AGED_ROWS: tuple[AgedRows, ...] = (AgedRows(AUDIT, AUDIT_RETENTION_DAYS),)
+AGED_ROWS: tuple[AgedRows, ...] = (
+    AgedRows(AUDIT, AUDIT_RETENTION_DAYS),
+    AgedRows(WEBHOOK_DELIVERIES, keyed_by_time=False),
+)
 AGED_BLOBS: tuple[AgedBlobs, ...] = ()
 
 
@@ -59,8 +67,12 @@ async def purge_aged(storage: Storage, tenant_id: str, retention_days: int,
     counts: dict[str, int] = {}
     for aged in AGED_ROWS:
         table = await storage.table(aged.table)
-        older = inverted_time(_cutoff(now, aged.days, retention_days))
-        rows = await tables.query_all(table, tenant_id, "RowKey gt @k", {"k": older})
+        cutoff = _cutoff(now, aged.days, retention_days)
+        if aged.keyed_by_time:
+            rows = await tables.query_all(table, tenant_id, "RowKey gt @k",
+                                          {"k": inverted_time(cutoff)})
+        else:
+            rows = await tables.query_all(table, tenant_id, "Timestamp lt @t", {"t": cutoff})
         await tables.delete_many(table, [(r["PartitionKey"], r["RowKey"]) for r in rows])
         counts[f"{aged.table}_deleted"] = len(rows)
     for blobs in AGED_BLOBS:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from ulid import ULID
 
+from shared.platform import tables
 from shared.platform.keys import iso
 from shared.platform.storage import Storage
 from shared.retention.aged import purge_aged, purge_notifications, purge_run_items
@@ -16,6 +17,7 @@ from shared.runs.model import Run, RunItem
 from shared.runs.notifications import Notification, NotificationStore
 from shared.runs.store import RunStore
 from shared.tenants.audit import AuditEvent, AuditLog
+from shared.webhooks.store import WEBHOOK_DELIVERIES
 
 pytestmark = pytest.mark.anyio
 SHORT = "5a7e0c11-0000-4000-8000-0000000000d1"  # keeps 7 days
@@ -81,3 +83,16 @@ async def test_run_items_of_finished_runs_go_after_the_retention_and_in_flight_o
 
     assert (first, second) == (3, 3)
     assert [len(await runs.all_items(r.run_id)) for r in (old, busy, young)] == [0, 0, 3]
+
+
+async def test_webhook_delivery_rows_go_after_the_tenant_s_retention(storage: Storage) -> None:
+    """Delivery rows are keyed by webhook, not time: they age by their last write."""
+    log = await storage.table(WEBHOOK_DELIVERIES)
+    await tables.upsert(log, {"PartitionKey": SHORT, "RowKey": "hook|0001|e1|1", "status": 200})
+    written = datetime.now(UTC)
+
+    kept = await purge_aged(storage, SHORT, 7, written + timedelta(days=6))
+    gone = await purge_aged(storage, SHORT, 7, written + timedelta(days=8))
+
+    assert (kept["webhookdeliveries_deleted"], gone["webhookdeliveries_deleted"]) == (0, 1)
+    assert await tables.query_all(log, SHORT) == []
