@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from shared.graph.entries.apps import POLICY_SET_PAYLOADS
 from tests.e2e.deploy_support import (
     POLICY,
     assigned,
@@ -21,6 +22,7 @@ from tests.e2e.deploy_support import (
     source_set,
     source_writes,
 )
+from tests.e2e.restore_support import backup, live
 
 
 @pytest.fixture
@@ -209,3 +211,35 @@ def test_deploy_bad_input_answers_as_design_section_11_says(admin, sim, tenants,
         operator.wait(readable)
         live = deploy(operator, target, set_id, source, dry_run=False)
         assert live.status_code == 403, live.text
+
+
+EXPECTED_KINDS = {"groups", "assignmentFilters", "roleScopeTags", "namedLocations",
+                  "authenticationStrengthPolicies", "authenticationContextClassReferences",
+                  "notificationMessageTemplates", "reusablePolicySettings",
+                  "deviceComplianceScripts", "termsOfUseAgreements", "mobileAppCategories"}
+
+
+def test_deploy_whole_baseline_plan_maps_every_reference_kind_to_the_target_object_of_its_name(
+        admin, sim, tenants):
+    from shared.graph import supported_type
+
+    source, target = tenants
+    set_id = backup(admin, source)["backup_set_id"]
+    cursor = sim.request_cursor()
+
+    run = deployed(admin, target, set_id, source)
+
+    assert run["status"] == "succeeded", run
+    rows = mapping(admin, target, run["run_id"])
+    kinds = {r["kind"] for r in rows}
+    assert EXPECTED_KINDS <= kinds, EXPECTED_KINDS - kinds
+    assert kinds & set(POLICY_SET_PAYLOADS)  # a policy set's items, by the type they name
+    for r in rows:
+        rtype = supported_type(r["kind"])
+        [same_name] = [o["id"] for o in live(sim, target, r["kind"])
+                       if o.get(rtype.name_field) == r["source_name"]]
+        assert (r["status"], r["via"], r["target_id"]) == ("mapped", "name", same_name), r
+        # Scope tags (1, 2, …) and authentication contexts (c1…c99) have small ids everywhere.
+        if r["kind"] not in ("roleScopeTags", "authenticationContextClassReferences"):
+            assert r["target_id"] != r["source_id"], r
+    assert sim.writes(cursor) == []
