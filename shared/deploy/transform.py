@@ -74,7 +74,8 @@ def replace_tenant_values(document: Any, pairs: Iterable[tuple[str, str]]) -> An
 
 def strip_secrets(rtype: ResourceType, document: dict[str, Any]
                   ) -> tuple[dict[str, Any], list[str]]:
-    """``document`` without the entry's secret properties (any depth), and their paths."""
+    """``document`` without the entry's secret properties (any depth) that a write would
+    carry, and their paths."""
     if not rtype.secrets:
         return document, []
     paths: list[str] = []
@@ -84,7 +85,8 @@ def strip_secrets(rtype: ResourceType, document: dict[str, Any]
             out = {}
             for key, child in value.items():
                 child_path = f"{path}.{key}" if path else key
-                if key in rtype.secrets and child not in (None, "", [], {}):
+                if key in rtype.secrets and key not in rtype.read_only \
+                        and child not in (None, "", [], {}):  # read-only: never written
                     paths.append(child_path)
                     continue
                 out[key] = strip(child, child_path)
