@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.deploy.plan import Status
 from shared.deploy.plan import id_map as plan_id_map
 from shared.deploy.store import PlanStore
 from shared.deploy.transform import for_target
@@ -35,8 +36,12 @@ async def fit_batch(storage: Storage, *, run_id: str, tenant_id: str, policy_typ
     rows = await PlanStore(storage).rows(run_id)
     names = {(r.kind, r.source_id): r.source_name or "" for r in rows}
     rtype = BY_KEY[policy_type]
+    reserved = {r.source_id: r.target_id for r in rows if r.kind == policy_type
+                and r.status == Status.WILL_CREATE and r.target_id}
     documents, warnings = [], {}
     for item_id, document in loaded:
+        if reserved.get(str(document.get("id"))):  # created under another id than its own
+            document = {**document, "id": reserved[str(document["id"])]}
         mine = [r for r in rows if r.kind != "tenant_value" or item_id in r.referenced_by]
         fitted, notes = for_target(rtype, document, mine, copy_secrets=copy_secrets,
                                    names=names)

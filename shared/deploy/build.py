@@ -15,6 +15,7 @@ from typing import Any
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.deploy.plan import (
+    CLIENT_CHOSEN_IDS,
     TENANT_VALUE,
     MappingRow,
     Resolution,
@@ -22,6 +23,7 @@ from shared.deploy.plan import (
     Status,
     Via,
     discover,
+    reserve_client_ids,
     resolve,
 )
 from shared.deploy.store import MappingRegistry
@@ -85,11 +87,14 @@ async def build_plan(storage: Storage, deployment: Deployment, *,
     registry = await MappingRegistry(storage).targets(d.target_tenant_id, d.source_tenant_id)
     users = [t for (kind, sid) in uses if kind == USERS
              for t in (d.mappings.get(sid), registry.get(sid)) if t]
-    target = await read_target(d.target_tenant_id, {kind for kind, _ in uses}, users)
+    kinds = {kind for kind, _ in uses} | {i.policy_type for i in items
+                                          if i.policy_type in CLIENT_CHOSEN_IDS}
+    target = await read_target(d.target_tenant_id, kinds, users)
     resolution = resolve(
         uses, names=names, deployment={(i.policy_type, i.policy_id): i.document for i in items},
         target=target, overrides=d.mappings, registry=registry,
         create_missing_groups=d.create_missing_groups)
+    reserve_client_ids(resolution.rows, items, target)
     if tenant_values:
         resolution.rows += await _tenant_values(d, items)
     return resolution

@@ -33,6 +33,11 @@ from shared.graph.payloads import referenced_ids
 from shared.graph.resource import Reference
 
 TENANT_VALUE = "tenant_value"
+# Types whose ids the client chooses on create (PATCH upserts: DESIGN §7.1), and the ids there
+# are: across tenants a source id another object holds in the target gets a free one.
+CLIENT_CHOSEN_IDS: dict[str, tuple[str, ...]] = {
+    "authenticationContextClassReferences": tuple(f"c{n}" for n in range(1, 100)),
+}
 PAYLOADS = "payloads"  # a multi-type reference (a policy set's items) whose id the set lacks
 
 
@@ -200,11 +205,42 @@ def _creatable(kind: str, document: dict[str, Any], create_missing_groups: bool)
     return kind != GROUPS or create_missing_groups
 
 
+def reserve_client_ids(rows: list[MappingRow], items: Iterable[SourceItem],
+                       target: TargetIndex) -> None:
+    """An object of a :data:`CLIENT_CHOSEN_IDS` type the deployment creates is written under
+    its source id — unless another object holds that id in the target: then it gets a free
+    id (a ``will_create`` row with that ``target_id``; the references are rewritten to it).
+    A PATCH to a taken id would overwrite the target's own object."""
+    for kind, pool in CLIENT_CHOSEN_IDS.items():
+        rtype = BY_KEY[kind]
+        mine = [i for i in items if i.policy_type == kind
+                and not target.named(kind, str(i.document.get(rtype.name_field) or ""))]
+        taken = set(target.objects.get(kind, {}))
+        clashing = [i for i in mine if i.policy_id in taken]
+        taken |= {i.policy_id for i in mine}
+        by_source = {r.source_id: r for r in rows if r.kind == kind}
+        for item in clashing:
+            row = by_source.get(item.policy_id)
+            if row is None:
+                row = MappingRow(kind=kind, source_id=item.policy_id, status=Status.WILL_CREATE,
+                                 via=Via.NAME, source_name=str(
+                                     item.document.get(rtype.name_field) or ""))
+                rows.append(row)
+            free = next((c for c in pool if c not in taken), None)
+            if free is None:
+                row.status, row.target_id = Status.MISSING, None  # no id left to give it
+            else:
+                row.status, row.target_id = Status.WILL_CREATE, free
+                taken.add(free)
+
+
 def id_map(rows: Iterable[MappingRow]) -> dict[str, dict[str, str]]:
-    """``{kind: {source id: target id}}`` of the mapped rows, as restore's id map takes."""
+    """``{kind: {source id: target id}}`` of the mapped rows (and of objects created under a
+    reserved id), as restore's id map takes."""
     out: dict[str, dict[str, str]] = {}
     for row in rows:
-        if row.status == Status.MAPPED and row.kind != TENANT_VALUE and row.target_id:
+        if row.status in (Status.MAPPED, Status.WILL_CREATE) and row.kind != TENANT_VALUE \
+                and row.target_id:
             out.setdefault(row.kind, {})[row.source_id] = row.target_id
     return out
 

@@ -242,3 +242,37 @@ def test_deploy_whole_baseline_plan_maps_every_reference_kind_to_the_target_obje
         if r["kind"] in ("groups", "assignmentFilters", "namedLocations"):
             assert r["target_id"] != r["source_id"], r  # same name, another id
     assert sim.writes(cursor) == []
+
+
+CONTEXTS, CA = "authenticationContextClassReferences", "conditionalAccessPolicies"
+
+
+def test_deploy_context_whose_id_another_context_holds_gets_a_free_id_and_ca_follows(
+        admin, sim, tenants):
+    source, target = tenants
+    [policy] = [p for p in live(sim, source, CA) if "c1" in (
+        p["conditions"]["applications"].get("includeAuthenticationContextClassReferences")
+        or [])][:1]
+    sim.drift(source, CA, policy["id"], patch={"state": "enabled"})
+    for same in [p for p in live(sim, target, CA) if p["displayName"] == policy["displayName"]]:
+        sim.drift(target, CA, same["id"], op="delete")  # so the deployment creates it
+    sim.drift(target, CONTEXTS, "c1", patch={"displayName": "The customer's own context"})
+    taken = {c["id"] for c in live(sim, target, CONTEXTS)}
+    set_id = source_set(admin, source, [CONTEXTS, CA, "namedLocations", "groups",
+                                        "authenticationStrengthPolicies",
+                                        "termsOfUseAgreements"])
+    selection = [f"{CONTEXTS}.c1", f"{CA}.{policy['id']}"]
+
+    run = deployed(admin, target, set_id, source, item_ids=selection, dry_run=False)
+
+    assert run["status"] == "succeeded", run
+    context = row(mapping(admin, target, run["run_id"]), CONTEXTS, "c1")
+    assert context["status"] == "will_create" and context["target_id"] not in taken
+    contexts = {c["id"]: c["displayName"] for c in live(sim, target, CONTEXTS)}
+    assert contexts["c1"] == "The customer's own context"
+    assert contexts[context["target_id"]] == named(sim, source, CONTEXTS, contexts[
+        context["target_id"]])["displayName"]
+    [copy] = [p for p in live(sim, target, CA) if p["displayName"] == policy["displayName"]]
+    assert copy["conditions"]["applications"]["includeAuthenticationContextClassReferences"] \
+        == [context["target_id"]]
+    assert copy["state"] == "enabledForReportingButNotEnforced"  # never enforced across tenants

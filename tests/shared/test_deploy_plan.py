@@ -168,3 +168,21 @@ def test_for_target_drops_the_references_the_plan_dropped():
     fitted, _ = for_target(rtype, _policy("g-in", "g-out", "f1"), rows, copy_secrets=True)
 
     assert [a["target"]["groupId"] for a in fitted["assignments"]] == ["g-out"]
+
+
+def test_reserve_client_ids_gives_a_context_whose_id_is_taken_a_free_one():
+    from shared.deploy.plan import reserve_client_ids
+
+    kind = "authenticationContextClassReferences"
+    target = TargetIndex({kind: {"c1": "Someone else's", "c2": "Also taken"}})
+    items = [SourceItem(f"{kind}.c1", kind, "c1", {"id": "c1", "displayName": "Mine"}),
+             SourceItem(f"{kind}.c3", kind, "c3", {"id": "c3", "displayName": "Free"}),
+             SourceItem(f"{kind}.c2", kind, "c2", {"id": "c2", "displayName": "Also taken"})]
+    rows = [MappingRow(kind, "c1", Status.WILL_CREATE, Via.NAME, "Mine",
+                       referenced_by=["ca.x"])]
+
+    reserve_client_ids(rows, items, target)
+
+    [mine] = rows  # c3 keeps its own id; c2 matches by name and is updated in place
+    assert (mine.status, mine.target_id) == (Status.WILL_CREATE, "c4")
+    assert id_map(rows) == {kind: {"c1": "c4"}}
