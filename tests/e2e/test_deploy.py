@@ -276,3 +276,31 @@ def test_deploy_context_whose_id_another_context_holds_gets_a_free_id_and_ca_fol
     assert copy["conditions"]["applications"]["includeAuthenticationContextClassReferences"] \
         == [context["target_id"]]
     assert copy["state"] == "enabledForReportingButNotEnforced"  # never enforced across tenants
+
+
+PROFILES = "androidDeviceOwnerEnrollmentProfiles"
+
+
+def test_deploy_secrets_cross_only_for_an_admin_of_the_source(admin, sim, tenants, stack):
+    source, target = tenants
+    profile = live(sim, source, PROFILES)[0]
+    sim.drift(source, PROFILES, profile["id"], patch={
+        "wifiSsid": "corp", "wifiSecurityType": "wpa", "wifiPassword": "s3cret-wifi"})
+    set_id = source_set(admin, source, [PROFILES])
+    selection = [f"{PROFILES}.{profile['id']}"]
+    oid = str(uuid.uuid4())
+    admin.grant(source, oid, "reader")
+    admin.grant(target, oid, "operator")
+
+    with stack.api(oid, []) as reader_of_source:
+        kept_out = reader_of_source.wait(deploy(reader_of_source, target, set_id, source,
+                                                item_ids=selection))
+        [item] = reader_of_source.items(target, kept_out["run_id"])
+    copied = deployed(admin, target, set_id, source, item_ids=selection)
+    [admins_item] = admin.items(target, copied["run_id"])
+
+    assert kept_out["status"] == "succeeded", kept_out
+    [warning] = item["warnings"]
+    assert warning["code"] == "secret_not_copied" and "wifiPassword" in warning["message"]
+    assert "s3cret-wifi" not in str(item)
+    assert admins_item["warnings"] == []
