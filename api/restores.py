@@ -48,10 +48,11 @@ async def start_restore(req: func.HttpRequest, client: df.DurableOrchestrationCl
         if not body.dry_run:
             await require_role(TenantStore(call.storage), call.principal, call.tenant_id,
                                Role.ADMIN)
-        job = (restore_job(call.tenant_id, **body.model_dump()) if body.source_tenant_id is None
-               else await _deployment_job(call, body))
         if body.source_tenant_id is None:
             await _check_selection(call, body, call.tenant_id)
+            job = restore_job(call.tenant_id, **body.model_dump())
+        else:
+            job = await _deployment_job(call, body)
         request = job_request(call, job)
         claimed = not body.dry_run and await claim_live_restore(
             call.storage, call.tenant_id, request.key, utc_now())

@@ -264,6 +264,16 @@ class BaselinePut(RequestBody):
     backup_set_id: BackupSetId
 
 
+class MappingsPut(RequestBody):
+    """PUT /api/tenants/{tenant_id}/mappings/{source_tenant_id}: the saved mappings of a
+    tenant pair, reused by the next deployment (replaces what was saved)."""
+
+    mappings: Annotated[
+        dict[str, str], Field(max_length=MAX_MAPPINGS), AfterValidator(_mapping_ids),
+        Field(description="source object id → target object id"),
+    ]
+
+
 # ---- query parameters ----------------------------------------------------------------------
 class ListQuery(BaseModel):
     """?top=&continuation= of every list endpoint; other parameters are ignored."""
@@ -299,12 +309,3 @@ __all__ = [
     "NotificationListQuery", "RestoreStart", "RunListQuery", "SchedulesPut", "TenantPut", "parse",
 ]
 
-
-class MappingsPut(RequestBody):
-    """PUT /api/tenants/{tenant_id}/mappings/{source_tenant_id}: the saved mappings of a
-    tenant pair, reused by the next deployment (replaces what was saved)."""
-
-    mappings: Annotated[
-        dict[str, str], Field(max_length=MAX_MAPPINGS), AfterValidator(_mapping_ids),
-        Field(description="source object id → target object id"),
-    ]

@@ -21,6 +21,7 @@ from shared.tenants.auth import Principal
 from shared.tenants.store import Role, TenantStore, require_role
 
 _SHOWN = 5
+_LISTED = 100  # unresolved references a 422 lists (the message counts them all)
 
 
 @dataclass(frozen=True)
@@ -59,4 +60,5 @@ async def check_plan(storage: Storage, deployment: Deployment, *, live: bool) ->
     if live and unresolved:
         raise MappingUnresolved(
             f"{len(unresolved)} reference(s) are ambiguous or missing in the target; map "
-            "them in mappings (or preview the deployment to see its plan)", unresolved)
+            "them in mappings (or preview the deployment to see its plan)",
+            unresolved[:_LISTED])
