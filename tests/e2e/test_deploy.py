@@ -26,8 +26,13 @@ from tests.e2e.restore_support import backup, live
 
 
 @pytest.fixture
-def tenants(sim) -> tuple[str, str]:
-    return sim.tenant_ids[0], sim.tenant_ids[1]
+def tenants(sim, admin) -> tuple[str, str]:
+    """Source and target; the pair's saved mappings (storage outlives a test) start empty."""
+    source, target = sim.tenant_ids[0], sim.tenant_ids[1]
+    cleared = admin.request("PUT", f"/api/tenants/{target}/mappings/{source}",
+                            json={"mappings": {}})
+    assert cleared.status_code == 200, cleared.text
+    return source, target
 
 
 def _domain(n: int) -> str:
@@ -139,6 +144,15 @@ def test_deploy_ambiguous_group_stops_a_live_run_until_overridden_and_the_regist
     stale = deployed(admin, target, set_id, source, item_ids=[item_id])
     gone = row(mapping(admin, target, stale["run_id"]), "groups", source_group)
     assert (gone["status"], gone["via"]) == ("missing", "registry")
+
+    original = group(sim, target, "PV Group 003")["id"]
+    put = admin.request("PUT", f"/api/tenants/{target}/mappings/{source}",
+                        json={"mappings": {source_group: original}})
+    assert put.status_code == 200, put.text
+    fixed = deployed(admin, target, set_id, source, item_ids=[item_id])
+    again = row(mapping(admin, target, fixed["run_id"]), "groups", source_group)
+    assert (again["status"], again["via"], again["target_id"]) == (
+        "mapped", "registry", original)
 
 
 def test_deploy_missing_group_is_created_or_dropped_but_an_exclusion_is_never_dropped(
