@@ -3,6 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.deploy import bp as deploy_activities
 from activities.drift import bp as drift_activities
 from activities.purge import bp as purge_activities
 from activities.restore import bp as restore_activities
@@ -10,6 +11,7 @@ from activities.runs import bp as run_activities
 from activities.snapshots import bp as snapshot_activities
 from api.audit import bp as audit
 from api.backups import bp as backups
+from api.deployments import bp as deployments
 from api.documents import bp as documents
 from api.drift import bp as drift
 from api.health import bp as health
@@ -40,6 +42,7 @@ app.register_functions(audit)
 app.register_functions(snapshots)
 app.register_functions(backups)
 app.register_functions(restores)
+app.register_functions(deployments)
 app.register_functions(drift)
 app.register_functions(webhooks)
 
@@ -53,6 +56,7 @@ app.register_functions(tenant_purge_orchestration)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
 app.register_functions(restore_activities)
+app.register_functions(deploy_activities)
 app.register_functions(drift_activities)
 app.register_functions(purge_activities)
 

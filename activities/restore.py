@@ -35,6 +35,7 @@ from activities.contracts.restore import (
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.versions import VersionStore
+from shared.deploy.batch import fit_batch
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
 from shared.graph.entries.groups import GROUPS
 from shared.platform.errors import GraphError, NotFound
@@ -88,12 +89,24 @@ async def _assess(storage: Storage, job: RestoreItems,
                   id_map: dict[str, dict[str, str]] | None = None,
                   restored_groups: RestoredGroups | None = None
                   ) -> tuple[list[BackupItem], list[Assessment]]:
-    loaded = await _load(storage, job.tenant_id, job.backup_set_id, job.item_ids)
+    loaded = await _load(storage, job.source_tenant_id or job.tenant_id, job.backup_set_id,
+                         job.item_ids)
     rtype = supported_type(job.policy_type)
+    snapshots = [(item.item_id, doc) for item, doc in loaded]
+    fitted = None
+    if job.source_tenant_id is not None:  # a cross-tenant deployment (shared.deploy)
+        fitted = await fit_batch(storage, run_id=job.run_id, tenant_id=job.tenant_id,
+                                 policy_type=job.policy_type, loaded=snapshots, id_map=id_map)
+        snapshots = [(i, doc) for (i, _), doc in zip(snapshots, fitted.documents, strict=True)]
+        id_map = fitted.id_map
     assessments = await assess_batch(
-        job.tenant_id, rtype, [(item.item_id, doc) for item, doc in loaded],
+        job.tenant_id, rtype, snapshots,
         include_assignments=job.include_assignments, ca_state=job.ca_state, id_map=id_map,
-        create_missing_groups=job.create_missing_groups, restored_groups=restored_groups)
+        create_missing_groups=job.create_missing_groups, restored_groups=restored_groups,
+        by_name_only=job.source_tenant_id is not None)
+    if fitted is not None:
+        for a in assessments:
+            a.warnings.extend(fitted.warnings.get(a.item_id, []))
     return [item for item, _ in loaded], assessments
 
 
@@ -136,7 +149,7 @@ async def plan_restore(payload: dict) -> dict:
     job = PlanRestore.from_payload(payload)
     storage = get_storage()
     sets = BackupSetStore(storage)
-    if await sets.get(job.tenant_id, job.backup_set_id) is None:
+    if await sets.get(job.source_tenant_id or job.tenant_id, job.backup_set_id) is None:
         raise NotFound("the backup set is not in this run's tenant")
     items = await sets.items(job.backup_set_id)
     if job.item_ids is not None:
@@ -187,6 +200,7 @@ async def begin_restore(payload: dict) -> dict:
                      "create_missing_groups": run.parameters.get("create_missing_groups",
                                                                  False),
                      "pre_restore_backup_set_id": run.pre_restore_backup_set_id,
+                     **_tenants(run.tenant_id, run.parameters),
                  })
     return asdict(RestoreBegun(pre_restore_backup_set_id=run.pre_restore_backup_set_id))
 
@@ -349,7 +363,14 @@ async def audit_restore_finished(payload: dict) -> None:
                      "pre_restore_backup_set_id": run.pre_restore_backup_set_id,
                      "counts": asdict(counts), "error": error,
                      "created": created[:_AUDIT_ITEM_IDS], "created_count": len(created),
+                     **_tenants(run.tenant_id, run.parameters),
                  })
+
+
+def _tenants(tenant_id: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """A cross-tenant run's audit names both tenants (DESIGN §11)."""
+    source = parameters.get("source_tenant_id")
+    return {} if not source else {"source_tenant_id": source, "target_tenant_id": tenant_id}
 
 
 def _item_ids(parameters: dict[str, Any]) -> dict[str, Any]:

@@ -56,6 +56,8 @@ class Parameter:
 PATH_PARAMETERS: dict[str, Parameter] = {
     "tenant_id": Parameter("Tenant ID", "The customer tenant's Entra ID tenant id (a GUID).",
                            {"type": "string", "pattern": GUID_PATTERN}),
+    "source_tenant_id": Parameter("Source tenant ID", "The tenant a deployment reads from (a "
+                                  "GUID).", {"type": "string", "pattern": GUID_PATTERN}),
     "principal_id": Parameter("Principal ID", "The Entra object id of a user or group.",
                               {"type": "string", "pattern": GUID_PATTERN}),
     "run_id": Parameter("Run ID", "A run id, as a start or the run list returned it.",

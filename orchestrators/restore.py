@@ -1,6 +1,8 @@
 """`restore`: preview (``dry_run``) or live restore of a backup set (DESIGN §8).
 
 Preview: plan → read live state and record planned actions and diffs per batch → finish.
+A cross-tenant deployment (DESIGN §11) plans its mapping first (a live one whose plan is
+not complete ends there, having written nothing).
 Live: audit the start and give the run its pre-restore backup set → plan → capture the live
 state of everything the restore may touch into that set (all of it, before the first write)
 → write level by level of the catalog's dependency order (scope tags and named locations,
@@ -17,6 +19,7 @@ from dataclasses import asdict
 import azure.durable_functions as df
 
 from activities.contracts.base import RunRef
+from activities.contracts.deploy import DeploymentPlanned, PlanDeployment
 from activities.contracts.restore import (
     ApplyItems,
     AuditRestoreFinished,
@@ -31,6 +34,7 @@ from activities.contracts.restore import (
     SealPreRestoreSet,
 )
 from activities.contracts.runs import FinishRun, RecordProgress, StartedRun, StartRun
+from activities.deploy import plan_deployment
 from activities.restore import (
     apply_items,
     audit_restore_finished,
@@ -82,7 +86,15 @@ def _items(kind: Callable[..., RestoreItems], ref: RunRef, run: StartedRun,
                 ca_state=run.parameters["ca_state"], policy_type=batch.policy_type,
                 item_ids=batch.item_ids,
                 create_missing_groups=run.parameters.get("create_missing_groups", False),
-                **extra)
+                source_tenant_id=run.parameters.get("source_tenant_id"), **extra)
+
+
+class DeploymentRefused(Exception):
+    """A live deployment whose mapping plan is not complete: the run ends with ``error``."""
+
+    def __init__(self, error: dict[str, str]) -> None:
+        super().__init__(error["code"])
+        self.error = error
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -97,9 +109,17 @@ def restore(context: df.DurableOrchestrationContext):
             begun = RestoreBegun.from_payload((yield context.call_activity_with_retry(
                 begin_restore, BOOKKEEPING,
                 asdict(BeginRestore.for_run(ref, at=now_iso(context))))))
+        source = params.get("source_tenant_id")
+        if source is not None:  # a cross-tenant deployment: its mapping plan first (§11)
+            planned = DeploymentPlanned.from_payload((yield context.call_activity_with_retry(
+                plan_deployment, BOOKKEEPING,
+                asdict(PlanDeployment.for_run(ref, at=now_iso(context))))))
+            if planned.error is not None:
+                raise DeploymentRefused(planned.error)
         plan = RestorePlan.from_payload((yield context.call_activity_with_retry(
             plan_restore, BOOKKEEPING, asdict(PlanRestore.for_run(
-                ref, backup_set_id=run.backup_set_id, item_ids=params.get("item_ids"))))))
+                ref, backup_set_id=run.backup_set_id, item_ids=params.get("item_ids"),
+                source_tenant_id=source)))))
         counts = Counts(total=plan.total)
         yield context.call_activity_with_retry(
             record_progress, BOOKKEEPING, asdict(RecordProgress.for_run(ref, counts=counts)))
@@ -117,6 +137,8 @@ def restore(context: df.DurableOrchestrationContext):
                 yield from _waves(context, apply_items, [_items(ApplyItems, ref, run, b)
                                                          for b in plan.batches
                                                          if b.level == level], counts)
+    except DeploymentRefused as refused:
+        error = refused.error
     except Exception as exc:  # an activity exhausted its retries
         error = failed_run_error(exc)
     if live:

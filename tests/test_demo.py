@@ -22,7 +22,8 @@ def test_demo_runs_every_step_and_exits_zero(storage_connection: str) -> None:
     output = finished.stdout + finished.stderr
     assert finished.returncode == 0, output[-4000:]
     for heading in ("1. The local stack", "2. Tenants and access", "3. Capture one",
-                    "4. Back up every tenant", "5. Restore after drift"):
+                    "4. Back up every tenant", "5. Restore after drift",
+                    "7. Deploy a baseline to a new customer"):
         assert f"== {heading}" in output
     assert "POST   202  /api/tenants/" in output
     assert "Done in" in output

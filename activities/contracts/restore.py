@@ -16,6 +16,8 @@ from activities.contracts.base import Payload, RunRef
 class PlanRestore(RunRef):
     backup_set_id: str
     item_ids: list[str] | None = None  # None: every item of the set
+    # A cross-tenant deployment (DESIGN §11): the tenant whose set is read.
+    source_tenant_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class RestoreItems(RunRef):
     item_ids: list[str]
     # Added later: keyword-only with a default, so recorded inputs and subclasses still build.
     create_missing_groups: bool = field(default=False, kw_only=True)
+    # A cross-tenant deployment (DESIGN §11): the tenant whose set is read (None: the run's).
+    source_tenant_id: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ validated body is the canonical body a start's fingerprint hashes (DESIGN §4).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -25,7 +26,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from shared.graph.catalog import SUPPORTED_KEYS, supported_type
 from shared.graph.payloads import CA_STATES
 from shared.platform.errors import UnsupportedType, ValidationFailed
-from shared.platform.keys import is_ulid
+from shared.platform.keys import is_guid, is_ulid
 from shared.platform.ncrontab import CronError
 from shared.platform.paging import DEFAULT_TOP, MAX_TOP
 from shared.retention.settings import (
@@ -91,6 +92,21 @@ def _backup_set_id(value: str) -> str:
     return value.upper()
 
 
+def _tenant_id(value: str) -> str:
+    if not is_guid(value):
+        raise PydanticCustomError("tenant_id", "must be a tenant id (a GUID)")
+    return value.lower()
+
+
+def _mapping_ids(mappings: dict[str, str | None]) -> dict[str, str | None]:
+    for source_id, target_id in mappings.items():
+        for value in (source_id, target_id):
+            if value is not None and not MAPPED_ID_RE.match(value):
+                raise PydanticCustomError("mapping_id", "ids must be 1-128 letters, digits, "
+                                                        "'-', '_' or '.'")
+    return dict(sorted(mappings.items()))
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("blank", "must not be blank")
@@ -140,6 +156,17 @@ def _query_boolean(value: object) -> object:
     return value
 
 
+MAPPED_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+MAX_MAPPINGS = 1000
+TenantId = Annotated[
+    str, AfterValidator(_tenant_id),
+    Field(description="an Entra ID tenant id (a GUID)"),
+]
+Mappings = Annotated[
+    dict[str, str | None], Field(max_length=MAX_MAPPINGS), AfterValidator(_mapping_ids),
+    Field(description="cross-tenant overrides: source object id → target object id, or null "
+                      "to leave that reference out (never an exclusion)"),
+]
 PolicyTypeKey = Annotated[
     str, AfterValidator(_catalog_key),
     WithJsonSchema({"type": "string", "enum": list(SUPPORTED_KEYS)}),
@@ -229,6 +256,11 @@ class RestoreStart(RequestBody):
         False, description="recreate groups of the set that are gone (definitions, never "
                            "members); otherwise they are skipped and what includes them is "
                            "left out")
+    source_tenant_id: TenantId | None = Field(
+        None, description="cross-tenant deployment (DESIGN §11): the tenant whose backup set "
+                          "this is; needs reader there. Objects are matched by display name")
+    mappings: Mappings | None = Field(
+        None, description="with source_tenant_id: overrides of the mapping plan")
 
 
 class DriftCheckStart(RequestBody):
@@ -259,6 +291,16 @@ class WebhookPut(RequestBody):
     events: Annotated[
         list[EventType], Field(min_length=1), AfterValidator(_sorted_unique),
     ] = Field(description="the event types to deliver")
+
+
+class MappingsPut(RequestBody):
+    """PUT /api/tenants/{tenant_id}/mappings/{source_tenant_id}: the saved mappings of a
+    tenant pair, reused by the next deployment (replaces what was saved)."""
+
+    mappings: Annotated[
+        dict[str, str], Field(max_length=MAX_MAPPINGS), AfterValidator(_mapping_ids),
+        Field(description="source object id → target object id"),
+    ]
 
 
 # ---- query parameters ----------------------------------------------------------------------
@@ -296,3 +338,4 @@ __all__ = [
     "NotificationListQuery", "RestoreStart", "RunListQuery", "SchedulesPut", "TenantPut",
     "WebhookPut", "parse",
 ]
+

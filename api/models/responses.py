@@ -35,6 +35,17 @@ class Health(ResponseBody):
     status: Literal["ok"]
 
 
+class UnresolvedReference(ResponseBody):
+    """A reference a live cross-tenant deployment cannot write yet (DESIGN §11)."""
+
+    kind: str
+    source_id: str
+    source_name: str | None
+    status: Literal["ambiguous", "missing"]
+    candidates: list[str] = Field(description="ambiguous: the target ids carrying the name")
+    referenced_by: list[str]
+
+
 class Problem(ResponseBody):
     """Every refusal and failure (application/problem+json, RFC 9457)."""
 
@@ -45,6 +56,9 @@ class Problem(ResponseBody):
     code: str = Field(description="a stable code (the README's table of codes)")
     supported_policy_types: list[str] | None = Field(
         None, description="with an unknown policy type: every key the catalog supports")
+    unresolved: list[UnresolvedReference] | None = Field(
+        None, description="with mapping_unresolved: the references of a cross-tenant "
+                          "deployment that are ambiguous or missing in the target")
 
 
 # ---- runs ----------------------------------------------------------------------------------
@@ -111,6 +125,9 @@ class RunBody(ResponseBody):
     links: RunLinks
     drift: DriftCounts | None = Field(
         None, description="drift checks only: the items by action, counted as it finishes")
+    source_tenant_id: str | None = Field(
+        None, description="cross-tenant deployments only: the tenant whose backup set it "
+                          "reads (DESIGN §11)")
 
     @classmethod
     def of(cls, run: Run) -> RunBody:

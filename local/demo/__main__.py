@@ -13,6 +13,7 @@ import time
 from contextlib import ExitStack
 
 from local.demo.console import Console
+from local.demo.deploy import show_deploy
 from local.demo.drift import show_drift
 from local.demo.scenario import Demo, DemoFailed
 from local.host.startup import configure_logging
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 demo.backup_tenants()
                 demo.restore()
                 show_drift(demo)
+                show_deploy(demo)
             finally:
                 demo.close()
     except DemoFailed as failure:

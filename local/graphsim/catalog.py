@@ -247,6 +247,11 @@ TYPES: tuple[TypeSpec, ...] = (
         odata_types=("#microsoft.graph.subscribedSku",), writable=False, scope_tag_prop=None,
         created_prop=None, modified_prop=None,
     ),
+    TypeSpec(  # the tenant itself (one object: its id and verified domains), seeded by store.py
+        key="organization", path="organization",
+        odata_types=("#microsoft.graph.organization",), writable=False, scope_tag_prop=None,
+        created_prop=None, modified_prop=None,
+    ),
     *(spec for area in AREAS for spec in area.TYPES),
 )
 

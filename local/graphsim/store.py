@@ -57,6 +57,15 @@ class Tenant:
         return out
 
 
+def organization(tenant_id: str, display_name: str, domain: str) -> dict[str, Any]:
+    """``GET /organization``'s one object: the tenant's id, name and initial domain."""
+    return {"@odata.type": "#microsoft.graph.organization", "id": tenant_id,
+            "displayName": display_name, "tenantType": "AAD",
+            "verifiedDomains": [{"name": domain, "isInitial": True, "isDefault": True,
+                                 "type": "Managed",
+                                 "capabilities": "Email, OfficeCommunicationsOnline"}]}
+
+
 def _members(spec: TypeSpec, version: str | None) -> list[str]:
     keys = spec.union_of or (spec.key,)
     return [k for k in keys if version is None or version in catalog.BY_KEY[k].versions]
@@ -80,6 +89,8 @@ class Store:
                 domain=f"contoso{index + 1}.onmicrosoft.com",
                 data=seed.seed_tenant(self.seed, index, self.counts))
             licences.seed(self.tenants[tenant_id], index)
+            self.tenants[tenant_id].data["organization"] = {tenant_id: organization(
+                tenant_id, f"Contoso {index + 1}", f"contoso{index + 1}.onmicrosoft.com")}
 
     def lookup(self, name: str) -> Tenant | None:
         """A tenant by GUID (any case) or by its `*.onmicrosoft.com` domain."""

@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     RESTORE_IN_PROGRESS = "restore_in_progress"
     NO_BASELINE = "no_baseline"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    MAPPING_UNRESOLVED = "mapping_unresolved"
+    MAPPING_INVALID = "mapping_invalid"
     # Our side or a dependency
     INTERNAL_ERROR = "internal_error"
     CONFIG_ERROR = "config_error"
@@ -46,5 +48,6 @@ class ErrorCode(StrEnum):
     CONTENT_REQUIRED = "content_required"
     MISSING_REFERENCE = "missing_reference"
     MISSING_EXCLUSION = "missing_exclusion"
+    SECRET_NOT_COPIED = "secret_not_copied"
     # A whole type a backup could not read
     NOT_AVAILABLE = "not_available"

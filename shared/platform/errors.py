@@ -11,7 +11,10 @@
     │   ├── Conflict                 409 conflict
     │   │   ├── RestoreInProgress    409 restore_in_progress: one live restore per tenant
     │   │   └── NoBaseline           409 no_baseline: nothing for a drift check to compare with
-    │   └── IdempotencyMismatch      422 idempotency_key_reused
+    │   ├── IdempotencyMismatch      422 idempotency_key_reused
+    │   ├── MappingInvalid           422 mapping_invalid: a deployment's override names nothing
+    │   └── MappingUnresolved        422 mapping_unresolved: a live deployment's plan is not
+    │                                    complete (ambiguous or missing references)
     ├── GraphError                   Microsoft Graph or Entra failed; carries request_id
     │   ├── AuthFailed               auth_failed: no token for the tenant
     │   │   └── ConsentMissing       consent_missing: app not consented in the tenant
@@ -151,6 +154,30 @@ class IdempotencyMismatch(RequestError):
 
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
     http_status = 422
+
+
+class MappingInvalid(RequestError):
+    """Raised when a cross-tenant override names no object of the reference's kind in the
+    target, names no reference of the deployment, or drops an exclusion (DESIGN §11)."""
+
+    code = ErrorCode.MAPPING_INVALID
+    http_status = 422
+
+
+class MappingUnresolved(RequestError):
+    """Raised when a live cross-tenant run is asked for while references are ambiguous or
+    missing; ``unresolved`` lists them (``{kind, source_id, source_name, status}``)."""
+
+    code = ErrorCode.MAPPING_UNRESOLVED
+    http_status = 422
+
+    def __init__(self, message: str, unresolved: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.unresolved = unresolved
+
+    @property
+    def problem_members(self) -> dict[str, object]:
+        return {"unresolved": self.unresolved}
 
 
 class GraphError(PolicyVaultError):

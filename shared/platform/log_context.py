@@ -48,9 +48,11 @@ def install() -> None:
     if getattr(previous, "adds_log_context", False):
         return
 
+    bound = _bound  # held by the closure: module globals are gone at interpreter shutdown
+
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        for name, value in _bound.get().items():
+        for name, value in bound.get().items():
             setattr(record, name, value)
         return record
 

@@ -129,9 +129,12 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
                        include_assignments: bool, ca_state: str,
                        id_map: dict[str, dict[str, str]] | None = None,
                        create_missing_groups: bool = False,
-                       restored_groups: RestoredGroups | None = None) -> list[Assessment]:
+                       restored_groups: RestoredGroups | None = None,
+                       by_name_only: bool = False) -> list[Assessment]:
     """Assess ``snapshots`` (``(item id, document)`` of one type). Raises only retryable
-    Graph errors; permanent ones become ``fail``/``skip`` assessments."""
+    Graph errors; permanent ones become ``fail``/``skip`` assessments. ``by_name_only``
+    (another tenant's snapshots, DESIGN §11): a snapshot's id means nothing here, so only an
+    id the id map gives (and a singleton's key) is looked up; the rest match by name."""
     id_map = id_map or {}
     own = id_map.get(rtype.key, {})
     out: list[Assessment] = []
@@ -148,10 +151,16 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
                        "message": f"{rtype.key} is backed up for reference only; Graph does "
                                   "not let it be written"}
         return out
-    lookups = [own.get(a.policy_id, a.policy_id) for a in out]
-    results = await fetch_snapshots(tenant_id, rtype.key, lookups)
+    by_id = not by_name_only or rtype.singleton
+    lookups = [own.get(a.policy_id, a.policy_id if by_id else None) for a in out]
+    asked = [lookup for lookup in lookups if lookup is not None]
+    fetched = iter(await fetch_snapshots(tenant_id, rtype.key, asked) if asked else [])
     by_name: list[Assessment] = []
-    for a, lookup, result in zip(out, lookups, results, strict=True):
+    for a, lookup in zip(out, lookups, strict=True):
+        if lookup is None:
+            by_name.append(a)
+            continue
+        result = next(fetched)
         if result.document is not None:
             a.live, a.target_id = result.document, lookup
         elif isinstance(result.error, GraphNotFound):

@@ -16,6 +16,7 @@ to a registered orchestration function.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,24 +149,39 @@ def drift_job(tenant_id: str, baseline_backup_set_id: str, policy_types: list[st
 
 def restore_job(tenant_id: str, backup_set_id: str, *, item_ids: list[str] | None = None,
                 dry_run: bool = True, include_assignments: bool = True,
-                ca_state: str = "report_only", create_missing_groups: bool = False) -> Job:
+                ca_state: str = "report_only", create_missing_groups: bool = False,
+                source_tenant_id: str | None = None,
+                mappings: dict[str, str | None] | None = None,
+                copy_secrets: bool = False) -> Job:
     """Preview (``dry_run``) or restore a backup set, or the given items of it:
     ``{tenant}|restore|{set}|{dry_run}|{hash of sorted item ids}|{assignments}|{ca_state}``,
     plus ``|groups`` with ``create_missing_groups`` (only then: a restore without it keeps
-    the key it had before the option existed)."""
+    the key it had before the option existed). A cross-tenant deployment (DESIGN §11) reads
+    ``source_tenant_id``'s set: ``|from:{source}|{hash of mappings}`` (and ``|secrets`` when
+    the caller may copy them, so a run that copies secrets is never handed to one who may
+    not)."""
     ids = sorted(set(item_ids)) if item_ids is not None else None
     ids_hash = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] if ids else "*"
+    key = (f"{tenant_id}|restore|{backup_set_id}|{_flag(dry_run)}|{ids_hash}"
+           f"|{_flag(include_assignments)}|{ca_state}"
+           f"{'|groups' if create_missing_groups else ''}")
+    body: dict[str, Any] = {"backup_set_id": backup_set_id, "item_ids": ids,
+                            "dry_run": dry_run, "include_assignments": include_assignments,
+                            "ca_state": ca_state, "create_missing_groups": create_missing_groups}
+    parameters: dict[str, Any] = {"item_ids": ids, "include_assignments": include_assignments,
+                                  "ca_state": ca_state,
+                                  "create_missing_groups": create_missing_groups}
+    if source_tenant_id is not None:
+        chosen = dict(sorted((mappings or {}).items()))
+        mappings_hash = (hashlib.sha256(json.dumps(chosen, sort_keys=True).encode())
+                         .hexdigest()[:16] if chosen else "*")
+        key += f"|from:{source_tenant_id}|{mappings_hash}{'|secrets' if copy_secrets else ''}"
+        body.update(source_tenant_id=source_tenant_id, mappings=chosen or None)
+        parameters.update(source_tenant_id=source_tenant_id, mappings=chosen,
+                          copy_secrets=copy_secrets)
     return Job(
-        tenant_id=tenant_id, run_type=RunType.RESTORE, orchestrator="restore",
-        key=(f"{tenant_id}|restore|{backup_set_id}|{_flag(dry_run)}|{ids_hash}"
-             f"|{_flag(include_assignments)}|{ca_state}"
-             f"{'|groups' if create_missing_groups else ''}"),
-        route=f"/api/tenants/{tenant_id}/restores",
-        body={"backup_set_id": backup_set_id, "item_ids": ids, "dry_run": dry_run,
-              "include_assignments": include_assignments, "ca_state": ca_state,
-              "create_missing_groups": create_missing_groups},
-        parameters={"item_ids": ids, "include_assignments": include_assignments,
-                    "ca_state": ca_state, "create_missing_groups": create_missing_groups},
+        tenant_id=tenant_id, run_type=RunType.RESTORE, orchestrator="restore", key=key,
+        route=f"/api/tenants/{tenant_id}/restores", body=body, parameters=parameters,
         backup_set_id=backup_set_id, dry_run=dry_run,
     )
 

@@ -161,6 +161,8 @@ class Run:
         body = asdict(self)
         body.pop("instance_id")
         body.pop("parameters")
+        if self.parameters.get("source_tenant_id"):  # a cross-tenant deployment (DESIGN §11)
+            body["source_tenant_id"] = self.parameters["source_tenant_id"]
         if self.drift is None:
             body.pop("drift")  # only drift checks carry it
         base = f"/api/tenants/{self.tenant_id}/runs/{self.run_id}"

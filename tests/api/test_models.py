@@ -66,9 +66,11 @@ def test_model_json_schema_run_has_the_design_fields_and_a_start_adds_reused():
     run = RunBody.model_json_schema()
     started = StartedRun.model_json_schema()
 
-    assert set(run["properties"]) == DESIGN_RUN_FIELDS | {"drift"}  # drift checks (§10) only
+    # drift checks (§10) and cross-tenant deployments (§11) only
+    assert set(run["properties"]) == DESIGN_RUN_FIELDS | {"drift", "source_tenant_id"}
     assert set(run["required"]) == DESIGN_RUN_FIELDS
-    assert set(started["properties"]) == DESIGN_RUN_FIELDS | {"drift", "reused"}
+    assert set(started["properties"]) == DESIGN_RUN_FIELDS | {"drift", "source_tenant_id",
+                                                              "reused"}
     assert run["additionalProperties"] is False
 
 
@@ -114,10 +116,13 @@ def test_parse_unknown_policy_type_lists_the_supported_keys():
 def test_parse_restore_defaults_make_the_same_body_as_the_restore_job():
     body = parse(RestoreStart, {"backup_set_id": SET_ID.lower(), "item_ids": ["b", "a", "b"]})
 
-    assert body.model_dump() == {"backup_set_id": SET_ID, "item_ids": ["a", "b"],
-                                 "dry_run": True, "include_assignments": True,
-                                 "ca_state": "report_only", "create_missing_groups": False}
-    assert restore_job(TENANT, **body.model_dump()).body == body.model_dump()
+    # A restore's canonical body has no deployment fields: its fingerprint is as it was.
+    same_tenant = body.model_dump(exclude={"source_tenant_id", "mappings"})
+    assert same_tenant == {"backup_set_id": SET_ID, "item_ids": ["a", "b"],
+                           "dry_run": True, "include_assignments": True,
+                           "ca_state": "report_only", "create_missing_groups": False}
+    assert (body.source_tenant_id, body.mappings) == (None, None)
+    assert restore_job(TENANT, **body.model_dump()).body == same_tenant
 
 
 def test_parse_backup_body_is_the_backup_jobs_canonical_body():

@@ -174,7 +174,8 @@ def test_path_parameters_a_value_the_document_allows_passes_the_code(name, data)
     if "pattern" not in schema:
         return
     value = data.draw(st.from_regex(schema["pattern"], fullmatch=True))
-    checks = {"tenant_id": is_guid, "principal_id": is_guid, "run_id": is_ulid,
+    checks = {"tenant_id": is_guid, "source_tenant_id": is_guid, "principal_id": is_guid,
+              "run_id": is_ulid,
               "backup_set_id": is_ulid, "policy_id": routes.POLICY_ID_RE.match,
               "notification_id": routes.NOTIFICATION_ID_RE.match,
               "webhook_id": routes.WEBHOOK_ID_RE.match}

@@ -62,7 +62,9 @@ class Endpoint:
     @property
     def name(self) -> str:
         dry_run = (self.body or {}).get("dry_run")
-        return f"{self.method} {self.path}" + ("" if dry_run is None else f" dry_run={dry_run}")
+        source = " from {source}" if "source_tenant_id" in (self.body or {}) else ""
+        return f"{self.method} {self.path}{source}" + (
+            "" if dry_run is None else f" dry_run={dry_run}")
 
     @property
     def tenant_scoped(self) -> bool:
@@ -93,6 +95,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              {"backup_set_id": "{backup_set}", "dry_run": True}),
     Endpoint("POST", "/api/tenants/{tenant}/restores", ADMIN, 202,
              {"backup_set_id": "{backup_set}", "dry_run": False}),
+    # A cross-tenant deployment from B (DESIGN §11): every principal of A also reads B.
+    Endpoint("POST", "/api/tenants/{tenant}/restores", OPERATOR, 202,
+             {"backup_set_id": "{source_set}", "source_tenant_id": "{source}",
+              "dry_run": True}),
+    Endpoint("POST", "/api/tenants/{tenant}/restores", ADMIN, 202,
+             {"backup_set_id": "{source_set}", "source_tenant_id": "{source}",
+              "dry_run": False}),
+    Endpoint("GET", "/api/tenants/{tenant}/runs/{deploy_run}/mapping", READER, 200),
+    Endpoint("GET", "/api/tenants/{tenant}/mappings/{source}", ADMIN, 200),
+    Endpoint("PUT", "/api/tenants/{tenant}/mappings/{source}", ADMIN, 200, {"mappings": {}}),
     Endpoint("GET", "/api/tenants/{tenant}/runs", READER, 200),
     Endpoint("GET", "/api/tenants/{tenant}/runs/{run}", READER, 200),
     Endpoint("GET", "/api/tenants/{tenant}/runs/{run}/items", READER, 200),
@@ -250,6 +262,8 @@ class World:
     backup_set_a: str = ""
     item_a: str = ""
     backup_set_b: str = ""
+    deploy_set_b: str = ""  # B's filters and scope tags: what a deployment into A reads
+    deploy_run_a: str = ""  # a preview in A of that set
     notification: str = ""
     events_seen: set[tuple[str, str]] = field(default_factory=set)
 
@@ -261,7 +275,8 @@ class World:
         return template.format(
             tenant=tenant_id, principal=self.victim, policy_type=self.policy_type,
             policy=self.policy, backup_set=self.backup_set_a, item=self.item_a, run=self.run_a,
-            notification=self.notification)
+            notification=self.notification, source=self.tenant_b,
+            source_set=self.deploy_set_b, deploy_run=self.deploy_run_a)
 
     def body(self, endpoint: Endpoint, tenant_id: str) -> dict[str, Any] | None:
         if endpoint.body is None:
@@ -315,6 +330,8 @@ def world(stack: Stack) -> Iterator[World]:
             platform.grant(tenant_a, oids[name], role)
         platform.grant(tenant_a, world.victim, "reader")
         platform.grant(tenant_b, oids["other"], "admin")
+        for name in GRANTS_ON_A:  # reader on the source of a deployment into A
+            platform.grant(tenant_b, oids[name], "reader")
 
         run_a = operator.wait(operator.capture(tenant_a, world.policy_type, policy))
         assert run_a["status"] == "succeeded", run_a
@@ -325,6 +342,13 @@ def world(stack: Stack) -> Iterator[World]:
         run_b = other.wait(other.capture(tenant_b, world.policy_type, policy_b))
         assert run_b["status"] == "succeeded", run_b
         world.run_b, world.backup_set_b = run_b["run_id"], run_b["backup_set_id"]
+        deploy_set = other.wait(other.backup(tenant_b, [BACKUP_TYPE, "roleScopeTags"]))
+        assert deploy_set["status"] == "succeeded", deploy_set
+        world.deploy_set_b = deploy_set["backup_set_id"]
+        deployment = platform.wait(platform.restore(tenant_a, world.deploy_set_b,
+                                                    source_tenant_id=tenant_b))
+        assert deployment["status"] == "succeeded", deployment
+        world.deploy_run_a = deployment["run_id"]
         world.settle()
         world.notification = next(n["notification_id"] for n in operator.notifications()
                                   if n["run_id"] == world.run_a)
@@ -439,7 +463,7 @@ def test_tenants_list_shows_only_the_tenants_the_caller_may_see(world: World) ->
         with world.client(principal) as client:
             return {t["tenant_id"] for t in client.pages("/api/tenants")}
 
-    assert visible("reader") == {world.tenant_a}
+    assert visible("reader") == {world.tenant_a, world.tenant_b}  # B: a deployment's source
     assert visible("other") == {world.tenant_b}
     assert {world.tenant_a, world.tenant_b} <= visible("platform")
     with PolicyVaultClient(world.stack.base_url, world.stack.token(str(uuid.uuid4())),

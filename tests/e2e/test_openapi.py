@@ -78,6 +78,21 @@ def test_every_operation_answers_as_the_document_says(stack, admin, sim, tenant_
     assert preview.status_code == 202
     api.wait(preview)
 
+    target = sim.tenant_ids[1]  # a cross-tenant deployment of the set (DESIGN §11)
+    api.register_tenant(target, "Customer 2")
+    deployment = api.restore(target, run["backup_set_id"], source_tenant_id=tenant_id)
+    assert deployment.status_code == 202, deployment.text
+    deployed = api.wait(deployment)
+    assert api.request("GET", f"/api/tenants/{target}/runs/{deployed['run_id']}/mapping"
+                       ).status_code == 200
+    assert api.request("GET", f"{t}/runs/{run['run_id']}/mapping").status_code == 404
+    assert api.restore(target, run["backup_set_id"], source_tenant_id=tenant_id,
+                       mappings={"nothing-uses-it": None}).status_code == 422
+    saved = f"/api/tenants/{target}/mappings/{tenant_id}"
+    assert api.request("PUT", saved, json={"mappings": {}}).status_code == 200
+    assert api.request("GET", saved).status_code == 200
+    assert api.request("GET", f"/api/tenants/{target}/mappings/not-a-guid").status_code == 400
+
     assert api.pin_baseline(tenant_id, run["backup_set_id"]).status_code == 200
     assert api.request("GET", f"{t}/baseline").status_code == 200
     check_run = api.drift_check(tenant_id)

@@ -206,6 +206,26 @@ def test_restore_job_create_missing_groups_joins_key_and_parameters_only_when_se
     assert groups.body == {**plain.body, "create_missing_groups": True}
 
 
+def test_restore_job_from_another_tenant_keys_on_the_source_and_a_hash_of_the_mappings():
+    source = "11111111-1111-4111-8111-111111111111"
+    plain = restore_job(TENANT, "SET")
+    deploy = restore_job(TENANT, "SET", source_tenant_id=source)
+    mapped = restore_job(TENANT, "SET", source_tenant_id=source, mappings={"b": None, "a": "x"})
+    reordered = restore_job(TENANT, "SET", source_tenant_id=source,
+                            mappings={"a": "x", "b": None})
+    secrets = restore_job(TENANT, "SET", source_tenant_id=source, copy_secrets=True)
+
+    assert deploy.key == f"{plain.key}|from:{source}|*"
+    assert mapped.key.startswith(f"{plain.key}|from:{source}|") and mapped.key != deploy.key
+    assert reordered.key == mapped.key
+    assert secrets.key == f"{deploy.key}|secrets"
+    assert deploy.parameters["source_tenant_id"] == source
+    assert mapped.parameters["mappings"] == {"a": "x", "b": None}
+    assert mapped.body == {**plain.body, "source_tenant_id": source,
+                           "mappings": {"a": "x", "b": None}}
+    assert "source_tenant_id" not in plain.body and "source_tenant_id" not in plain.parameters
+
+
 def test_job_request_with_client_key_takes_the_client_namespace_and_keeps_the_fingerprint():
     job = capture_job(TENANT, "deviceConfigurations", "p1")
 

@@ -94,16 +94,33 @@ def agreement_file_missing(document: dict[str, Any]) -> bool:
                                 for f in files)
 
 
+# Directory objects a CA policy names that are no catalog type (not backed up): users (a
+# break-glass exclusion) and applications (by appId). Only a cross-tenant deployment maps them
+# (DESIGN §11); restore levels ignore them. The keywords are Graph's names, not ids.
+USERS, APPLICATIONS = "users", "applications"
+_USER_KEYWORDS = frozenset({"All", "None", "GuestsOrExternalUsers"})
+_APP_KEYWORDS = frozenset({"All", "None", "Office365", "MicrosoftAdminPortals"})
+_LOCATION_KEYWORDS = frozenset({"All", "AllTrusted"})
+
 ENTRIES: tuple[ResourceType, ...] = (
     ResourceType(
         key="conditionalAccessPolicies", path="identity/conditionalAccess/policies",
         version="v1.0", subcollections=(), assign_key=None,
         read_only=frozenset({"templateId", "deletedDateTime"}),
         references=(
-            Reference("namedLocations", "conditions.locations.includeLocations[]"),
-            Reference("namedLocations", "conditions.locations.excludeLocations[]"),
+            Reference("namedLocations", "conditions.locations.includeLocations[]",
+                      keywords=_LOCATION_KEYWORDS),
+            Reference("namedLocations", "conditions.locations.excludeLocations[]",
+                      exclusion=True, keywords=_LOCATION_KEYWORDS),
             Reference("groups", "conditions.users.includeGroups[]"),
             Reference("groups", "conditions.users.excludeGroups[]", exclusion=True),
+            Reference(USERS, "conditions.users.includeUsers[]", keywords=_USER_KEYWORDS),
+            Reference(USERS, "conditions.users.excludeUsers[]", exclusion=True,
+                      keywords=_USER_KEYWORDS),
+            Reference(APPLICATIONS, "conditions.applications.includeApplications[]",
+                      keywords=_APP_KEYWORDS),
+            Reference(APPLICATIONS, "conditions.applications.excludeApplications[]",
+                      exclusion=True, keywords=_APP_KEYWORDS),
             Reference("authenticationStrengthPolicies",
                       "grantControls.authenticationStrength.id"),
             Reference("authenticationContextClassReferences",
