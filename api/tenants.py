@@ -9,7 +9,7 @@ from api.models.responses import GrantBody, ListBody, SchedulesBody, TenantBody
 from api.routes import Access, Reply, route
 from shared.backups.tenant_keys import TenantKeys
 from shared.platform.codes import ErrorCode
-from shared.platform.errors import NotFound, ValidationFailed
+from shared.platform.errors import NotFound, TenantOffboarding, ValidationFailed
 from shared.platform.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
 from shared.tenants.store import Grant, Role, Tenant, TenantStore
@@ -22,7 +22,8 @@ bp = df.Blueprint()
                    "unchanged.",
        access=Access.PLATFORM_ADMIN, body=TenantPut,
        responses={201: Reply("The tenant was registered", TenantBody),
-                  200: Reply("The tenant was updated", TenantBody)})
+                  200: Reply("The tenant was updated", TenantBody)},
+       errors={409: (ErrorCode.TENANT_OFFBOARDING,)})
 async def put_tenant(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, _put_tenant)
 
@@ -69,6 +70,9 @@ async def _put_tenant(call: ApiCall) -> func.HttpResponse:
     store, now = TenantStore(call.storage), utc_now()
     tenant_id = tenant_id.lower()
     existing = await store.get(tenant_id)
+    if existing is not None and existing.offboarding:
+        raise TenantOffboarding("this tenant is being offboarded; register it again once "
+                                "its offboarding has finished")
     if existing is None and body.display_name is None:
         raise ValidationFailed("display_name: registering a tenant needs a display name")
     current = existing or Tenant(tenant_id, "", iso(now), iso(now))

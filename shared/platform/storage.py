@@ -219,6 +219,16 @@ async def download_or_none(container: ContainerClient, path: str) -> bytes | Non
             return None
 
 
+async def delete_blob(container: ContainerClient, path: str) -> bool:
+    """Delete the blob at ``path``; False when there was none."""
+    with storage_errors(f"delete a blob from {container.container_name}"):
+        try:
+            await container.delete_blob(path)
+        except ResourceNotFoundError:
+            return False
+    return True
+
+
 async def send_message(queue: QueueClient, data: bytes) -> None:
     """Put one message on ``queue``."""
     with storage_errors(f"send a message to {queue.queue_name}"):
