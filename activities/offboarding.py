@@ -85,9 +85,10 @@ async def begin_offboarding(payload: dict) -> dict:
 
 @bp.activity_trigger(input_name="payload")
 @bp.durable_client_input(client_name="client")
-async def stop_tenant_runs(payload: dict, client: df.DurableOrchestrationClient) -> int:
-    """Terminate the orchestrations of the tenant's runs (as target or source); how many
-    have not stopped yet."""
+async def stop_tenant_runs(payload: dict, client: df.DurableOrchestrationClient
+                           ) -> list[str]:
+    """Terminate the orchestrations of the tenant's runs (as target or source); the
+    instance ids that have not stopped yet."""
     step = StopRuns.from_payload(payload)
     storage = get_storage()
     _, tenant_id = await _run(storage, step.run_id)
@@ -129,6 +130,7 @@ async def finish_offboarding(payload: dict) -> dict:
             event_id=stable_id(run.run_id, OFFBOARDED), tenant_id=tenant_id,
             actor=run.requested_by, action=OFFBOARDED, target=tenant_id,
             outcome=status.value, created_at=step.at, run_id=run.run_id,
+            details={"orchestrations_stopped": step.stopped, "deleted": step.deleted},
         ), at, scope=MSP_SCOPE)
     total = len(OWNED) + 1
     counts = Counts(total=total, processed=total, succeeded=total) if step.error is None \

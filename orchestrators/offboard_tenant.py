@@ -49,9 +49,11 @@ def _call(context: df.DurableOrchestrationContext, activity, payload):
     return context.call_activity_with_retry(activity, BOOKKEEPING, asdict(payload))
 
 
-def _stop_and_purge(context: df.DurableOrchestrationContext, ref: RunRef):
+def _stop_and_purge(context: df.DurableOrchestrationContext, ref: RunRef, stopped: set[str]):
+    """Stop (adding what it terminated to ``stopped``), then purge."""
     for _ in range(MAX_POLLS):
         active = yield _call(context, stop_tenant_runs, StopRuns.for_run(ref, at=now_iso(context)))
+        stopped.update(active)
         if not active:
             break
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=POLL_SECONDS))
@@ -65,14 +67,20 @@ def _stop_and_purge(context: df.DurableOrchestrationContext, ref: RunRef):
 
 def _sweep(context: df.DurableOrchestrationContext, ref: RunRef, steps: int, last: int,
            progress: bool):
-    """Entries ``0 … last - 1`` of the ownership table, each until it finds nothing."""
+    """Entries ``0 … last - 1`` of the ownership table, each until it finds nothing; how
+    many rows and blobs it deleted."""
+    deleted = 0
     for step in range(last):
-        while (yield _call(context, sweep_tenant_step,
-                           SweepStep.for_run(ref, step=step, limit=SWEEP_LIMIT))) >= SWEEP_LIMIT:
-            pass
+        while True:
+            found = yield _call(context, sweep_tenant_step,
+                                SweepStep.for_run(ref, step=step, limit=SWEEP_LIMIT))
+            deleted += found
+            if found < SWEEP_LIMIT:
+                break
         if progress:
             counts = Counts(total=steps, processed=step + 1, succeeded=step + 1)
             yield _call(context, record_progress, RecordProgress.for_run(ref, counts=counts))
+    return deleted
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -81,21 +89,17 @@ def offboard_tenant(context: df.DurableOrchestrationContext):
     begun = OffboardingBegun.from_payload((yield _call(
         context, begin_offboarding, BeginOffboarding.for_run(ref, at=now_iso(context)))))
     tenant_row = begun.steps - 1  # the last entry: the row that carries the mark
-    error = None
+    error, stopped, deleted = None, set(), 0
     try:
-        yield from _stop_and_purge(context, ref)
-        yield from _sweep(context, ref, begun.steps, tenant_row, progress=True)
+        yield from _stop_and_purge(context, ref, stopped)
+        deleted += yield from _sweep(context, ref, begun.steps, tenant_row, progress=True)
         if begun.drain_seconds:
             yield context.create_timer(
                 context.current_utc_datetime + timedelta(seconds=begun.drain_seconds))
-        yield from _stop_and_purge(context, ref)
-        yield from _sweep(context, ref, begun.steps, tenant_row, progress=False)
-        yield from _sweep_row(context, ref, tenant_row)
+        yield from _stop_and_purge(context, ref, stopped)
+        deleted += yield from _sweep(context, ref, begun.steps, tenant_row, progress=False)
+        deleted += yield _call(context, sweep_tenant_step, SweepStep.for_run(ref, step=tenant_row))
     except Exception as exc:  # a step exhausted its retries: the tenant stays marked
         error = failed_run_error(exc)
-    return (yield _call(context, finish_offboarding,
-                        FinishOffboarding.for_run(ref, at=now_iso(context), error=error)))
-
-
-def _sweep_row(context: df.DurableOrchestrationContext, ref: RunRef, tenant_row: int):
-    yield _call(context, sweep_tenant_step, SweepStep.for_run(ref, step=tenant_row))
+    return (yield _call(context, finish_offboarding, FinishOffboarding.for_run(
+        ref, at=now_iso(context), error=error, stopped=len(stopped), deleted=deleted)))

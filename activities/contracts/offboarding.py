@@ -40,3 +40,5 @@ class SweepStep(RunRef):
 class FinishOffboarding(RunRef):
     at: str
     error: dict[str, str] | None = None
+    stopped: int = 0  # orchestrations it terminated
+    deleted: int = 0  # rows and blobs its sweeps deleted

@@ -15,7 +15,7 @@ from shared.tenants.store import MSP_SCOPE
 
 # Seconds between the last stopped orchestration and the second sweep: an activity that
 # was running when its orchestration was terminated still finishes, and may write.
-DRAIN_SECONDS = 30
+DRAIN_SECONDS = 15
 
 
 def offboard_job(tenant_id: str) -> Job:

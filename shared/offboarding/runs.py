@@ -56,16 +56,16 @@ class RunRow:
 
 
 async def stop_runs(storage: Storage, instances: Instances, tenant_id: str,
-                    now: datetime) -> int:
-    """Terminate every orchestration of the runs to stop; how many are not stopped yet
-    (the caller asks again until none is). Source runs whose instances have all stopped are
+                    now: datetime) -> list[str]:
+    """Terminate every orchestration of the runs to stop; the ones not stopped yet (the
+    caller asks again until none is). Source runs whose instances have all stopped are
     settled here."""
-    active = 0
+    active: list[str] = []
     for run in await _runs_to_stop(storage, tenant_id):
         running = await _running(instances, run, now)
         for instance_id in running:
             await instances.terminate(instance_id, "the tenant is being offboarded")
-        active += len(running)
+        active += running
         if not running and run.tenant_id != tenant_id:
             await RunStore(storage).update(run.tenant_id, run.run_id,
                                            status=RunStatus.FAILED.value,
