@@ -54,11 +54,14 @@ async def owned_ids(storage: Storage, tenant_id: str) -> dict[str, set[str]]:
     index = await storage.table(RUN_INDEX)
     indexed = await _query(index, "tenant_id eq @t", {"t": tenant_id}, None)
     sets = await tables.query_all(await storage.table(BACKUP_SETS), tenant_id)
-    run_ids = {str(r["run_id"]) for r in run_rows} | {str(r["PartitionKey"]) for r in indexed}
-    set_ids = (run_ids | {str(s["backup_set_id"]) for s in sets}
-               | {str(r["pre_restore_backup_set_id"]) for r in run_rows
-                  if r.get("pre_restore_backup_set_id")})
+    run_ids = {str(r["PartitionKey"]) for r in indexed} | _values(run_rows, "run_id")
+    set_ids = (run_ids | _values(sets, "backup_set_id")
+               | _values(run_rows, "pre_restore_backup_set_id"))
     return {RUN_IDS: run_ids, SET_IDS: set_ids}
+
+
+def _values(rows: Iterable[Any], name: str) -> set[str]:
+    return {str(row[name]) for row in rows if row.get(name)}
 
 
 async def _find(storage: Storage, table: TableClient, tenant_id: str, owned: Owned,
