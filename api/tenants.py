@@ -104,7 +104,7 @@ async def _list_tenants(call: ApiCall) -> func.HttpResponse:
     else:
         grants = await store.grants_for_principal(call.principal.oid)
         found = [await store.get(g.tenant_id) for g in grants]
-        tenants = [t for t in found if t is not None]
+        tenants = [t for t in found if t is not None and not t.offboarding]
     tenants.sort(key=lambda t: t.display_name.lower())
     return json_response(ListBody[TenantBody].of(_body(t) for t in tenants))
 

@@ -165,6 +165,8 @@ def test_offboarding_stops_the_running_backup_refuses_starts_and_leaves_nothing(
         assert api.request("GET", t).status_code == 403  # its own routes: like an unknown one
         assert api.run(leaving, running["run_id"]).status_code == 403
         assert reader.backup(leaving).status_code == 403  # may not start: learns nothing
+        for caller in (api, operator):
+            assert leaving not in [t["tenant_id"] for t in caller.pages("/api/tenants")]
         assert api.request("GET", f"/api/offboardings/{body['run_id']}").status_code in (200, 202)
 
         offboarding = api.wait(accepted, timeout=300)
