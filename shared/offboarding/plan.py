@@ -96,8 +96,9 @@ class Owned:
 
     @property
     def name(self) -> str:
-        """Stable and unique per entry: what a run's progress and tests refer to."""
-        return f"{self.store}:{type(self.find).__name__}"
+        """What the entry is called in messages: its store and how it finds rows."""
+        detail = getattr(self.find, "name", None) or getattr(self.find, "ids", None)
+        return f"{self.store}:{type(self.find).__name__}" + (f":{detail}" if detail else "")
 
     @property
     def blobs(self) -> bool:

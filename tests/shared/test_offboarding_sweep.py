@@ -184,3 +184,10 @@ async def test_stop_runs_terminates_runs_of_and_from_the_tenant_and_settles_sour
                              "message": "the source tenant of this run was offboarded"}
     untouched = await runs.get(B, foreign.run_id)
     assert untouched is not None and untouched.status == "running"
+
+
+def test_every_entry_of_the_ownership_table_is_distinct_and_the_tenant_row_goes_last():
+    names = [owned.name for owned in (*OWNED, TENANT_ROW)]
+
+    assert len(set(names)) == len(names)
+    assert names[-2:] == ["tenantkeys:RowPrefix", "tenants:RowPrefix"]
