@@ -5,6 +5,7 @@ import azure.functions as func
 
 from activities.deploy import bp as deploy_activities
 from activities.drift import bp as drift_activities
+from activities.offboarding import bp as offboarding_activities
 from activities.purge import bp as purge_activities
 from activities.restore import bp as restore_activities
 from activities.runs import bp as run_activities
@@ -16,6 +17,7 @@ from api.documents import bp as documents
 from api.drift import bp as drift
 from api.health import bp as health
 from api.notifications import bp as notifications
+from api.offboardings import bp as offboardings
 from api.restores import bp as restores
 from api.runs import bp as runs
 from api.snapshots import bp as snapshots
@@ -24,6 +26,7 @@ from api.webhooks import bp as webhooks
 from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
 from orchestrators.check_drift import bp as drift_orchestration
+from orchestrators.offboard_tenant import bp as offboard_orchestration
 from orchestrators.purge_expired import bp as purge_orchestration
 from orchestrators.purge_tenant import bp as tenant_purge_orchestration
 from orchestrators.restore import bp as restore_orchestration
@@ -45,6 +48,7 @@ app.register_functions(restores)
 app.register_functions(deployments)
 app.register_functions(drift)
 app.register_functions(webhooks)
+app.register_functions(offboardings)
 
 # Orchestrations and the activities they call
 app.register_functions(capture_orchestration)
@@ -53,12 +57,14 @@ app.register_functions(restore_orchestration)
 app.register_functions(drift_orchestration)
 app.register_functions(purge_orchestration)
 app.register_functions(tenant_purge_orchestration)
+app.register_functions(offboard_orchestration)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
 app.register_functions(restore_activities)
 app.register_functions(deploy_activities)
 app.register_functions(drift_activities)
 app.register_functions(purge_activities)
+app.register_functions(offboarding_activities)
 
 # Timers: start what tenants' schedules say is due (DESIGN §10)
 app.register_functions(schedule_tick)

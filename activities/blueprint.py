@@ -35,7 +35,9 @@ class ActivityBlueprint(df.Blueprint):
 def in_run_context(user_function: Callable[..., Any], input_name: str) -> Callable[..., Any]:
     """``user_function`` run inside the log context of the run its input names."""
     if not inspect.iscoroutinefunction(user_function):
-        raise TypeError(f"activity {user_function.__name__} must be async")
+        raise TypeError(f"activity {getattr(user_function, '__name__', user_function)} must be "
+                        "an async function, with @bp.activity_trigger the decorator closest "
+                        "to it (other bindings above)")
     signature = inspect.signature(user_function)
     takes_context = "context" in signature.parameters
 

@@ -107,7 +107,8 @@ async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse
         if access is Access.PLATFORM_ADMIN and not principal.platform_admin:
             raise Forbidden("this needs the Platform.Admin role")
         if access.tenant_role is not None:
-            call.tenant = await _authorize(call, access.tenant_role)
+            call.tenant = await _authorize(call, access.tenant_role,
+                                           current_operation().starts_run)
         if len(req.get_body() or b"") > MAX_BODY_BYTES:
             raise ValidationFailed("the body is larger than 1 MiB")
         with log_context(tenant_id=call.tenant.tenant_id if call.tenant else None,
@@ -124,11 +125,12 @@ async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse
                        "an internal error occurred; it has been logged")
 
 
-async def _authorize(call: ApiCall, role: Role) -> Tenant:
+async def _authorize(call: ApiCall, role: Role, starting: bool) -> Tenant:
     tenant_id = call.route("tenant_id")
     if not is_guid(tenant_id):
         raise ValidationFailed("tenant_id must be a GUID")
-    tenant = await require_role(TenantStore(call.storage), call.principal, tenant_id.lower(), role)
+    tenant = await require_role(TenantStore(call.storage), call.principal, tenant_id.lower(), role,
+                                starting=starting)
     run_id = call.route("run_id")
     if run_id:
         if not is_ulid(run_id):

@@ -163,6 +163,11 @@ class Operation:
         return "".join(part.capitalize() for part in self.name.split("_"))
 
     @property
+    def starts_run(self) -> bool:
+        """Job starts are the operations that take an ``Idempotency-Key`` (DESIGN §3)."""
+        return self.idempotency_key
+
+    @property
     def path_parameters(self) -> list[str]:
         return re.findall(r"\{([^}]+)\}", self.path)
 
@@ -180,6 +185,8 @@ class Operation:
             found[403] = [ErrorCode.FORBIDDEN]
         if self.idempotency_key:
             found[422] = [ErrorCode.IDEMPOTENCY_KEY_REUSED]
+        if self.starts_run:  # nothing starts in a tenant being offboarded (DESIGN §12)
+            found[409] = [ErrorCode.TENANT_OFFBOARDING]
         for status, codes in self.errors.items():
             found.setdefault(status, []).extend(c for c in codes if c not in found[status])
         return {status: tuple(map(str, codes)) for status, codes in sorted(found.items())}

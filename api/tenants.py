@@ -9,7 +9,7 @@ from api.models.responses import GrantBody, ListBody, SchedulesBody, TenantBody
 from api.routes import Access, Reply, route
 from shared.backups.tenant_keys import TenantKeys
 from shared.platform.codes import ErrorCode
-from shared.platform.errors import NotFound, ValidationFailed
+from shared.platform.errors import NotFound, TenantOffboarding, ValidationFailed
 from shared.platform.keys import is_guid, iso, stable_id, utc_now
 from shared.tenants.audit import AuditEvent, AuditLog
 from shared.tenants.store import Grant, Role, Tenant, TenantStore
@@ -22,7 +22,8 @@ bp = df.Blueprint()
                    "unchanged.",
        access=Access.PLATFORM_ADMIN, body=TenantPut,
        responses={201: Reply("The tenant was registered", TenantBody),
-                  200: Reply("The tenant was updated", TenantBody)})
+                  200: Reply("The tenant was updated", TenantBody)},
+       errors={409: (ErrorCode.TENANT_OFFBOARDING,)})
 async def put_tenant(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, _put_tenant)
 
@@ -69,6 +70,9 @@ async def _put_tenant(call: ApiCall) -> func.HttpResponse:
     store, now = TenantStore(call.storage), utc_now()
     tenant_id = tenant_id.lower()
     existing = await store.get(tenant_id)
+    if existing is not None and existing.offboarding:
+        raise TenantOffboarding("this tenant is being offboarded; register it again once "
+                                "its offboarding has finished")
     if existing is None and body.display_name is None:
         raise ValidationFailed("display_name: registering a tenant needs a display name")
     current = existing or Tenant(tenant_id, "", iso(now), iso(now))
@@ -110,7 +114,7 @@ async def _list_tenants(call: ApiCall) -> func.HttpResponse:
     else:
         grants = await store.grants_for_principal(call.principal.oid)
         found = [await store.get(g.tenant_id) for g in grants]
-        tenants = [t for t in found if t is not None]
+        tenants = [t for t in found if t is not None and not t.offboarding]
     tenants.sort(key=lambda t: t.display_name.lower())
     return json_response(ListBody[TenantBody].of(_body(t) for t in tenants))
 

@@ -144,6 +144,43 @@ class StartedRun(RunBody):
         return cls.model_validate({**run.to_api(), "reused": reused})
 
 
+class OffboardingLinks(ResponseBody):
+    self: str
+
+
+class OffboardingBody(ResponseBody):
+    """An offboarding run (DESIGN §12): the run body of §3 in the MSP's scope, without the
+    tenant's data — no backup set, items or warnings; ``tenant_id`` is the tenant it
+    offboards. ``counts`` are the steps of the ownership table done."""
+
+    run_id: str
+    tenant_id: str = Field(description="the tenant this run offboards")
+    run_type: Literal["offboard"]
+    status: RunStatus
+    requested_by: str
+    idempotency_key: str
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    counts: Counts
+    error: ErrorInfo | None
+    links: OffboardingLinks
+
+    @classmethod
+    def of(cls, run: Run, tenant_id: str, **extra: Any) -> Any:
+        body = {name: value for name, value in run.to_api().items()
+                if name in cls.model_fields}
+        body.update(tenant_id=tenant_id, links={"self": run.api_path}, **extra)
+        return cls.model_validate(body)
+
+
+class StartedOffboarding(OffboardingBody):
+    """The answer to ``DELETE /api/tenants/{tenant_id}``: the offboarding run, and whether
+    it is one already in flight."""
+
+    reused: bool
+
+
 class DiffEntry(ResponseBody):
     path: str = Field(description="e.g. settings[3].settingInstance.simpleSettingValue.value")
     change: Literal["added", "removed", "changed"]
@@ -363,7 +400,8 @@ class ListBody(ResponseBody, Generic[B]):
 __all__ = [
     "AuditEventBody", "BackupItemBody", "BackupSetBody", "BackupSetWithItems", "BaselineBody",
     "ChangedBy", "Counts", "DeliveryBody", "DiffEntry", "DriftCounts", "ErrorInfo", "GrantBody",
-    "Health", "ListBody", "NotificationBody", "Problem", "ResponseBody", "RunBody",
-    "RunItemBody", "RunLinks", "RunWarning", "SchedulesBody", "StartedRun", "TenantBody",
-    "VersionBody", "WebhookBody", "WebhookCreated",
+    "Health", "ListBody", "NotificationBody", "OffboardingBody", "OffboardingLinks", "Problem",
+    "ResponseBody", "RunBody", "RunItemBody", "RunLinks", "RunWarning", "SchedulesBody",
+    "StartedOffboarding", "StartedRun", "TenantBody", "VersionBody", "WebhookBody",
+    "WebhookCreated",
 ]

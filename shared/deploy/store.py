@@ -78,7 +78,8 @@ class MappingRegistry:
                     await tables.delete(table, pair, entity["RowKey"])
         await tables.upsert_many(table, [
             {"PartitionKey": pair, "RowKey": source_id, "target_id": target_id, "kind": kind,
-             "updated_at": at, "updated_by": by}
+             "updated_at": at, "updated_by": by, "target_tenant_id": target_tenant_id,
+             "source_tenant_id": source_tenant_id}  # what offboarding finds either side by
             for source_id, (target_id, kind) in mappings.items()])
 
 

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     RESTORE_IN_PROGRESS = "restore_in_progress"
     NO_BASELINE = "no_baseline"
+    TENANT_OFFBOARDING = "tenant_offboarding"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     MAPPING_UNRESOLVED = "mapping_unresolved"
     MAPPING_INVALID = "mapping_invalid"

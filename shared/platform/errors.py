@@ -10,7 +10,8 @@
     │   ├── NotFound                 404 not_found
     │   ├── Conflict                 409 conflict
     │   │   ├── RestoreInProgress    409 restore_in_progress: one live restore per tenant
-    │   │   └── NoBaseline           409 no_baseline: nothing for a drift check to compare with
+    │   │   ├── NoBaseline           409 no_baseline: nothing for a drift check to compare with
+    │   │   └── TenantOffboarding    409 tenant_offboarding: the tenant is being offboarded
     │   ├── IdempotencyMismatch      422 idempotency_key_reused
     │   ├── MappingInvalid           422 mapping_invalid: a deployment's override names nothing
     │   └── MappingUnresolved        422 mapping_unresolved: a live deployment's plan is not
@@ -147,6 +148,13 @@ class NoBaseline(Conflict):
     no succeeded all-type backup (DESIGN §10)."""
 
     code = ErrorCode.NO_BASELINE
+
+
+class TenantOffboarding(Conflict):
+    """Raised when a job would start in, or a registration would change, a tenant that is
+    being offboarded (DESIGN §12)."""
+
+    code = ErrorCode.TENANT_OFFBOARDING
 
 
 class IdempotencyMismatch(RequestError):

@@ -265,6 +265,16 @@ async def set_metadata_if_unchanged(container: ContainerClient, state: BlobState
     return True
 
 
+async def delete_blob(container: ContainerClient, path: str) -> bool:
+    """Delete the blob at ``path``; False when there was none."""
+    with storage_errors(f"delete a blob from {container.container_name}"):
+        try:
+            await container.delete_blob(path)
+        except ResourceNotFoundError:
+            return False
+    return True
+
+
 async def delete_if_unchanged(container: ContainerClient, state: BlobState) -> bool:
     """Delete the blob as ``state`` saw it; False when it changed since (it is kept) or
     was already gone."""

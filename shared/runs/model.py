@@ -17,6 +17,7 @@ class RunType(StrEnum):
     BACKUP = "backup"
     RESTORE = "restore"
     DRIFT_CHECK = "drift_check"
+    OFFBOARD = "offboard"  # in the MSP's scope, not the tenant's (DESIGN §12)
 
 
 class RunStatus(StrEnum):
@@ -156,6 +157,13 @@ class Run:
     def terminal(self) -> bool:
         return RunStatus(self.status).terminal
 
+    @property
+    def api_path(self) -> str:
+        """Where the API shows the run: an offboarding in the MSP's scope (DESIGN §12)."""
+        if self.run_type == RunType.OFFBOARD:
+            return f"/api/offboardings/{self.run_id}"
+        return f"/api/tenants/{self.tenant_id}/runs/{self.run_id}"
+
     def to_api(self) -> dict[str, Any]:
         """The run body of DESIGN §3 (internal fields such as the instance id stay inside)."""
         body = asdict(self)
@@ -165,8 +173,7 @@ class Run:
             body["source_tenant_id"] = self.parameters["source_tenant_id"]
         if self.drift is None:
             body.pop("drift")  # only drift checks carry it
-        base = f"/api/tenants/{self.tenant_id}/runs/{self.run_id}"
-        body["links"] = {"self": base, "items": f"{base}/items"}
+        body["links"] = {"self": self.api_path, "items": f"{self.api_path}/items"}
         return body
 
 

@@ -42,11 +42,10 @@ class Notification:
 
 
 def notification_for(run: Run, at: datetime, portal_base_url: str = "") -> Notification:
-    api_path = f"/api/tenants/{run.tenant_id}/runs/{run.run_id}"
     link = (
-        f"{portal_base_url}/tenants/{run.tenant_id}/runs/{run.run_id}"
+        f"{portal_base_url}{run.api_path.removeprefix('/api')}"
         if portal_base_url
-        else api_path
+        else run.api_path
     )
     error = run.error or {}
     return Notification(

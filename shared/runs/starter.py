@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.platform.codes import ErrorCode
-from shared.platform.errors import IdempotencyMismatch
+from shared.platform.errors import IdempotencyMismatch, TenantOffboarding
 from shared.platform.keys import iso, new_ulid, parse_iso, utc_now
 from shared.platform.storage import Storage
 from shared.runs.idempotency import IdempotencyStore, LostRace
 from shared.runs.jobs import JobRequest
 from shared.runs.model import Run, RunStatus
 from shared.runs.store import RunStore
+from shared.tenants.store import MSP_SCOPE, TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ def orchestration_input(run: Run) -> dict[str, Any]:
 async def start_job(
     request: JobRequest, *, storage: Storage, scheduler: Scheduler, now: datetime | None = None
 ) -> tuple[Run, bool]:
-    """Return ``(run, reused)``; raises :class:`IdempotencyMismatch` for a reused client key."""
+    """Return ``(run, reused)``; raises :class:`IdempotencyMismatch` for a reused client key
+    and :class:`TenantOffboarding` in a tenant being offboarded (DESIGN §12)."""
     keys, runs, job = IdempotencyStore(storage), RunStore(storage), request.job
+    await _refuse_if_offboarding(storage, job.tenant_id)
     for _ in range(_MAX_ATTEMPTS):
         moment = now or utc_now()
         record = await keys.get(job.tenant_id, request.key)
@@ -82,10 +85,31 @@ async def start_job(
             continue
         run = request.new_run(claimed)
         await runs.create(run)
+        await _settle_if_offboarding(storage, run)
         await scheduler.schedule(job.orchestrator, run.instance_id, orchestration_input(run))
         log.info("run %s started (%s, instance %s)", run.run_id, run.run_type, run.instance_id)
         return run, False
     raise RuntimeError("idempotency record kept changing; giving up")  # pragma: no cover
+
+
+async def _refuse_if_offboarding(storage: Storage, tenant_id: str) -> None:
+    if tenant_id == MSP_SCOPE:
+        return
+    tenant = await TenantStore(storage).get(tenant_id)
+    if tenant is not None and tenant.offboarding:
+        raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
+
+
+async def _settle_if_offboarding(storage: Storage, run: Run) -> None:
+    """Look again once the run is recorded: an offboarding marked since the first look
+    lists the tenant's runs only after its mark, so it either sees this run (and stops its
+    instance) or this look sees the mark — and the run ends failed, never scheduled."""
+    try:
+        await _refuse_if_offboarding(storage, run.tenant_id)
+    except TenantOffboarding as refused:
+        await RunStore(storage).update(run.tenant_id, run.run_id, status=RunStatus.FAILED.value,
+                                       finished_at=iso(utc_now()), error=refused.to_dict())
+        raise
 
 
 async def _check_in_flight(run: Run, request: JobRequest, scheduler: Scheduler,

@@ -4,6 +4,11 @@ Grants are stored twice in one table so both questions are one-partition queries
 ``p:{principal}`` / tenant ("which tenants may I see") and ``t:{tenant}`` / principal
 ("who has access here"). Authorization itself is :func:`require_role`, the one place every
 route goes through.
+
+A tenant being offboarded (DESIGN §12) keeps its row, marked with the offboarding run, until
+that run deletes it last: from the mark on, its routes answer 403 like an unknown tenant's,
+and starts 409 ``tenant_offboarding``; :meth:`TenantStore.all` leaves it out (lists, the
+scheduler).
 """
 
 from __future__ import annotations
@@ -13,13 +18,16 @@ from enum import IntEnum
 from typing import Any
 
 from shared.platform import tables
-from shared.platform.errors import Forbidden, ValidationFailed
+from shared.platform.errors import Forbidden, TenantOffboarding, ValidationFailed
 from shared.platform.storage import Storage
 from shared.retention.settings import DEFAULT_KEEP_MIN_SETS, DEFAULT_RETENTION_DAYS
 from shared.schedules.model import Schedules
 from shared.tenants.auth import Principal
 
 TENANTS, ACCESS = "tenants", "access"
+# The partition of the MSP's own runs and audit events (offboardings): never a tenant id,
+# which is a GUID, so no tenant's rows and the MSP's ever share a partition.
+MSP_SCOPE = "msp"
 
 
 class Role(IntEnum):
@@ -49,10 +57,15 @@ class Tenant:
     retention_days: int = DEFAULT_RETENTION_DAYS
     # ... except the newest this many (shared.retention.plan says what else is kept)
     keep_min_sets: int = DEFAULT_KEEP_MIN_SETS
+    offboarding_run_id: str | None = None  # set once: the run that is offboarding it (§12)
 
     def __post_init__(self) -> None:
         if self.schedules is None:
             self.schedules = Schedules.defaults(self.tenant_id)
+
+    @property
+    def offboarding(self) -> bool:
+        return self.offboarding_run_id is not None
 
 
 @dataclass
@@ -74,16 +87,27 @@ class TenantStore:
         return None if entity is None else _tenant(entity)
 
     async def put(self, tenant: Tenant) -> None:
+        """Register or update; never touches the offboarding mark (a registration racing
+        with :meth:`mark_offboarding` cannot clear it)."""
         table = await self._storage.table(TENANTS)
         assert tenant.schedules is not None
-        await tables.upsert(table, {"PartitionKey": "tenant", "RowKey": tenant.tenant_id,
-                                    **_without(asdict(tenant), "tenant_id", "schedules"),
-                                    **tenant.schedules.properties()}, merge=True)
+        await tables.upsert(table, {
+            "PartitionKey": "tenant", "RowKey": tenant.tenant_id,
+            **_without(asdict(tenant), "tenant_id", "schedules", "offboarding_run_id"),
+            **tenant.schedules.properties()}, merge=True)
+
+    async def mark_offboarding(self, tenant_id: str, run_id: str) -> bool:
+        """Mark the tenant as being offboarded by ``run_id``; False when it is not registered."""
+        table = await self._storage.table(TENANTS)
+        return await tables.merge_if_present(table, {
+            "PartitionKey": "tenant", "RowKey": tenant_id, "offboarding_run_id": run_id})
 
     async def all(self) -> list[Tenant]:
-        """Every registered tenant, in one partition query (the scheduler's tick reads this)."""
+        """Every registered tenant not being offboarded, in one partition query (the
+        scheduler's tick reads this)."""
         table = await self._storage.table(TENANTS)
-        return [_tenant(e) for e in await tables.query_all(table, "tenant")]
+        found = [_tenant(e) for e in await tables.query_all(table, "tenant")]
+        return [t for t in found if not t.offboarding]
 
     async def grant(self, grant: Grant) -> None:
         table = await self._storage.table(ACCESS)
@@ -117,18 +141,27 @@ class TenantStore:
 
 
 async def require_role(
-    store: TenantStore, principal: Principal, tenant_id: str, role: Role
+    store: TenantStore, principal: Principal, tenant_id: str, role: Role, *,
+    starting: bool = False,
 ) -> Tenant:
     """The tenant, if ``principal`` holds at least ``role`` on it; else 403 — also when the
-    tenant does not exist, so a caller cannot probe which tenants are registered."""
+    tenant does not exist, so a caller cannot probe which tenants are registered. A tenant
+    being offboarded is unknown (403) to everyone, except that a caller who may start a job
+    there (``starting``) learns why it cannot: 409 ``tenant_offboarding``."""
     tenant = await store.get(tenant_id)
-    if tenant is not None:
-        if principal.platform_admin:
+    if tenant is not None and await _holds(store, principal, tenant_id, role):
+        if not tenant.offboarding:
             return tenant
-        grant = await store.grant_of(principal.oid, tenant_id)
-        if grant is not None and Role.parse(grant.role) >= role:
-            return tenant
+        if starting:
+            raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
     raise Forbidden(f"you need the {role.label} role on this tenant")
+
+
+async def _holds(store: TenantStore, principal: Principal, tenant_id: str, role: Role) -> bool:
+    if principal.platform_admin:
+        return True
+    grant = await store.grant_of(principal.oid, tenant_id)
+    return grant is not None and Role.parse(grant.role) >= role
 
 
 def _tenant(entity: dict[str, Any]) -> Tenant:
@@ -136,7 +169,8 @@ def _tenant(entity: dict[str, Any]) -> Tenant:
     return Tenant(tenant_id, entity["display_name"], entity["created_at"], entity["updated_at"],
                   Schedules.from_properties(tenant_id, entity),
                   retention_days=int(entity.get("retention_days") or DEFAULT_RETENTION_DAYS),
-                  keep_min_sets=int(entity.get("keep_min_sets") or DEFAULT_KEEP_MIN_SETS))
+                  keep_min_sets=int(entity.get("keep_min_sets") or DEFAULT_KEEP_MIN_SETS),
+                  offboarding_run_id=entity.get("offboarding_run_id"))
 
 
 def _grant(entity: dict[str, Any]) -> Grant:

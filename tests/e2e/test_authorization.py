@@ -111,6 +111,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/notifications", ANY_CALLER, 200),
     Endpoint("POST", "/api/notifications/{notification}/read", OWNER, 204),
     Endpoint("GET", "/api/tenants/{tenant}/audit", ADMIN, 200),
+    Endpoint("GET", "/api/audit", PLATFORM_ADMIN, 200),
 )
 
 
@@ -469,6 +470,33 @@ def test_tenants_list_shows_only_the_tenants_the_caller_may_see(world: World) ->
     with PolicyVaultClient(world.stack.base_url, world.stack.token(str(uuid.uuid4())),
                            check=world.stack.check) as nobody:
         assert nobody.ok("GET", "/api/tenants")["value"] == []
+
+
+# Offboarding is out of the matrix: its one allowed call would delete tenant A for the rest
+# of the module. Every refusal is checked here instead (the e2e offboarding tests run it).
+@pytest.mark.parametrize("path", ["/api/tenants/{tenant}", "/api/offboardings/{run}"])
+@pytest.mark.parametrize(("caller", "status", "unknown"), [
+    (None, 401, False), ("forged", 401, False), ("expired", 401, False),
+    ("reader", 403, False), ("operator", 403, False), ("admin", 403, False),
+    ("other", 403, False), ("platform", 403, True),
+], ids=["no token", "forged", "expired", "reader", "operator", "tenant admin",
+        "admin elsewhere", "Platform.Admin, unknown tenant"])
+def test_only_platform_admin_may_offboard_or_follow_an_offboarding(
+        world: World, path: str, caller: str | None, status: int, unknown: bool) -> None:
+    method = "DELETE" if path.startswith("/api/tenants") else "GET"
+    if unknown and method == "GET":
+        status = 404  # an offboarding is looked up in the MSP's scope
+    tenant_id = str(uuid.uuid4()) if unknown else world.tenant_a
+    token = world.tokens[caller] if caller else None
+    before = world.storage.fingerprint()
+
+    response = _call(world, token, method, world.fill(path, tenant_id))
+
+    assert response.status_code == status, response.text
+    _assert_refusal_is_safe(response, status, token)
+    assert world.storage.fingerprint() == before
+    with world.client("reader") as reader:
+        assert reader.request("GET", f"/api/tenants/{world.tenant_a}").status_code == 200
 
 
 _WRITES = [pytest.param(e, id=f"{e.method} {e.path}")

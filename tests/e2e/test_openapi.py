@@ -38,8 +38,8 @@ def test_every_operation_answers_as_the_document_says(stack, admin, sim, tenant_
     assert anonymous.request("GET", "/api/openapi.json").status_code == 200
     assert anonymous.request("GET", "/api/openapi-v2.json").status_code == 200
     assert anonymous.request("GET", "/api/tenants").status_code == 401
-    assert api.request("PUT", f"/api/tenants/{uuid.uuid4()}",
-                       json={"display_name": "New customer"}).status_code == 201
+    leaving = f"/api/tenants/{uuid.uuid4()}"
+    assert api.request("PUT", leaving, json={"display_name": "New customer"}).status_code == 201
     assert api.request("PUT", t, json={"display_name": "Customer 1"}).status_code == 200
     assert api.request("PUT", "/api/tenants/not-a-guid", json={}).status_code == 400
     assert api.request("GET", "/api/tenants").status_code == 200
@@ -120,6 +120,14 @@ def test_every_operation_answers_as_the_document_says(stack, admin, sim, tenant_
     assert api.request("GET", f"{t}/webhooks/tour").status_code == 404
     assert api.request("GET", f"{t}/webhooks/tour/deliveries").status_code == 404
     assert api.request("DELETE", f"{t}/webhooks/tour").status_code == 404
+    offboarding = api.request("DELETE", leaving)
+    assert offboarding.status_code == 202
+    assert api.request("PUT", leaving, json={"display_name": "Again"}).status_code == 409
+    assert api.request("POST", f"{leaving}/backups", json={}).status_code == 409
+    assert api.wait(offboarding)["status"] == "succeeded"  # GET /api/offboardings/{run_id}
+    assert api.request("GET", f"/api/offboardings/{'0' * 26}").status_code == 404
+    assert api.request("DELETE", leaving).status_code == 403
+    assert api.request("GET", "/api/audit").status_code == 200
 
     assert check.seen == {op["operationId"] for methods in check.document["paths"].values()
                           for op in methods.values()}

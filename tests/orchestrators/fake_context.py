@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 Answer = Callable[[Any], Any]
+TIMER = "timer"  # the name of a ``create_timer`` call (it needs no answer)
 
 
 @dataclass
@@ -79,6 +80,9 @@ class FakeContext:
         return self._start(Call("sub_orchestrator", function_name(orchestrator), input_,
                                 instance_id))
 
+    def create_timer(self, fire_at: datetime) -> FakeTask:
+        return self._start(Call("timer", TIMER, fire_at))
+
     def task_any(self, tasks: list[FakeTask]) -> _AnyTask:
         return _AnyTask(list(tasks))
 
@@ -98,6 +102,8 @@ class FakeContext:
         if task.done:
             return
         answer = self.answers.get(task.call.name)
+        if answer is None and task.call.name == TIMER:
+            answer = lambda _: None  # noqa: E731  (a timer fires; it returns nothing)
         assert answer is not None, f"no answer for {task.call.name}"
         task.result = answer(task.call.input)
         task.done = True

@@ -9,6 +9,7 @@ import pytest
 from function_app import app
 from local.host.app_loader import discover_functions
 from shared.graph.catalog import SUPPORTED_KEYS
+from shared.offboarding.job import offboard_job
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch
 from shared.platform.keys import utc_now
@@ -242,7 +243,8 @@ def test_every_job_starts_an_orchestration_the_app_registers():
     orchestrations = {spec.name for spec in discover_functions(app)
                       if spec.trigger_type == "orchestrationTrigger"}
     jobs = [capture_job(TENANT, "roleScopeTags", "1"), backup_job(TENANT),
-            restore_job(TENANT, "SET"), drift_job(TENANT, "SET", ["roleScopeTags"])]
+            restore_job(TENANT, "SET"), drift_job(TENANT, "SET", ["roleScopeTags"]),
+            offboard_job(TENANT)]
 
     assert {job.run_type for job in jobs} == set(RunType)
     assert {job.orchestrator for job in jobs} <= orchestrations
