@@ -58,7 +58,9 @@ def run_graph(state: SimState, claims: dict[str, Any], method: str, version: str
     retry = state.throttler.check(tenant.id, claims.get("appid", ""), is_write(method, path))
     if retry is not None:
         raise _ThrottledError(tenant.id, claims.get("appid", ""), retry)
-    return audit.handle(state.engine, tenant, GraphRequest(method, version, path, query, body),
+    roles = tuple(r for r in claims.get("roles") or () if isinstance(r, str))
+    return audit.handle(state.engine, tenant,
+                        GraphRequest(method, version, path, query, body, roles),
                         audit.Actor.app(claims.get("appid", "")), write=is_write(method, path))
 
 

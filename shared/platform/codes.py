@@ -46,5 +46,7 @@ class ErrorCode(StrEnum):
     CONTENT_REQUIRED = "content_required"
     MISSING_REFERENCE = "missing_reference"
     MISSING_EXCLUSION = "missing_exclusion"
+    # A secret the item's snapshot does not hold (Graph never returns it, or would not reveal it)
+    SECRET_NOT_CAPTURED = "secret_not_captured"
     # A whole type a backup could not read
     NOT_AVAILABLE = "not_available"
