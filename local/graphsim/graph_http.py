@@ -208,7 +208,7 @@ async def _batch_entry(state: SimState, claims: dict[str, Any], version: str,
             raise Dropped() if rule.kind == "drop" else GraphError(
                 502, "BadGateway", "Injected malformed upstream response.")
         elif rule is not None:
-            fault = fault_result(state, rule, authorization, sub_rid, "")
+            fault = fault_result(state, rule, authorization, sub_rid, "", entry.get("body"))
         if fault is not None:
             status, body, headers = fault
         else:

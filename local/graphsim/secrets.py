@@ -41,7 +41,7 @@ def store_secrets(tenant: Tenant, body: dict[str, Any], mode: str,
     one a PATCH leaves out is kept as stored."""
     settings = body.get("omaSettings")
     if isinstance(settings, list):
-        policy_id = (current or {}).get("id") or str(uuid.uuid4())
+        policy_id = (current or {}).get("id") or str(uuid.uuid4())  # a create's is not known yet
         for setting in settings:
             if not isinstance(setting, dict):
                 raise bad_request("omaSettings entries must be objects.")
