@@ -53,6 +53,16 @@ def store_secrets(tenant: Tenant, body: dict[str, Any], mode: str,
                 f"{uuid.uuid4()}_{policy_id}_{uuid.uuid4()}" if encrypted else None)
 
 
+def seeded(setting: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    """A seeded OMA-URI setting as Intune stores it (the reference derives from the ids, so
+    seeding draws nothing more from its random sequence)."""
+    encrypted = setting.get("@odata.type") in ENCRYPTED_OMA
+    reference = uuid.uuid5(uuid.NAMESPACE_URL, f"{policy_id}/{setting.get('omaUri')}")
+    return {**setting, "isEncrypted": encrypted,
+            "secretReferenceValueId": f"{reference}_{policy_id}_{reference}" if encrypted
+            else None}
+
+
 def shown(tenant: Tenant, obj: dict[str, Any]) -> dict[str, Any]:
     """The object as every read shows it: encrypted values masked, keys hidden."""
     settings = obj.get("omaSettings")

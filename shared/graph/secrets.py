@@ -161,8 +161,9 @@ def strip_secrets(rtype: ResourceType, document: dict[str, Any]
 
 def secret_values(rtype: ResourceType, document: dict[str, Any]) -> tuple[str, ...]:
     """The plain texts ``document`` holds, to scrub out of any text about it."""
-    return tuple(sorted({str(f.value) for f in find(rtype, document)
-                         if f.held and len(str(f.value)) >= _MIN_SCRUBBED}))
+    return tuple(sorted({f.value for f in find(rtype, document)
+                         if f.held and isinstance(f.value, str)
+                         and len(f.value) >= _MIN_SCRUBBED}))
 
 
 def not_captured(rtype: ResourceType, document: dict[str, Any]) -> list[Found]:
@@ -187,8 +188,7 @@ def writable(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` as write bodies and comparisons see it: no server fields around secrets,
     and no secret PolicyVault does not hold (null or masked: writing it would erase or
     overwrite the live one). The input is not changed."""
-    found = list(find(rtype, document))
-    if not found:
+    if next(find(rtype, document), None) is None:
         return document
     out = copy.deepcopy(document)
     for f in list(find(rtype, out)):
