@@ -42,13 +42,13 @@ def in_run_context(user_function: Callable[..., Any], input_name: str) -> Callab
     takes_context = "context" in signature.parameters
 
     @functools.wraps(user_function)
-    async def activity(**kwargs: Any) -> Any:
-        invocation = kwargs["context"] if takes_context else kwargs.pop("context", None)
-        payload = kwargs.get(input_name)
+    async def activity(*args: Any, **kwargs: Any) -> Any:
+        invocation = kwargs.get("context") if takes_context else kwargs.pop("context", None)
+        payload = signature.bind_partial(*args, **kwargs).arguments.get(input_name)
         ref = payload if isinstance(payload, dict) else {}
         with log_context(run_id=ref.get("run_id"), tenant_id=ref.get("tenant_id"),
                          invocation_id=getattr(invocation, "invocation_id", None)):
-            return await user_function(**kwargs)
+            return await user_function(*args, **kwargs)
 
     if not takes_context:
         context = inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD,

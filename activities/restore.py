@@ -38,6 +38,7 @@ from shared.backups.versions import VersionStore
 from shared.deploy.batch import fit_batch
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
 from shared.graph.entries.groups import GROUPS
+from shared.graph.secrets import secret_warnings
 from shared.platform.errors import GraphError, NotFound
 from shared.platform.keys import new_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
@@ -64,6 +65,8 @@ ITEM_CONCURRENCY = 4  # items of one batch written at once (the Graph client gat
 PREVIEW_ACTIONS = {"create": ItemAction.WOULD_CREATE, "update": ItemAction.WOULD_UPDATE,
                    "no_change": ItemAction.NO_CHANGE, "skip": ItemAction.WOULD_SKIP,
                    "fail": ItemAction.FAILED}
+_WRITES = (ItemAction.CREATED, ItemAction.UPDATED, ItemAction.WOULD_CREATE,
+           ItemAction.WOULD_UPDATE)
 _AUDIT_ITEM_IDS = 100  # item ids listed in an audit event (the count is always there)
 
 
@@ -136,10 +139,14 @@ def _restored_groups(storage: Storage, job: PreviewItems) -> RestoredGroups:
 
 def _row(item: BackupItem, a: Assessment, action: ItemAction,
          error: dict[str, str] | None = None) -> RunItem:
+    """The item's outcome; its warnings add the secrets its snapshot does not hold (a
+    restore leaves those as they are live)."""
+    unheld = secret_warnings(supported_type(item.policy_type), a.desired) \
+        if action in _WRITES else []
     return RunItem(item_id=item.item_id, policy_type=item.policy_type, policy_id=item.policy_id,
                    display_name=item.display_name or a.display_name, action=action.value,
                    error=error if error is not None else a.error, diff=a.diff,
-                   warnings=a.warnings)
+                   warnings=[*a.warnings, *unheld])
 
 
 @bp.activity_trigger(input_name="payload")

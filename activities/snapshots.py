@@ -40,6 +40,7 @@ from shared.graph import (
     supported_type,
 )
 from shared.graph.licences import TenantLicences
+from shared.graph.secrets import secret_warnings
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import (
     MAX_MESSAGE_LENGTH,
@@ -332,10 +333,11 @@ async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_ty
     document = result.document or {}
     snapshots = SnapshotStore(storage)
     addressed = await snapshots.address(job.tenant_id, policy_type, result.item_id, document)
+    warnings = secret_warnings(supported_type(policy_type), document) or None
     item = BackupItem(
         item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
         policy_id=result.item_id, display_name=_display_name(policy_type, document),
-        sha256=addressed.sha256, blob_path=addressed.path,
+        sha256=addressed.sha256, blob_path=addressed.path, warnings=warnings,
     )
     fresh: LatestContent | None = None
     if latest is not None and latest.sha256 == addressed.sha256:
@@ -348,7 +350,7 @@ async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_ty
     action = ItemAction.CAPTURED if first_set == job.backup_set_id else ItemAction.UNCHANGED
     return item, RunItem(item_id=item.item_id, policy_type=policy_type,
                          policy_id=result.item_id, display_name=item.display_name,
-                         action=action.value), fresh
+                         action=action.value, warnings=warnings), fresh
 
 
 def _failed(run_id: str, policy_type: str, result: FetchResult) -> RunItem:

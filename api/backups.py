@@ -11,6 +11,8 @@ from api.runs import RUN_STARTED, run_response
 from api.starts import job_request, start
 from shared.backups.sets import BackupSetStore
 from shared.backups.snapshots import SnapshotStore
+from shared.graph import supported_type
+from shared.graph.secrets import redact
 from shared.platform.codes import ErrorCode
 from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import is_ulid
@@ -70,7 +72,7 @@ async def get_backup_set(req: func.HttpRequest) -> func.HttpResponse:
 @route(bp, "GET", "tenants/{tenant_id}/backups/{backup_set_id}/items/{item_id}",
        summary="Get a snapshot",
        description="The complete, normalized Graph object the item captured, with its "
-                   "sub-collections inline.",
+                   "sub-collections inline; every secret value reads \"<secret>\".",
        access=Access.READER, responses={200: Reply("The snapshot document", document=True)},
        errors={404: (ErrorCode.NOT_FOUND,)})
 async def get_backup_item(req: func.HttpRequest) -> func.HttpResponse:
@@ -80,8 +82,9 @@ async def get_backup_item(req: func.HttpRequest) -> func.HttpResponse:
         item = backup_set and await store.item(backup_set.backup_set_id, call.route("item_id"))
         if not item:
             raise NotFound("no such item in this tenant's backup set")
-        return json_response(await SnapshotStore(call.storage).get(
-            item.blob_path, tenant_id=call.tenant_id))
+        document = await SnapshotStore(call.storage).get(item.blob_path,
+                                                         tenant_id=call.tenant_id)
+        return json_response(redact(supported_type(item.policy_type), document))
 
     return await handle(req, endpoint)
 

@@ -209,7 +209,8 @@ class RunItemBody(ResponseBody):
     diff: list[DiffEntry] | None = None
     warnings: list[ErrorInfo] | None = Field(
         None, description="restores: what was left out of the item, e.g. an include of a "
-                          "group that no longer exists (missing_reference)")
+                          "group that no longer exists (missing_reference); any run: a secret "
+                          "its snapshot does not hold (secret_not_captured)")
     changed_by: ChangedBy | None = Field(
         None, description="drift checks: who made the change, null when no audit event "
                           "explains it (always null for in_sync items)")
@@ -243,6 +244,9 @@ class BackupItemBody(ResponseBody):
     policy_id: str
     display_name: str
     sha256: str
+    warnings: list[ErrorInfo] | None = Field(
+        None, description="what the snapshot lacks: a secret Graph never returns or would "
+                          "not reveal (secret_not_captured); absent when nothing")
 
 
 class BackupSetWithItems(BackupSetBody):

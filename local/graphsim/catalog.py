@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import actions
+from . import actions, secrets
 from .areas import AREAS
 from .areas.identity import show_conditional_access
 from .directory import DIRECTORY_OBJECTS, GROUP_READ_ONLY, group_body
@@ -50,9 +50,13 @@ TYPES: tuple[TypeSpec, ...] = (
                      "#microsoft.graph.iosGeneralDeviceConfiguration",
                      "#microsoft.graph.macOSGeneralDeviceConfiguration",
                      "#microsoft.graph.androidWorkProfileGeneralDeviceConfiguration",
-                     "#microsoft.graph.windowsUpdateForBusinessConfiguration"),
+                     "#microsoft.graph.windowsUpdateForBusinessConfiguration",
+                     "#microsoft.graph.windowsWifiConfiguration",
+                     "#microsoft.graph.iosWiFiConfiguration"),
         abstract=True, version_kind="int", read_only=frozenset({"supportsScopeTags"}),
         subs=(_assignments("deviceConfigurationAssignment"),), assign_keys=("assignments",),
+        write_rules=secrets.store_secrets, shown=secrets.shown,
+        functions=(("getOmaSettingPlainTextValue", secrets.oma_plain_text),),
     ),
     TypeSpec(
         key="deviceCompliancePolicies", path="deviceManagement/deviceCompliancePolicies",

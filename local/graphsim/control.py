@@ -2,7 +2,8 @@
 
 GET  /_sim/info                         base URL, app credentials, cert and CA paths
 GET  /_sim/tenants                      [{"id","display_name","domain","client_id","client_secret"}]
-PUT  /_sim/tenants/{tenant}/consent     {"consented": bool}
+PUT  /_sim/tenants/{tenant}/consent     {"consented": bool, "roles"?: [str]}: roles are the
+                                        application permissions in the app's tokens
 PUT  /_sim/tenants/{tenant}/licences/{sku}  {"held": bool}: give or take a SKU (licences.SKUS)
 POST /_sim/tokens                       caller token for PolicyVault's API
 GET|POST|DELETE /_sim/faults            list / add (returns the rule with its id) / clear
@@ -64,7 +65,9 @@ def add_routes(app: web.Application, key: web.AppKey) -> None:
 
     async def consent(request, state):
         body = await _json(request)
-        state.set_consent(request.match_info["tenant"], bool(body.get("consented", True)))
+        roles = body.get("roles")
+        state.set_consent(request.match_info["tenant"], bool(body.get("consented", True)),
+                          None if roles is None else tuple(str(r) for r in roles))
         return _ok({"ok": True})
 
     async def licence(request, state):

@@ -115,8 +115,9 @@ class TokenContext:
 
 
 def issue_app_token(ctx: TokenContext, tenant_id: str, consented: bool, path_tenant: str,
-                    form: dict[str, str]) -> dict[str, Any]:
-    """Validate a client_credentials request; return the token response or raise EntraError."""
+                    form: dict[str, str], roles: tuple[str, ...] = APP_ROLES) -> dict[str, Any]:
+    """Validate a client_credentials request; return the token response or raise EntraError.
+    ``roles``: the application permissions the tenant's admin consented to."""
     grant = form.get("grant_type")
     if not grant:
         raise EntraError(400, "invalid_request", 900144,
@@ -158,7 +159,7 @@ def issue_app_token(ctx: TokenContext, tenant_id: str, consented: bool, path_ten
                          "'client_credentials' grant type.")
     return {"token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME,
             "ext_expires_in": ACCESS_TOKEN_LIFETIME,
-            "access_token": mint_graph_token(ctx, tenant_id)}
+            "access_token": mint_graph_token(ctx, tenant_id, roles)}
 
 
 def _check_assertion(ctx: TokenContext, tenant_id: str, path_tenant: str,
@@ -215,13 +216,14 @@ def _check_assertion(ctx: TokenContext, tenant_id: str, path_tenant: str,
                          "Client assertion issuer and subject must both be the client id.")
 
 
-def mint_graph_token(ctx: TokenContext, tenant_id: str) -> str:
+def mint_graph_token(ctx: TokenContext, tenant_id: str,
+                     roles: tuple[str, ...] = APP_ROLES) -> str:
     now = int(time.time())
     claims = {
         "aud": GRAPH_AUDIENCE, "iss": f"{ctx.base_url}/{tenant_id}/v2.0", "iat": now,
         "nbf": now, "exp": now + ACCESS_TOKEN_LIFETIME, "tid": tenant_id,
         "appid": ctx.keys.client_id, "azp": ctx.keys.client_id, "oid": str(uuid.uuid4()),
-        "sub": str(uuid.uuid4()), "idtyp": "app", "ver": "1.0", "roles": list(APP_ROLES),
+        "sub": str(uuid.uuid4()), "idtyp": "app", "ver": "1.0", "roles": list(roles),
         "uti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, ctx.keys.signing_key, algorithm="RS256",

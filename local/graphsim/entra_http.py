@@ -71,7 +71,8 @@ async def token(request: web.Request) -> web.Response:
         try:
             if tenant is None:
                 raise tenant_not_found(name)
-            body = issue_app_token(state.token_context, tenant.id, tenant.consented, name, form)
+            body = issue_app_token(state.token_context, tenant.id, tenant.consented, name, form,
+                                   tenant.app_roles)
             response = json_response(200, body, rid, crid, content_type="application/json")
         except EntraError as err:
             response = json_response(err.status, err.body(), rid, crid,

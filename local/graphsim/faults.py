@@ -4,7 +4,9 @@ Rules apply to Graph calls unless `target` is "entra" or "any".
 Kinds: "500", "502", "503" (with Retry-After), "504", "status" (any `status`), "drop"
 (close the connection without answering), "slow" (delay `delay_ms`, then answer normally),
 "malformed" (200 with invalid JSON), "echo_auth" (an error body echoing the request's
-Authorization header and the app's client secret — to prove nothing leaks downstream).
+Authorization header and the app's client secret — to prove nothing leaks downstream),
+"echo_body" (a 400 whose message quotes the request body, as a deserializer might — to
+prove secret values written are scrubbed).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("500", "502", "503", "504", "status", "drop", "slow", "malformed", "echo_auth")
+KINDS = ("500", "502", "503", "504", "status", "drop", "slow", "malformed", "echo_auth",
+         "echo_body")
 
 
 @dataclass

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import catalog, seed, singleton, validate
+from . import catalog, secrets, seed, singleton, validate
 from .catalog import SubSpec, TypeSpec
 from .licences import refusal as unlicensed
 from .odata import (
@@ -53,6 +53,7 @@ class GraphRequest:
     path: str  # after the version, no leading slash
     query: list[tuple[str, str]] = field(default_factory=list)
     body: Any = None  # parsed JSON, or None when there was no body
+    roles: tuple[str, ...] = ()  # the app token's roles (functions that need a permission)
 
 
 @dataclass
@@ -138,6 +139,12 @@ class GraphEngine:
         head = resolved.rest[0]
         if head == "assign" and len(resolved.rest) == 1:
             return self.assign(tenant, spec, obj, method, req.body, ctx)
+        function = secrets.parse_function(head) if len(resolved.rest) == 1 else None
+        served_by = dict(spec.functions).get(function[0]) if function else None
+        if function is not None and served_by is not None:
+            if method != "GET":
+                raise _method_not_allowed(method)
+            return served_by(self, tenant, spec, obj, function[1], req)
         handler = dict(spec.handlers).get(head)
         if handler is not None and len(resolved.rest) == 1:  # it checks what it writes
             if method != "POST":

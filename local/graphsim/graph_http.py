@@ -58,7 +58,9 @@ def run_graph(state: SimState, claims: dict[str, Any], method: str, version: str
     retry = state.throttler.check(tenant.id, claims.get("appid", ""), is_write(method, path))
     if retry is not None:
         raise _ThrottledError(tenant.id, claims.get("appid", ""), retry)
-    return audit.handle(state.engine, tenant, GraphRequest(method, version, path, query, body),
+    roles = tuple(r for r in claims.get("roles") or () if isinstance(r, str))
+    return audit.handle(state.engine, tenant,
+                        GraphRequest(method, version, path, query, body, roles),
                         audit.Actor.app(claims.get("appid", "")), write=is_write(method, path))
 
 
@@ -206,7 +208,7 @@ async def _batch_entry(state: SimState, claims: dict[str, Any], version: str,
             raise Dropped() if rule.kind == "drop" else GraphError(
                 502, "BadGateway", "Injected malformed upstream response.")
         elif rule is not None:
-            fault = fault_result(state, rule, authorization, sub_rid, "")
+            fault = fault_result(state, rule, authorization, sub_rid, "", entry.get("body"))
         if fault is not None:
             status, body, headers = fault
         else:

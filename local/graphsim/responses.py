@@ -64,7 +64,7 @@ def internal_error(exc: Exception, rid: str, crid: str) -> web.Response:
 
 
 def fault_result(state: SimState, rule: FaultRule, authorization: str | None,
-                 rid: str, crid: str) -> tuple[int, Any, dict[str, str]] | None:
+                 rid: str, crid: str, body: Any = None) -> tuple[int, Any, dict[str, str]] | None:
     """(status, body, headers) for a status-like fault; None for kinds handled elsewhere."""
     if rule.kind in ("500", "502", "503", "504", "status"):
         status = rule.http_status
@@ -77,6 +77,9 @@ def fault_result(state: SimState, rule: FaultRule, authorization: str | None,
         message = (f"Internal error while processing request. Authorization: {authorization}; "
                    f"client_secret={state.client_secret}")
         return 500, error_body("UnknownError", message, rid, crid), {}
+    if rule.kind == "echo_body":
+        message = f"Unable to process the request payload: {json.dumps(body)[:2000]}"
+        return 400, error_body("BadRequest", message, rid, crid), {}
     return None
 
 
@@ -92,8 +95,12 @@ async def apply_fault(state: SimState, rule: FaultRule | None, request: web.Requ
     if rule.kind == "malformed":
         return web.Response(status=200, body=b'{"value": [{"id": "truncated', headers={
             "Content-Type": GRAPH_JSON, "request-id": rid, "client-request-id": crid})
+    sent = None
+    if rule.kind == "echo_body":
+        raw = await request.read()
+        sent = json.loads(raw) if raw.strip() else None
     status, body, headers = fault_result(state, rule, request.headers.get("Authorization"),
-                                         rid, crid)
+                                         rid, crid, sent)
     return json_response(status, body, rid, crid, headers)
 
 

@@ -14,7 +14,7 @@ import random
 import uuid
 from typing import Any
 
-from . import catalog
+from . import catalog, secrets
 from .areas import AREAS
 
 DEFAULT_COUNTS: dict[str, int] = {
@@ -295,6 +295,8 @@ class TenantSeeder:
             odata_type, props = config_types[i % len(config_types)]
             obj = self.base(odata_type, f"Device Config {i + 1:04d}", version=1)
             obj.update(props, roleScopeTagIds=self.scope_tags(), supportsScopeTags=True)
+            if "omaSettings" in props:  # Intune keeps string values encrypted (secrets.py)
+                obj["omaSettings"] = [secrets.seeded(s, obj["id"]) for s in props["omaSettings"]]
             obj["assignments"] = self.assignments("deviceConfigurationAssignment", obj["id"])
             self.put("deviceConfigurations", obj)
         templates = list(self.data.get("notificationMessageTemplates", {}))

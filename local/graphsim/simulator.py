@@ -192,18 +192,23 @@ class GraphSimulator:
     def tenants(self) -> list[dict[str, Any]]:
         return self._call(self._st().tenants)
 
-    def set_consent(self, tenant_id: str, consented: bool) -> None:
-        self._call(self._st().set_consent, tenant_id, consented)
+    def set_consent(self, tenant_id: str, consented: bool,
+                    roles: tuple[str, ...] | None = None) -> None:
+        """Consent (or not); ``roles``: the application permissions in the app's tokens."""
+        self._call(self._st().set_consent, tenant_id, consented, roles)
 
     def set_licence(self, tenant_id: str, sku: str, held: bool = True) -> None:
         """Give the tenant a SKU (``local.graphsim.licences.SKUS``: ``SPE_E3``, ``EMS``,
         ``CPC_E_2C_8GB_128GB``) or take it away; ``reset`` restores the seeded ones."""
         self._call(self._st().set_licence, tenant_id, sku, held)
 
-    def graph_token(self, tenant_id: str) -> str:
-        """A Graph access token for the app in `tenant_id`, without the token endpoint."""
+    def graph_token(self, tenant_id: str, roles: tuple[str, ...] | None = None) -> str:
+        """A Graph access token for the app in `tenant_id`, without the token endpoint (with
+        ``roles``, those instead of every permission)."""
         st = self._st()
-        return self._call(mint_graph_token, st.token_context, tenant_id)
+        if roles is None:
+            return self._call(mint_graph_token, st.token_context, tenant_id)
+        return self._call(mint_graph_token, st.token_context, tenant_id, roles)
 
     def mint_token(self, oid: str | None = None, roles: list[str] | None = None,
                    audience: str | None = None, lifetime_s: int = 3600, **extra: Any) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .graph import GraphEngine, GraphResponse
+    from .graph import GraphEngine, GraphRequest, GraphResponse
     from .store import Tenant
 
 G = "#microsoft.graph."
@@ -59,6 +59,10 @@ SETTING_INSTANCE_TYPES = frozenset({
 # (``POST {collection}/{name}``: ``obj`` is None): (engine, tenant, spec, obj, body) → answer.
 ActionHandler = Callable[["GraphEngine", "Tenant", "TypeSpec", "dict[str, Any] | None", Any],
                          "GraphResponse"]
+# A function Graph serves on an item (``GET {item}/{name}(a='x')``): (engine, tenant, spec,
+# obj, arguments, request) → answer. The request carries the token's roles.
+FunctionHandler = Callable[["GraphEngine", "Tenant", "TypeSpec", "dict[str, Any]",
+                            "dict[str, str]", "GraphRequest"], "GraphResponse"]
 # A type's own rules for a write body, after the common checks (validate.write_body): raise a
 # 400 for what Graph refuses, fill in what Graph computes. (tenant, body, mode, the stored
 # object — None on a create) → None; ``body`` is the checked copy and may be changed.
@@ -157,6 +161,7 @@ class TypeSpec:
     assign_keys: tuple[str, ...] = ()  # body keys `/assign` accepts; empty → no /assign
     handlers: tuple[tuple[str, ActionHandler], ...] = ()  # item actions answered by a function
     collection_handlers: tuple[tuple[str, ActionHandler], ...] = ()  # POST {collection}/{name}
+    functions: tuple[tuple[str, FunctionHandler], ...] = ()  # GET {item}/{name}(args)
     union_of: tuple[str, ...] = ()  # polymorphic read-only view over other collections
     id_style: str = "guid"  # "guid" | "int" (role scope tags)
     scope_tag_prop: str | None = "roleScopeTagIds"

@@ -133,11 +133,15 @@ class SimState:
                  "client_id": self.client_id, "client_secret": self.client_secret,
                  "consented": t.consented} for t in self.store.tenants.values()]
 
-    def set_consent(self, tenant_id: str, consented: bool) -> None:
+    def set_consent(self, tenant_id: str, consented: bool,
+                    roles: tuple[str, ...] | None = None) -> None:
+        """Consent (or not); ``roles``: the permissions consented to (None: unchanged)."""
         tenant = self.store.lookup(tenant_id)
         if tenant is None:
             raise KeyError(f"unknown tenant {tenant_id}")
         tenant.consented = consented
+        if roles is not None:
+            tenant.app_roles = roles
 
     def set_licence(self, tenant_id: str, sku: str, held: bool) -> None:
         """Give the tenant a SKU of ``licences.SKUS`` or take it away (until the next reset)."""

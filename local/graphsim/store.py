@@ -9,6 +9,7 @@ from typing import Any
 
 from . import audit, catalog, licences, seed
 from .catalog import SubSpec, TypeSpec
+from .entra import APP_ROLES
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Tenant:
     display_name: str
     domain: str
     consented: bool = True
+    app_roles: tuple[str, ...] = APP_ROLES  # the application permissions consented to
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     audit: audit.AuditTrail = field(default_factory=audit.AuditTrail)
 

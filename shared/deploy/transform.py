@@ -13,7 +13,6 @@ Mapped ids are not rewritten here: the plan's id map joins the run's own
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from shared.deploy.plan import TENANT_VALUE, MappingRow, kind_of
 from shared.graph.payloads import drop_references
 from shared.graph.resource import ResourceType
+from shared.graph.secrets import strip_secrets
 from shared.platform.codes import ErrorCode
 
 _SHOWN = 5
@@ -70,32 +70,6 @@ def replace_tenant_values(document: Any, pairs: Iterable[tuple[str, str]]) -> An
         return value
 
     return swap(document)
-
-
-def strip_secrets(rtype: ResourceType, document: dict[str, Any]
-                  ) -> tuple[dict[str, Any], list[str]]:
-    """``document`` without the entry's secret properties (any depth) that a write would
-    carry, and their paths."""
-    if not rtype.secrets:
-        return document, []
-    paths: list[str] = []
-
-    def strip(value: Any, path: str) -> Any:
-        if isinstance(value, dict):
-            out = {}
-            for key, child in value.items():
-                child_path = f"{path}.{key}" if path else key
-                if key in rtype.secrets and key not in rtype.read_only \
-                        and child not in (None, "", [], {}):  # read-only: never written
-                    paths.append(child_path)
-                    continue
-                out[key] = strip(child, child_path)
-            return out
-        if isinstance(value, list):
-            return [strip(v, f"{path}[{n}]") for n, v in enumerate(value)]
-        return value
-
-    return strip(copy.deepcopy(document), ""), paths
 
 
 def secret_warning(paths: list[str]) -> dict[str, str]:

@@ -26,6 +26,7 @@ import httpx
 from shared.graph.error_map import map_http_error, map_transport_error
 from shared.graph.gate import MAX_BATCH, GateDeadline, RequestBudget, TenantGate
 from shared.graph.retry import IDEMPOTENT_METHODS, Attempts, RetryPolicy
+from shared.graph.secrets import scrubbed
 from shared.graph.tokens import TokenSource, check_tenant_id, get_token_provider
 from shared.platform.config import GraphBudget, Settings, get_settings
 from shared.platform.errors import (
@@ -97,7 +98,9 @@ class GraphClient:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return self._tokens.secrets
+        """What Graph's error text is scrubbed of: the app's credentials, and the secret
+        values of the document being written (:func:`shared.graph.secrets.scrubbing`)."""
+        return (*self._tokens.secrets, *scrubbed())
 
     # ---- URLs ----------------------------------------------------------------------------
     def url(self, version: str, path: str) -> str:

@@ -28,6 +28,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from shared.graph.secrets import writable
 from shared.restore.diff import diff as field_diff
 
 if TYPE_CHECKING:
@@ -136,9 +137,10 @@ def _id_only(node: dict[str, Any], parts: list[str]) -> dict[str, Any]:
 
 def comparable(rtype: ResourceType, document: dict[str, Any]) -> dict[str, Any]:
     """The document reduced to what a restore must reproduce: no Graph-managed fields
-    (:func:`own_fields`), no server ids of sub-entries, sets sorted. Two objects are
-    semantically equal when their comparable forms are."""
-    doc = drop_deep(strip_annotations(document), COMMON_VOLATILE)
+    (:func:`own_fields`), no server ids of sub-entries, sets sorted, secrets as a write
+    carries them (:func:`shared.graph.secrets.writable`). Two objects are semantically equal
+    when their comparable forms are."""
+    doc = writable(rtype, drop_deep(strip_annotations(document), COMMON_VOLATILE))
     out = copy.deepcopy(own_fields(rtype, doc))
     for sub in rtype.subcollections:
         entries = [clean_entry(sub, e) for e in out.get(sub.name) or [] if isinstance(e, dict)]

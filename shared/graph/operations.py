@@ -17,6 +17,8 @@ from shared.graph.documents import clean_entry
 from shared.graph.hooks import WriteContext
 from shared.graph.payloads import to_create_payload, to_update_payload
 from shared.graph.reading import ItemRef, entry, item_path, ref_of
+from shared.graph.resource import ResourceType
+from shared.graph.secrets import scrubbing, secret_values
 from shared.platform.errors import GraphBadResponse, ValidationFailed
 
 
@@ -32,6 +34,13 @@ async def create_item(tenant_id: str, type_key: str, snapshot: dict[str, Any], *
     client = client or get_graph_client()
     if not rtype.creatable or not rtype.can_create(snapshot):
         raise ValidationFailed(f"{rtype.key}: this object cannot be created")
+    with scrubbing(secret_values(rtype, snapshot)):  # Graph may echo the body in an error
+        return await _create(client, tenant_id, rtype, snapshot, ca_state, on_created)
+
+
+async def _create(client: GraphClient, tenant_id: str, rtype: ResourceType,
+                  snapshot: dict[str, Any], ca_state: str,
+                  on_created: Callable[[str], Awaitable[None]] | None) -> ItemRef:
     payload = to_create_payload(rtype, snapshot, ca_state=ca_state)
     path = rtype.create_path(snapshot) if rtype.create_path else rtype.collection_for(snapshot)
     response = await client.request(tenant_id, rtype.create_method, path,
@@ -62,11 +71,13 @@ async def update_item(tenant_id: str, type_key: str, item_id: str, snapshot: dic
     payload = to_update_payload(rtype, snapshot, ca_state=ca_state)
     if rtype.singleton_property:
         payload = {rtype.singleton_property: payload}
-    await client.request(tenant_id, rtype.update_method, rtype.object_path(item_id, snapshot),
-                         version=rtype.version, json=payload)
-    if rtype.after_write is not None:
-        await rtype.after_write(WriteContext(client, tenant_id, rtype, item_id, snapshot,
-                                             "update"))
+    with scrubbing(secret_values(rtype, snapshot)):  # Graph may echo the body in an error
+        await client.request(tenant_id, rtype.update_method,
+                             rtype.object_path(item_id, snapshot), version=rtype.version,
+                             json=payload)
+        if rtype.after_write is not None:
+            await rtype.after_write(WriteContext(client, tenant_id, rtype, item_id, snapshot,
+                                                 "update"))
 
 
 async def assign_item(tenant_id: str, type_key: str, item_id: str,

@@ -21,6 +21,7 @@ from typing import Any
 
 from shared.graph.documents import clean_entry, own_fields, strip_annotations
 from shared.graph.resource import Reference, ResourceType
+from shared.graph.secrets import writable
 from shared.platform.errors import ValidationFailed
 
 CA_STATES = ("report_only", "as_snapshot")
@@ -44,7 +45,7 @@ def _payload(rtype: ResourceType, snapshot: dict[str, Any], mode: str,
              ca_state: str) -> dict[str, Any]:
     if ca_state not in CA_STATES:
         raise ValidationFailed(f"ca_state must be one of {', '.join(CA_STATES)}")
-    doc = strip_annotations(snapshot)
+    doc = writable(rtype, strip_annotations(snapshot))  # never a secret it does not hold
     fixed = rtype.sub_names | (rtype.create_only if mode == "update" else frozenset())
     payload = {k: v for k, v in own_fields(rtype, doc).items() if k not in fixed}
     inline = mode == "create" or rtype.update_method == "PUT"

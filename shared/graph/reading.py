@@ -14,6 +14,11 @@ parts are read most cheaply (``SubCollection.via_list_expand`` / ``via_item_expa
   listing it, reading its collection and fetching it are all one GET of ``path`` (plus its
   parts and the sub-collections that GET does not carry inline).
 
+Masked secrets (a custom profile's encrypted OMA-URI values) are read in plain text through
+the function Graph serves for them, one request per secret, 20 per ``$batch``
+(:func:`_reveal_secrets`; :mod:`shared.graph.secrets`), so every document — a backup's, a
+restore's live state, a drift check's — holds them as the object has them.
+
 Nothing is trusted to be whole: every ``@odata.nextLink`` is followed, inside expanded
 navigations too, and a navigation shorter than its object's count (``settingCount``) is read
 again on its own, paged. Results are per item: one failed object never fails the others.
@@ -23,11 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from shared.graph import secrets
 from shared.graph.batch import BatchRequest, batch
 from shared.graph.catalog import ResourceType, SubCollection, supported_type
 from shared.graph.client import GraphClient, get_graph_client
@@ -39,6 +46,8 @@ from shared.platform.errors import (
     GraphNotFound,
     ValidationFailed,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -202,6 +211,7 @@ async def fetch_snapshots(tenant_id: str, type_key: str | ResourceType,
             results[item_id].error = _as_graph_error(exc)
     await _read_pages(client, tenant_id, rtype, pages, entries, results)
     await _reread_short(client, tenant_id, rtype, bodies, entries, results)
+    await _reveal_secrets(client, tenant_id, rtype, bodies, results)
     for item_id, body in bodies.items():
         if results[item_id].error is None:
             subs = {s.name: entries[(item_id, s.name)] for s in rtype.subcollections}
@@ -357,6 +367,43 @@ async def _reread_short(client: GraphClient, tenant_id: str, rtype: ResourceType
                 entries[(item_id, sub.name)] = []
                 again.append((item_id, sub.name, _sub_url(rtype, body, item_id, sub)))
     await _read_pages(client, tenant_id, rtype, again, entries, results)
+
+
+async def _reveal_secrets(client: GraphClient, tenant_id: str, rtype: ResourceType,
+                          bodies: dict[str, dict[str, Any]],
+                          results: dict[str, FetchResult]) -> None:
+    """Replace each masked secret of the objects read with its plain text (one GET each,
+    through ``$batch``: every one counts in the tenant's request budget). A secret Graph will
+    not reveal (403 without ``DeviceManagementConfiguration.ReadWrite.All``, 404) stays
+    masked — the item then says ``secret_not_captured``; one Graph keeps refusing
+    transiently fails its object, so it is read again."""
+    wanted: list[tuple[str, secrets.Found]] = []
+    requests: list[BatchRequest] = []
+    for item_id, body in bodies.items():
+        if results[item_id].error is not None:
+            continue
+        for found, path in secrets.to_reveal(rtype, rtype.object_path(item_id, body), body):
+            requests.append(BatchRequest(str(len(wanted)), f"/{path}"))
+            wanted.append((item_id, found))
+    if not requests:
+        return
+    answers = await batch(client, tenant_id, requests, version=rtype.version)
+    refused: dict[str, str] = {}
+    for n, (item_id, found) in enumerate(wanted):
+        res = answers.get(str(n))
+        if res is None or results[item_id].error is not None:
+            continue
+        if res.error is not None:
+            if res.error.retryable:
+                results[item_id].error = res.error
+            else:
+                refused[item_id] = res.error.code
+            continue
+        value = res.body.get("value") if isinstance(res.body, dict) else None
+        if isinstance(value, str):
+            found.holder[found.rule.name] = value
+    for item_id, code in refused.items():
+        log.warning("%s %s: a masked secret was not revealed (%s)", rtype.key, item_id, code)
 
 
 def _as_graph_error(exc: Exception) -> GraphError:

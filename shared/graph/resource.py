@@ -21,6 +21,7 @@ from shared.platform.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from shared.graph.hooks import WriteContext
+    from shared.graph.secrets import Secret
 
 # Graph-managed fields, stripped before every write and ignored by comparisons.
 COMMON_READ_ONLY = frozenset({
@@ -149,7 +150,10 @@ class ResourceType:
       policy's ``grantControls.authenticationStrength``). Of both, snapshots, write bodies and
       comparisons keep only ``{"id"}`` (the named object is backed up on its own; declare the
       ``….id`` reference so restore remaps it);
-    - ``secrets``: property names (at any depth) that hold secrets (DESIGN §12);
+    - ``secrets``: the properties that hold secrets (DESIGN §12): a bare name at any depth,
+      or a :class:`shared.graph.secrets.Secret` saying which objects hold it and how Graph
+      serves it (masked and revealed by a function, never returned); every output redacts
+      them and :mod:`shared.graph.secrets` is the one place that reads this;
     - ``create_only``: properties Graph takes on create but refuses or ignores on update
       (a custom attribute's name, a group's ``isAssignableToRole``): never in an update
       body, and a live value that differs is not a change a restore could make;
@@ -188,7 +192,7 @@ class ResourceType:
     content_required: Callable[[dict[str, Any]], bool] | None = None
     create_path: Callable[[dict[str, Any]], str] | None = None
     create_method: str = "POST"  # PATCH for ids a client chooses (authentication contexts)
-    secrets: frozenset[str] = frozenset()
+    secrets: frozenset[str | Secret] = frozenset()
     create_only: frozenset[str] = frozenset()
     links: tuple[str, ...] = ()
     written_by_id: tuple[str, ...] = ()

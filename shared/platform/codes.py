@@ -50,5 +50,7 @@ class ErrorCode(StrEnum):
     MISSING_REFERENCE = "missing_reference"
     MISSING_EXCLUSION = "missing_exclusion"
     SECRET_NOT_COPIED = "secret_not_copied"
+    # A secret the item's snapshot does not hold (Graph never returns it, or would not reveal it)
+    SECRET_NOT_CAPTURED = "secret_not_captured"
     # A whole type a backup could not read
     NOT_AVAILABLE = "not_available"

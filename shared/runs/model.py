@@ -186,8 +186,9 @@ class RunItem:
     action: str
     error: dict[str, str] | None = None
     diff: list[dict[str, str]] | None = None
-    # Restores: what was left out of a written item (``{code, message}``, e.g. an include of
-    # a group that no longer exists: ``missing_reference``).
+    # What was left out of the item (``{code, message}``): restores — an include of a group
+    # that no longer exists (``missing_reference``); every run — a secret it does not hold
+    # (``secret_not_captured``).
     warnings: list[dict[str, str]] | None = None
     # Drift checks: who made the change an item reports (``{actor, actor_type, at,
     # activity}``), None when no audit event explains it (DESIGN §10).
@@ -207,15 +208,17 @@ class RunItem:
         return (self.error or {}).get("code", ErrorCode.INTERNAL_ERROR)
 
     def to_api(self, include_diff: bool, include_changed_by: bool = False) -> dict[str, Any]:
-        """The item body; ``diff`` and ``warnings`` (a list, empty when none) only for
-        restores and drift checks, ``changed_by`` only for drift checks."""
+        """The item body; ``diff`` and ``warnings`` (a list, empty when none) for restores
+        and drift checks — other runs' items carry ``warnings`` only when they have some
+        (``secret_not_captured``) —, ``changed_by`` only for drift checks."""
         body = asdict(self)
         body["status"] = self.status
         if include_diff:
             body["warnings"] = list(self.warnings or [])
         else:
             body.pop("diff")
-            body.pop("warnings")
+            if not self.warnings:
+                body.pop("warnings")
         if not include_changed_by:
             body.pop("changed_by")
         return body

@@ -181,7 +181,9 @@ def test_run_item_body_lists_warnings_for_restores_empty_when_none():
 
     assert RunItemBody.of(warned, include_diff=True).body()["warnings"] == warned.warnings
     assert RunItemBody.of(plain, include_diff=True).body()["warnings"] == []
-    assert "warnings" not in RunItemBody.of(warned, include_diff=False).body()
+    assert "warnings" not in RunItemBody.of(plain, include_diff=False).body()
+    # a backup's item shows its warnings only when it has some (secret_not_captured)
+    assert RunItemBody.of(warned, include_diff=False).body()["warnings"] == warned.warnings
 
 
 def test_list_body_leaves_continuation_out_on_the_last_page():

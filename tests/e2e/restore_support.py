@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from shared.graph import comparable, supported_type
+from shared.graph.secrets import redact
 
 
 def backup(admin, tenant_id: str, policy_types: list[str] | None = None) -> dict[str, Any]:
@@ -51,9 +52,10 @@ def matches_snapshot(admin, sim, tenant_id: str, backup_set_id: str,
         objects = live(sim, tenant_id, item["policy_type"])
         same = [o for o in objects if o["id"] == item["policy_id"]] or [
             o for o in objects if o.get(rtype.name_field) == item["display_name"]]
-        if len(same) != 1 or _normal(rtype, same[0]) != _normal(rtype, snapshot):
+        shown = redact(rtype, same[0]) if len(same) == 1 else {}  # as the API shows it
+        if len(same) != 1 or _normal(rtype, shown) != _normal(rtype, snapshot):
             wrong.append(item["display_name"] if len(same) != 1 else (
-                item["display_name"], _diff(_normal(rtype, same[0]), _normal(rtype, snapshot))))
+                item["display_name"], _diff(_normal(rtype, shown), _normal(rtype, snapshot))))
     return wrong
 
 

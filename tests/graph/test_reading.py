@@ -62,7 +62,11 @@ async def test_read_collection_list_complete_types_cost_only_their_list_pages(
     compliance = await _read_all(client, tenant, "deviceCompliancePolicies")
     assert len(configurations) == 250 and len(compliance) == 120
     assert all(d["scheduledActionsForRule"] for d in compliance.values())
-    assert len(_graph_requests(graphsim)) == 3 + 2  # pages of 100
+    secrets = sum(1 for o in graphsim.objects(tenant, "deviceConfigurations")
+                  for s in o.get("omaSettings") or [] if s.get("isEncrypted"))
+    assert secrets > 0  # custom profiles' encrypted OMA-URI values
+    # pages of 100, and one getOmaSettingPlainTextValue per secret (DESIGN §12)
+    assert len(_graph_requests(graphsim)) == 3 + 2 + secrets
 
 
 async def test_read_collection_settings_cut_short_by_graph_are_read_again(client, graphsim):

@@ -24,6 +24,7 @@ from shared.graph.resource import (
     ResourceType,
     SubCollection,
 )
+from shared.graph.secrets import Secret, Served
 
 # ---- evidence: why each read plan is what Graph serves -------------------------------------
 
@@ -73,6 +74,72 @@ NOTIFICATION_TEMPLATES = Reference(
     "scheduledActionsForRule[].scheduledActionConfigurations[].notificationTemplateId")
 INTENT_WRITABLE = ("displayName", "description", "roleScopeTagIds")  # createInstance, PATCH
 CUSTOM_ATTRIBUTE_FIXED = frozenset({"customAttributeName", "customAttributeType", "displayName"})
+
+
+# ---- secrets (DESIGN §12) -------------------------------------------------------------------
+
+OMA_SECRET_EVIDENCE = (
+    "learn.microsoft.com beta omaSetting: secretReferenceValueId 'ReferenceId for looking up "
+    "secret for decryption', isEncrypted 'Indicates whether the value field is encrypted', both "
+    "read-only; deviceConfiguration getOmaSettingPlainTextValue(secretReferenceValueId) returns "
+    "a String and needs DeviceManagementConfiguration.ReadWrite.All ('This API involves "
+    "potential secret values'); IntuneCD and Microsoft365DSC read encrypted values through it "
+    "one call per setting; terraprovider microsoft365wp: string, base64 and XML values are "
+    "saved encrypted")
+OMA_SETTINGS = frozenset(G + t for t in (
+    "omaSettingString", "omaSettingStringXml", "omaSettingBase64", "omaSettingInteger",
+    "omaSettingBoolean", "omaSettingFloatingPoint", "omaSettingDateTime"))
+# Wi-Fi profiles with a pre-shared key (write-only: Graph reads it as null)
+WIFI_WITH_KEY = frozenset(G + t for t in (
+    "windowsWifiConfiguration", "iosWiFiConfiguration", "macOSWiFiConfiguration",
+    "androidDeviceOwnerWiFiConfiguration"))
+_KEYED_SECURITY = frozenset({"wep", "wpaPersonal", "wpa2Personal", "wpa3Personal"})
+SECRET_SETTING_VALUE = frozenset({G + "deviceManagementConfigurationSecretSettingValue"})
+
+
+def oma_encrypted(setting: dict[str, Any]) -> bool:
+    return setting.get("isEncrypted") is True
+
+
+def oma_plain_text_path(object_path: str, setting: dict[str, Any]) -> str | None:
+    """Where Graph serves an encrypted OMA-URI value's plain text (one request each)."""
+    reference = setting.get("secretReferenceValueId")
+    if not isinstance(reference, str) or not reference:
+        return None
+    quoted = quote(reference.replace("'", "''"), safe="-_.'")
+    return f"{object_path}/getOmaSettingPlainTextValue(secretReferenceValueId='{quoted}')"
+
+
+def wifi_key_set(profile: dict[str, Any]) -> bool:
+    """Whether a Wi-Fi profile has a pre-shared key (its security type uses one)."""
+    security = profile.get("wiFiSecurityType") or profile.get("wifiSecurityType")
+    return security in _KEYED_SECURITY or profile.get("preSharedKeyIsSet") is True
+
+
+def token_value(value: dict[str, Any]) -> bool:
+    return value.get("valueState") == "encryptedValueToken"
+
+
+def plain_value(value: dict[str, Any]) -> bool:
+    return not token_value(value)
+
+
+DEVICE_CONFIGURATION_SECRETS = frozenset({
+    Secret("value", within=OMA_SETTINGS, when=oma_encrypted, served=Served.MASKED,
+           reveal=oma_plain_text_path,
+           server_fields=frozenset({"isEncrypted", "secretReferenceValueId"}),
+           note="getOmaSettingPlainTextValue needs DeviceManagementConfiguration.ReadWrite.All"),
+    Secret("preSharedKey", within=WIFI_WITH_KEY, served=Served.NEVER, is_set=wifi_key_set,
+           note="Graph never returns Wi-Fi pre-shared keys"),
+    "kioskModeExitCode",  # Android Enterprise dedicated devices: the PIN that leaves kiosk mode
+})
+# Settings catalog secret settings: a plain value Graph returns as is (notEncrypted), or an
+# encrypted token it returns instead of the value (encryptedValueToken).
+SETTINGS_SECRETS = frozenset({
+    Secret("value", within=SECRET_SETTING_VALUE, when=plain_value),
+    Secret("value", within=SECRET_SETTING_VALUE, when=token_value, served=Served.NEVER,
+           note="Graph returns secret settings as an encryptedValueToken"),
+})
 
 
 # ---- hooks of this area's entries ---------------------------------------------------------
@@ -128,13 +195,15 @@ ENTRIES: tuple[ResourceType, ...] = (
         subcollections=(SubCollection("settings", write_inline=True, via_item_expand=True,
                                       count_field="settingCount"), LISTED_ASSIGNMENTS),
         references=(*ASSIGNED, REUSABLE_SETTINGS), prepare=hooks.prepare_settings_catalog,
+        secrets=SETTINGS_SECRETS,
         evidence=(ev.SETTINGS_CATALOG_DOCS, ev.LAB_RECORD, ev.ZERO_TRUST_ASSESSMENT,
                   REUSABLE_REFERENCE),
     ),
     ResourceType(
         key="deviceConfigurations", path="deviceManagement/deviceConfigurations",
         version="beta", volatile=VERSIONED, subcollections=(LISTED_ASSIGNMENTS,),
-        evidence=(ev.ZERO_TRUST_ASSESSMENT, ev.INTUNE_MANAGEMENT),
+        secrets=DEVICE_CONFIGURATION_SECRETS,
+        evidence=(ev.ZERO_TRUST_ASSESSMENT, ev.INTUNE_MANAGEMENT, OMA_SECRET_EVIDENCE),
     ),
     ResourceType(
         key="deviceCompliancePolicies", path="deviceManagement/deviceCompliancePolicies",
@@ -230,7 +299,7 @@ ENTRIES: tuple[ResourceType, ...] = (
     ResourceType(
         key="reusablePolicySettings", path="deviceManagement/reusablePolicySettings",
         version="beta", subcollections=(), assign_key=None, references=(),
-        volatile=VERSIONED | {"referencingConfigurationPolicyCount"},
+        volatile=VERSIONED | {"referencingConfigurationPolicyCount"}, secrets=SETTINGS_SECRETS,
         select=("id", "displayName", "description", "settingDefinitionId", "settingInstance",
                 "createdDateTime", "lastModifiedDateTime", "version"),
         evidence=(REUSABLE_SELECT,),
@@ -247,6 +316,7 @@ ENTRIES: tuple[ResourceType, ...] = (
         ),
         references=(*ASSIGNED, REUSABLE_SETTINGS, NOTIFICATION_TEMPLATES),
         prepare=hooks.prepare_settings_catalog, after_write=set_compliance_v2_actions,
+        secrets=SETTINGS_SECRETS,
         evidence=(COMPLIANCE_V2, REUSABLE_REFERENCE),
     ),
     ResourceType(
