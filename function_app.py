@@ -4,6 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.drift import bp as drift_activities
+from activities.reports import bp as report_activities
 from activities.restore import bp as restore_activities
 from activities.runs import bp as run_activities
 from activities.snapshots import bp as snapshot_activities
@@ -13,6 +14,7 @@ from api.documents import bp as documents
 from api.drift import bp as drift
 from api.health import bp as health
 from api.notifications import bp as notifications
+from api.reports import bp as reports
 from api.restores import bp as restores
 from api.runs import bp as runs
 from api.snapshots import bp as snapshots
@@ -20,6 +22,7 @@ from api.tenants import bp as tenants
 from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
 from orchestrators.check_drift import bp as drift_orchestration
+from orchestrators.render_report import bp as report_orchestration
 from orchestrators.restore import bp as restore_orchestration
 from timers.schedule_tick import bp as schedule_tick
 
@@ -35,16 +38,19 @@ app.register_functions(snapshots)
 app.register_functions(backups)
 app.register_functions(restores)
 app.register_functions(drift)
+app.register_functions(reports)
 
 # Orchestrations and the activities they call
 app.register_functions(capture_orchestration)
 app.register_functions(backup_orchestrations)
 app.register_functions(restore_orchestration)
 app.register_functions(drift_orchestration)
+app.register_functions(report_orchestration)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
 app.register_functions(restore_activities)
 app.register_functions(drift_activities)
+app.register_functions(report_activities)
 
 # Timers: start what tenants' schedules say is due (DESIGN §10)
 app.register_functions(schedule_tick)

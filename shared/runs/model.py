@@ -17,6 +17,7 @@ class RunType(StrEnum):
     BACKUP = "backup"
     RESTORE = "restore"
     DRIFT_CHECK = "drift_check"
+    REPORT = "report"
 
 
 class RunStatus(StrEnum):
