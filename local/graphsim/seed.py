@@ -276,6 +276,8 @@ class TenantSeeder:
         for i in range(BIG_POLICY_SETTINGS):
             for definition in setting_definitions(i):
                 self.put("configurationSettings", definition)
+        for definition in catalog_definitions():
+            self.put("configurationSettings", definition)
 
     # ---- policy types ----------------------------------------------------------------------
     def seed_policies(self) -> None:
@@ -582,6 +584,45 @@ def setting_definitions(i: int) -> list[dict[str, Any]]:
     item = common("deviceManagementConfigurationSimpleSettingDefinition", f"{def_id}_item",
                   f"{label}: entry")
     return [group, item]
+
+
+_FIREWALL = "vendor_msft_firewall_mdmstore_firewallrules_{firewallrulename}"
+_KEYWORDS = "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}"
+_LINUX = "linux_customcompliance"
+# (id, @odata.type suffix, display name, options (itemId suffix, label)) of the real
+# definitions the areas' firewall, reusable-setting and Linux compliance objects name.
+_CATALOG_DEFINITIONS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
+    (_FIREWALL, "SettingGroupCollectionDefinition", "Firewall Rules", ()),
+    (f"{_FIREWALL}_name", "SimpleSettingDefinition", "Name", ()),
+    (f"{_FIREWALL}_action_type", "ChoiceSettingDefinition", "Action",
+     (("0", "Block"), ("1", "Allow"))),
+    (f"{_FIREWALL}_remoteaddressdynamickeywords", "SimpleSettingCollectionDefinition",
+     "Remote Address Dynamic Keywords", ()),
+    (_KEYWORDS, "SettingGroupCollectionDefinition", "Dynamic Keywords", ()),
+    (f"{_KEYWORDS}_keyword", "SimpleSettingDefinition", "Keyword", ()),
+    (f"{_KEYWORDS}_addresses", "SimpleSettingCollectionDefinition", "Addresses", ()),
+    (f"{_LINUX}_required", "ChoiceSettingDefinition", "Custom Compliance",
+     (("true", "True"), ("false", "False"))),
+    (f"{_LINUX}_discoveryscript", "SimpleSettingDefinition", "Discovery script", ()),
+    (f"{_LINUX}_discoveryscript_reusablesetting", "SimpleSettingDefinition",
+     "Discovery script (reusable)", ()),
+    (f"{_LINUX}_rules", "SimpleSettingDefinition", "Rules", ()),
+)
+
+
+def catalog_definitions() -> list[dict[str, Any]]:
+    out = []
+    for def_id, kind, name, options in _CATALOG_DEFINITIONS:
+        definition: dict[str, Any] = {
+            "@odata.type": f"{G}deviceManagementConfiguration{kind}", "id": def_id,
+            "name": def_id.rsplit("_", 1)[-1], "displayName": name, "description": name,
+            "helpText": "", "keywords": [], "infoUrls": [], "visibility": "settingsCatalog"}
+        if options:
+            definition["options"] = [{"itemId": f"{def_id}_{suffix}", "displayName": label,
+                                      "name": f"{def_id}_{suffix}", "dependentOn": []}
+                                     for suffix, label in options]
+        out.append(definition)
+    return out
 
 
 def seed_tenant(seed: int, index: int, counts: dict[str, int]) -> dict[str, dict[str, Any]]:

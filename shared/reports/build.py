@@ -106,8 +106,8 @@ class _Walk:
             if rtype is None:
                 continue
             masked = mask_secrets(rtype, document)
-            if rtype.key == "configurationPolicies":
-                await self.definitions.resolve(definition_ids(masked.get("settings") or []))
+            await self.definitions.resolve(definition_ids(
+                [masked.get("settings"), masked.get("settingInstance")]))
             out.append(describe(rtype, masked, self.names, self.definitions,
                                 fallback_name=item.display_name))
         return out

@@ -33,7 +33,8 @@ _HEADING = frozenset({
     "@odata.type", "id", "displayName", "name", "description", "roleScopeTagIds",
     "roleScopeTags", "assignments", "settings", "omaSettings", "scheduledActionsForRule",
     "definitionValues", "platforms", "platform", "templateReference", "createdDateTime",
-    "lastModifiedDateTime", "modifiedDateTime", "version",
+    "lastModifiedDateTime", "modifiedDateTime", "version", "settingInstance",
+    "settingDefinitionId",
 })
 
 
@@ -104,13 +105,15 @@ def describe(rtype: ResourceType, document: dict[str, Any], names: Names,
         scope_tags=[names.scope_tag(str(t)) for t in document.get("roleScopeTagIds") or []],
     )
     rows: list[Row] = []
-    rows.extend(_catalog(document.get("settings"), definitions) if rtype.key
-                == "configurationPolicies" else _flat("settings", document.get("settings"),
-                                                      names))
+    settings = document.get("settings")
+    rows.extend(_catalog(settings, definitions) if is_catalog(settings)
+                else _flat("settings", settings, names))
+    if isinstance(document.get("settingInstance"), dict):  # a reusable setting
+        rows.extend(_instance(document["settingInstance"], "", "", definitions))
     rows.extend(_oma(document.get("omaSettings"), names))
     rows.extend(_compliance_actions(document.get("scheduledActionsForRule"), names))
     rows.extend(_admx(document.get("definitionValues"), names))
-    skip = _HEADING | {rtype.name_field}
+    skip = _HEADING | {rtype.name_field} | rtype.strip_on_write  # Graph-managed: not settings
     for key in sorted(k for k in document if k not in skip):
         rows.extend(_flat(key, document[key], names))
     out.settings = rows
@@ -120,6 +123,12 @@ def describe(rtype: ResourceType, document: dict[str, Any], names: Names,
 
 
 # ---- settings catalog ------------------------------------------------------------------------
+def is_catalog(settings: Any) -> bool:
+    """Whether ``settings`` are settings catalog settings (policies, Linux compliance…)."""
+    return isinstance(settings, list) and any(
+        isinstance(s, dict) and isinstance(s.get("settingInstance"), dict) for s in settings)
+
+
 def _catalog(settings: Any, defs: DefinitionCache) -> Iterator[Row]:
     for setting in settings or []:
         instance = setting.get("settingInstance") if isinstance(setting, dict) else None
