@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
+from shared.backups.tenant_keys import TenantKeys
 from shared.drift.compare import match_objects
 from shared.graph.catalog import BY_KEY, SUPPORTED_KEYS
 from shared.graph.client import GraphClient
@@ -89,10 +90,11 @@ class Built:
 
 class _Walk:
     def __init__(self, storage: Storage, client: GraphClient, job: ReportJob,
-                 writer: ReportWriter, renderer: Renderer, names: Names) -> None:
+                 writer: ReportWriter, renderer: Renderer, names: Names,
+                 keys: TenantKeys | None) -> None:
         self.storage, self.job, self.writer, self.renderer = storage, job, writer, renderer
         self.names = names
-        self.snapshots = SnapshotStore(storage)
+        self.snapshots = SnapshotStore(storage, keys)
         self.definitions = DefinitionCache(client, job.tenant_id)
         self.glance = Glance()
 
@@ -119,7 +121,10 @@ class _Walk:
                 "read from Microsoft Graph; their ids are shown instead of their names."]
 
 
-async def build_report(storage: Storage, client: GraphClient, job: ReportJob) -> Built:
+async def build_report(storage: Storage, client: GraphClient, job: ReportJob, *,
+                       keys: TenantKeys | None = None) -> Built:
+    """Render ``job``'s report into its blob; ``keys``: the tenant keys (default: from
+    configuration)."""
     sets = BackupSetStore(storage)
     new_set = await _set(sets, job.tenant_id, job.backup_set_id)
     old_set = await _set(sets, job.tenant_id, job.compare_to) if job.compare_to else None
@@ -128,8 +133,9 @@ async def build_report(storage: Storage, client: GraphClient, job: ReportJob) ->
     tenant = await TenantStore(storage).get(job.tenant_id)
     names = Names.of([*old_items, *new_items])  # the newer name wins
     renderer = FORMATS[job.format]()
-    writer = await ReportStore(storage).writer(job.tenant_id, job.run_id, renderer.extension)
-    walk = _Walk(storage, client, job, writer, renderer, names)
+    writer = await ReportStore(storage, keys).writer(job.tenant_id, job.run_id,
+                                                     renderer.extension)
+    walk = _Walk(storage, client, job, writer, renderer, names, keys)
     meta = ReportMeta(tenant_id=job.tenant_id,
                       tenant_name=tenant.display_name if tenant else job.tenant_id,
                       backup_set=_info(new_set), generated_at=job.generated_at,
