@@ -6,8 +6,8 @@ from __future__ import annotations
 from html import escape
 
 ROW_HEIGHT = 22
-LABEL_WIDTH = 210
-BAR_WIDTH = 260
+LABEL_WIDTH = 170
+BAR_WIDTH = 150
 COLOURS = ("#2563eb", "#0d9488", "#d97706", "#7c3aed", "#dc2626", "#4b5563")
 
 
@@ -27,13 +27,13 @@ def bar_chart(title: str, rows: list[tuple[str, int]], *, colour: int = 0,
     for n, (label, count) in enumerate(rows):
         y = n * ROW_HEIGHT + 4
         length = max(2, round(BAR_WIDTH * count / top))
-        shown = label if len(label) <= 30 else label[:29] + "…"
+        shown = label if len(label) <= 26 else label[:25] + "…"
         parts.append(
-            f'<text x="{LABEL_WIDTH - 6}" y="{y + 14}" text-anchor="end" font-size="12" '
+            f'<text x="{LABEL_WIDTH - 6}" y="{y + 14}" text-anchor="end" font-size="13" '
             f'fill="currentColor"><title>{escape(label)}</title>{escape(shown)}</text>'
             f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{length}" height="{ROW_HEIGHT - 8}" '
             f'rx="2" fill="{fill}"/>'
-            f'<text x="{LABEL_WIDTH + length + 5}" y="{y + 14}" font-size="12" '
+            f'<text x="{LABEL_WIDTH + length + 5}" y="{y + 14}" font-size="13" '
             f'fill="currentColor">{count}</text>')
     parts.append("</svg></figure>")
     return "".join(parts)

@@ -30,7 +30,7 @@ h4{font-size:.9rem;margin:.8rem 0 .2rem;text-transform:uppercase;letter-spacing:
 color:var(--muted)}
 a{color:var(--accent)}.muted{color:var(--muted)}
 .facts{display:flex;flex-wrap:wrap;gap:.4rem 1.5rem;margin:.3rem 0 1rem;padding:0;list-style:none}
-.glance{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}
+.glance{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:1rem}
 .chart{margin:0;padding:.6rem;border:1px solid var(--line);border-radius:6px;background:var(--soft)}
 .chart figcaption{font-weight:600;margin-bottom:.3rem}
 nav.toc ol{columns:2 16rem;padding-left:1.2rem}
@@ -87,7 +87,7 @@ class HtmlRenderer:
                     f'<div class="glance">{"".join(charts)}</div></section>')
         charts = [
             bar_chart("Objects per type", glance.type_rows()),
-            bar_chart("Assignments per group (most first)", glance.group_rows(), colour=1,
+            bar_chart("Assignments per group (top 10)", glance.group_rows(), colour=1,
                       empty="no group assignments"),
             bar_chart("Objects with no assignment, per type", glance.unassigned_rows(),
                       colour=4, empty="every assignable object is assigned"),

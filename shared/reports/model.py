@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from shared.reports.describe import Described
 
 TOP_GROUPS = 10  # the glance's "assignments per group" shows the busiest groups
+TOP_TYPES = 12  # and its "objects per type" the biggest types, the rest as one bar
 LISTED_UNASSIGNED = 25  # and names this many objects without an assignment
 
 
@@ -90,10 +91,19 @@ class Glance:
                     (described.policy_type, described.name, described.anchor))
 
     def type_rows(self) -> list[tuple[str, int]]:
-        return [(type_title(t), n) for t, n in self.per_type.most_common()]
+        rows = [(type_title(t), n) for t, n in self.per_type.most_common()]
+        return _folded(rows)
 
     def unassigned_rows(self) -> list[tuple[str, int]]:
-        return [(type_title(t), n) for t, n in self.unassigned_per_type.most_common()]
+        return _folded([(type_title(t), n) for t, n in self.unassigned_per_type.most_common()])
 
     def group_rows(self) -> list[tuple[str, int]]:
         return self.per_group.most_common(TOP_GROUPS)
+
+
+def _folded(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The first :data:`TOP_TYPES` rows, and the rest summed into one."""
+    if len(rows) <= TOP_TYPES:
+        return rows
+    rest = rows[TOP_TYPES - 1:]
+    return [*rows[:TOP_TYPES - 1], (f"{len(rest)} other types", sum(n for _, n in rest))]
