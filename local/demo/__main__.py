@@ -11,9 +11,11 @@ import logging
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 from local.demo.console import Console
 from local.demo.drift import show_drift
+from local.demo.reports import show_reports
 from local.demo.scenario import Demo, DemoFailed
 from local.stack import running_stack
 
@@ -31,6 +33,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "fresh PV_STORAGE_PREFIX")
     parser.add_argument("--timeout", type=float, default=240.0, metavar="SECONDS",
                         help="longest wait for any one run (default 240)")
+    parser.add_argument("--reports-dir", default="demo-reports", metavar="FOLDER",
+                        help="where the demo writes its reports (default ./demo-reports)")
     parser.add_argument("--verbose", action="store_true",
                         help="also print the runtime's warnings and errors (e.g. a function's "
                              "traceback) to stderr")
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 demo.backup_tenants()
                 demo.restore()
                 show_drift(demo)
+                show_reports(demo, Path(args.reports_dir))
             finally:
                 demo.close()
     except DemoFailed as failure:
