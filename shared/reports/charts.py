@@ -6,14 +6,14 @@ from __future__ import annotations
 from html import escape
 
 ROW_HEIGHT = 22
-LABEL_WIDTH = 170
+LABEL_WIDTH = 175
 BAR_WIDTH = 150
 COLOURS = ("#2563eb", "#0d9488", "#d97706", "#7c3aed", "#dc2626", "#4b5563")
 
 
 def bar_chart(title: str, rows: list[tuple[str, int]], *, colour: int = 0,
-              empty: str = "nothing to show") -> str:
-    """One chart: a bar per ``(label, count)``, longest first as given."""
+              empty: str = "nothing to show", note: str = "") -> str:
+    """One chart: a bar per ``(label, count)``, longest first as given; ``note`` under it."""
     if not rows:
         return (f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
                 f'<p class="muted">{escape(empty)}</p></figure>')
@@ -27,7 +27,7 @@ def bar_chart(title: str, rows: list[tuple[str, int]], *, colour: int = 0,
     for n, (label, count) in enumerate(rows):
         y = n * ROW_HEIGHT + 4
         length = max(2, round(BAR_WIDTH * count / top))
-        shown = label if len(label) <= 26 else label[:25] + "…"
+        shown = label if len(label) <= 22 else label[:21] + "…"
         parts.append(
             f'<text x="{LABEL_WIDTH - 6}" y="{y + 14}" text-anchor="end" font-size="13" '
             f'fill="currentColor"><title>{escape(label)}</title>{escape(shown)}</text>'
@@ -35,5 +35,8 @@ def bar_chart(title: str, rows: list[tuple[str, int]], *, colour: int = 0,
             f'rx="2" fill="{fill}"/>'
             f'<text x="{LABEL_WIDTH + length + 5}" y="{y + 14}" font-size="13" '
             f'fill="currentColor">{count}</text>')
-    parts.append("</svg></figure>")
+    parts.append("</svg>")
+    if note:
+        parts.append(f'<p class="muted">{escape(note)}</p>')
+    parts.append("</figure>")
     return "".join(parts)

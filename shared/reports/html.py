@@ -13,7 +13,7 @@ from html import escape
 from shared.reports.changes import ObjectChange
 from shared.reports.charts import bar_chart
 from shared.reports.describe import Described, anchor
-from shared.reports.model import Glance, ReportMeta, SetInfo, TocEntry
+from shared.reports.model import Glance, ReportMeta, SetInfo, TocEntry, folded_rest
 
 MEDIA_TYPE = "text/html; charset=utf-8"
 EXTENSION = "html"
@@ -86,11 +86,13 @@ class HtmlRenderer:
             return ('<section aria-labelledby="glance"><h2 id="glance">At a glance</h2>'
                     f'<div class="glance">{"".join(charts)}</div></section>')
         charts = [
-            bar_chart("Objects per type", glance.type_rows()),
+            bar_chart("Objects per type", glance.type_rows(),
+                      note=_rest(folded_rest(glance.per_type))),
             bar_chart("Assignments per group (top 10)", glance.group_rows(), colour=1,
                       empty="no group assignments"),
             bar_chart("Objects with no assignment, per type", glance.unassigned_rows(),
-                      colour=4, empty="every assignable object is assigned"),
+                      colour=4, empty="every assignable object is assigned",
+                      note=_rest(folded_rest(glance.unassigned_per_type))),
         ]
         listed = "".join(f'<li><a href="#{a}">{escape(n)}</a> '
                          f'<span class="muted">{escape(t)}</span></li>'
@@ -175,6 +177,11 @@ class HtmlRenderer:
 def _set(info: SetInfo) -> str:
     label = f" “{escape(info.label)}”" if info.label else ""
     return f"<b>{escape(info.backup_set_id)}</b>{label} of {escape(info.created_at)}"
+
+
+def _rest(left_out: tuple[int, int]) -> str:
+    types, objects = left_out
+    return f"and {types} more types with {objects} objects (see the contents)" if types else ""
 
 
 def _counts(meta: ReportMeta, entry: TocEntry) -> str:

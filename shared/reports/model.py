@@ -102,8 +102,11 @@ class Glance:
 
 
 def _folded(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """The first :data:`TOP_TYPES` rows, and the rest summed into one."""
-    if len(rows) <= TOP_TYPES:
-        return rows
-    rest = rows[TOP_TYPES - 1:]
-    return [*rows[:TOP_TYPES - 1], (f"{len(rest)} other types", sum(n for _, n in rest))]
+    """The first :data:`TOP_TYPES` rows (:func:`folded_rest` counts the others)."""
+    return rows[:TOP_TYPES]
+
+
+def folded_rest(counts: Counter[str]) -> tuple[int, int]:
+    """``(types, objects)`` a chart of :data:`TOP_TYPES` types leaves out."""
+    rest = counts.most_common()[TOP_TYPES:]
+    return len(rest), sum(n for _, n in rest)
