@@ -5,6 +5,7 @@ shapes; a change between two documents is listed setting by setting."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 import tracemalloc
@@ -97,6 +98,20 @@ async def test_report_blob_changed_chunks_fail_to_open(storage, keys, monkeypatc
 
     with pytest.raises(SnapshotUnreadable):
         await ReportStore(storage, keys).read(TENANT, run_id, "md")
+
+
+async def test_report_purge_older_than_deletes_only_the_tenants_older_reports(storage, keys):
+    kept, expired = new_ulid(), new_ulid()
+    await _written(storage, keys, expired, ["old\n"])
+    cutoff = dt.datetime.now(dt.UTC)
+    time.sleep(2)  # blob times have a resolution of one second
+    await _written(storage, keys, kept, ["new\n"])
+    reports = ReportStore(storage, keys)
+
+    assert await reports.purge_older_than(TENANT, cutoff) == 1
+    assert await reports.purge_older_than("5a7e0c11-0000-4000-8000-00000000000b", cutoff) == 0
+    assert await reports.read(TENANT, expired, "md") is None
+    assert await reports.read(TENANT, kept, "md") == b"new\n"
 
 
 def test_mask_secrets_hides_catalog_secrets_and_graph_secret_shapes():
