@@ -7,6 +7,7 @@ from activities.deploy import bp as deploy_activities
 from activities.drift import bp as drift_activities
 from activities.offboarding import bp as offboarding_activities
 from activities.purge import bp as purge_activities
+from activities.reports import bp as report_activities
 from activities.restore import bp as restore_activities
 from activities.runs import bp as run_activities
 from activities.snapshots import bp as snapshot_activities
@@ -18,6 +19,7 @@ from api.drift import bp as drift
 from api.health import bp as health
 from api.notifications import bp as notifications
 from api.offboardings import bp as offboardings
+from api.reports import bp as reports
 from api.restores import bp as restores
 from api.runs import bp as runs
 from api.snapshots import bp as snapshots
@@ -29,6 +31,7 @@ from orchestrators.check_drift import bp as drift_orchestration
 from orchestrators.offboard_tenant import bp as offboard_orchestration
 from orchestrators.purge_expired import bp as purge_orchestration
 from orchestrators.purge_tenant import bp as tenant_purge_orchestration
+from orchestrators.render_report import bp as report_orchestration
 from orchestrators.restore import bp as restore_orchestration
 from queues.webhook_delivery import bp as webhook_delivery
 from timers.purge_tick import bp as purge_tick
@@ -49,6 +52,7 @@ app.register_functions(deployments)
 app.register_functions(drift)
 app.register_functions(webhooks)
 app.register_functions(offboardings)
+app.register_functions(reports)
 
 # Orchestrations and the activities they call
 app.register_functions(capture_orchestration)
@@ -58,6 +62,7 @@ app.register_functions(drift_orchestration)
 app.register_functions(purge_orchestration)
 app.register_functions(tenant_purge_orchestration)
 app.register_functions(offboard_orchestration)
+app.register_functions(report_orchestration)
 app.register_functions(run_activities)
 app.register_functions(snapshot_activities)
 app.register_functions(restore_activities)
@@ -65,6 +70,7 @@ app.register_functions(deploy_activities)
 app.register_functions(drift_activities)
 app.register_functions(purge_activities)
 app.register_functions(offboarding_activities)
+app.register_functions(report_activities)
 
 # Timers: start what tenants' schedules say is due (DESIGN §10)
 app.register_functions(schedule_tick)

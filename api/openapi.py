@@ -179,6 +179,10 @@ def _responses(op: Operation, refs: Refs) -> dict[str, Any]:
             response["content"] = {"application/json": {"schema": schema}}
         elif reply.document:
             response["content"] = {"application/json": {"schema": {"type": "object"}}}
+        if reply.text:
+            response["content"] = {**response.get("content", {}),
+                                   **{media: {"schema": {"type": "string"}}
+                                      for media in reply.text}}
         headers = {name: _header(name, required=True) for name in reply.headers}
         headers.update({name: _header(name, required=False) for name in reply.optional_headers})
         if headers:

@@ -126,11 +126,13 @@ HEADERS: dict[str, Parameter] = {
 @dataclass(frozen=True)
 class Reply:
     """One success status: what it means, its JSON body (a response model; ``document`` for a
-    stored JSON document served as it is; neither for no body) and the headers it carries."""
+    stored JSON document served as it is; neither for no body), or ``text``: the media types
+    of a text document it serves instead (a report), and the headers it carries."""
 
     description: str
     model: type[BaseModel] | None = None
     document: bool = False
+    text: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
     optional_headers: tuple[str, ...] = ()
 

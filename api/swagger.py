@@ -68,6 +68,10 @@ def _operation(op: dict[str, Any]) -> dict[str, Any]:
         out["parameters"] = parameters
     out["responses"] = {status: _response(response)
                         for status, response in op["responses"].items()}
+    texts = sorted({media for response in op["responses"].values()
+                    for media in response.get("content", {}) if media.startswith("text/")})
+    if texts:
+        out["produces"] = ["application/json", "application/problem+json", *texts]
     if "security" in op:
         out["security"] = op["security"]
     return out
@@ -96,6 +100,8 @@ def _response(response: dict[str, Any]) -> dict[str, Any]:
         out["schema"] = schema_v2(content["application/json"]["schema"])
     elif "application/problem+json" in content:
         out["schema"] = {"$ref": DEFINITIONS + "Problem"}
+    elif any(media.startswith("text/") for media in content):
+        out["schema"] = {"type": "string"}  # a text document (a report)
     if "headers" in response:
         out["headers"] = {
             name: {k: v for k, v in header["schema"].items() if k in _SIMPLE_KEYS}

@@ -100,6 +100,27 @@ class PolicyVaultClient:
         return self.request("PUT", f"/api/tenants/{tenant_id}/baseline",
                             json={"backup_set_id": backup_set_id})
 
+    def report(self, tenant_id: str, backup_set_id: str, report_format: str = "html",
+               compare_to: str | None = None) -> httpx.Response:
+        body: dict[str, Any] = {"backup_set_id": backup_set_id, "format": report_format}
+        if compare_to is not None:
+            body["compare_to"] = compare_to
+        return self.request("POST", f"/api/tenants/{tenant_id}/reports", json=body)
+
+    def report_document(self, started: httpx.Response, *, timeout: float = 300.0,
+                        poll_s: float = 0.1) -> httpx.Response:
+        """Follow a report start's ``Location`` until the document arrives (200) or the
+        report answers anything but 202; returns that answer."""
+        location = started.headers["Location"]
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.request("GET", location)
+            if response.status_code != 202:
+                return response
+            if time.monotonic() > deadline:
+                raise RunTimeout(f"report {location} still {response.json()['status']}")
+            time.sleep(poll_s)
+
     # ---- runs -------------------------------------------------------------------------------
     def wait(self, started: httpx.Response | dict[str, Any], *, timeout: float = 300.0,
              poll_s: float = 0.1) -> dict[str, Any]:

@@ -13,9 +13,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_demo_runs_every_step_and_exits_zero(storage_connection: str) -> None:
+def test_demo_runs_every_step_and_exits_zero(storage_connection: str, tmp_path: Path) -> None:
     finished = subprocess.run(
-        [sys.executable, "-m", "local.demo", "--storage", storage_connection],
+        [sys.executable, "-m", "local.demo", "--storage", storage_connection,
+         "--reports-dir", str(tmp_path)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=280,
     )
 
@@ -26,6 +27,10 @@ def test_demo_runs_every_step_and_exits_zero(storage_connection: str) -> None:
                     "7. Deploy a baseline to a new customer"):
         assert f"== {heading}" in output
     assert "POST   202  /api/tenants/" in output
+    assert "== 7. Reports" in output
+    for name in ("tenant.html", "tenant.md", "changes.html", "changes.md"):
+        assert str((tmp_path / name).resolve()) in output
+        assert (tmp_path / name).stat().st_size > 500
     assert "Done in" in output
     assert "eyJ" not in output  # no JWT (header, payload or signature) text
     assert "AccountKey" not in output and "Bearer ey" not in output

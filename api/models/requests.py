@@ -275,6 +275,17 @@ class DriftCheckStart(RequestBody):
                                        "baseline backed up")
 
 
+class ReportStart(RequestBody):
+    """POST /api/tenants/{tenant_id}/reports: document a set, or what changed since another."""
+
+    backup_set_id: BackupSetId
+    compare_to: BackupSetId | None = Field(
+        None, description="an older (or newer) set of the tenant: the report then shows what "
+                          "changed from it to backup_set_id")
+    format: Literal["html", "markdown"] = Field(
+        description="html: one self-contained file; markdown: for a repository or a wiki")
+
+
 class BaselinePut(RequestBody):
     """PUT /api/tenants/{tenant_id}/baseline: pin the set drift checks compare with."""
 

@@ -11,10 +11,12 @@ import logging
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 from local.demo.console import Console
 from local.demo.deploy import show_deploy
 from local.demo.drift import show_drift
+from local.demo.reports import show_reports
 from local.demo.scenario import Demo, DemoFailed
 from local.host.startup import configure_logging
 from local.stack import running_stack
@@ -36,6 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "fresh PV_STORAGE_PREFIX")
     parser.add_argument("--timeout", type=float, default=240.0, metavar="SECONDS",
                         help="longest wait for any one run (default 240)")
+    parser.add_argument("--reports-dir", default="demo-reports", metavar="FOLDER",
+                        help="where the demo writes its reports (default ./demo-reports)")
     parser.add_argument("--verbose", action="store_true",
                         help="also print the app's log (with each line's run, tenant and "
                              "invocation) and the runtime's warnings and errors to stderr")
@@ -71,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                 demo.restore()
                 show_drift(demo)
                 show_deploy(demo)
+                show_reports(demo, Path(args.reports_dir))
             finally:
                 demo.close()
     except DemoFailed as failure:

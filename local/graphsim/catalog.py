@@ -246,6 +246,15 @@ TYPES: tuple[TypeSpec, ...] = (
         odata_types=("#microsoft.graph.groupPolicyDefinition",), versions=BETA,
         writable=False, scope_tag_prop=None, created_prop=None,
     ),
+    TypeSpec(  # settings catalog definitions (GET configurationSettings/{id}), seed.py
+        key="configurationSettings", path="deviceManagement/configurationSettings",
+        odata_types=("#microsoft.graph.deviceManagementConfigurationSettingDefinition",
+                     "#microsoft.graph.deviceManagementConfigurationChoiceSettingDefinition",
+                     "#microsoft.graph.deviceManagementConfigurationSimpleSettingDefinition",
+                     "#microsoft.graph.deviceManagementConfigurationSettingGroupCollectionDefinition"),
+        abstract=True, versions=BETA, writable=False, scope_tag_prop=None, created_prop=None,
+        modified_prop=None, name_prop="displayName",
+    ),
     TypeSpec(  # the tenant's licences (v1.0 and beta), seeded by licences.py
         key="subscribedSkus", path="subscribedSkus",
         odata_types=("#microsoft.graph.subscribedSku",), writable=False, scope_tag_prop=None,

@@ -266,6 +266,19 @@ class TenantSeeder:
         return {"@odata.type": G + "deviceManagementConfigurationSetting", "id": str(i),
                 "settingInstance": instance}
 
+    def seed_setting_definitions(self) -> None:
+        """The settings catalog definitions the seeded settings name, as
+        ``GET /beta/deviceManagement/configurationSettings/{id}`` serves them (display names,
+        and each choice's option labels). Built-in definitions are the same in every tenant;
+        no RNG is drawn, so the rest of the data is what it was before they existed."""
+        if not self.n("configurationPolicies"):
+            return
+        for i in range(BIG_POLICY_SETTINGS):
+            for definition in setting_definitions(i):
+                self.put("configurationSettings", definition)
+        for definition in catalog_definitions():
+            self.put("configurationSettings", definition)
+
     # ---- policy types ----------------------------------------------------------------------
     def seed_policies(self) -> None:
         for i in range(self.n("configurationPolicies")):
@@ -531,6 +544,89 @@ class TenantSeeder:
             self.put("conditionalAccessPolicies", obj)
 
 
+_SETTING_NAMES = (
+    "Allow Telemetry", "Require Device Encryption", "Minimum PIN Length", "Allow Camera",
+    "Cloud Protection Level", "Screen Lock Timeout", "Allow Bluetooth", "Firewall Profile",
+    "Windows Hello for Business", "Removable Storage Access", "SmartScreen for Apps",
+    "Automatic Updates Schedule",
+)
+_CATEGORY = "pvsim-category"
+
+
+def setting_definitions(i: int) -> list[dict[str, Any]]:
+    """The definition of seeded setting ``i`` (``TenantSeeder.setting``) and of its child."""
+    def_id = f"device_vendor_msft_policy_config_pvsim_setting{i}"
+    name = _SETTING_NAMES[i % len(_SETTING_NAMES)]
+    label = name if i < len(_SETTING_NAMES) else f"{name} ({i // len(_SETTING_NAMES) + 1})"
+
+    def common(odata_type: str, ident: str, display: str) -> dict[str, Any]:
+        return {"@odata.type": G + odata_type, "id": ident, "name": ident.rsplit("_", 1)[-1],
+                "displayName": display, "description": f"{display} (simulated definition)",
+                "helpText": "", "categoryId": _CATEGORY, "baseUri": "./Device/Vendor/MSFT/Policy",
+                "offsetUri": f"/Config/PVSim/Setting{i}", "keywords": [], "infoUrls": [],
+                "visibility": "settingsCatalog", "rootDefinitionId": def_id}
+
+    kind = i % 3
+    if kind == 0:
+        choice = common("deviceManagementConfigurationChoiceSettingDefinition", def_id, label)
+        choice["options"] = [
+            {"itemId": f"{def_id}_{n}", "name": f"{def_id}_{n}", "displayName": text,
+             "description": None, "optionValue": {
+                 "@odata.type": G + "deviceManagementConfigurationIntegerSettingValue",
+                 "value": n}, "dependentOn": []}
+            for n, text in enumerate(("Disabled", "Enabled"))]
+        choice["defaultOptionId"] = f"{def_id}_0"
+        child = common("deviceManagementConfigurationSimpleSettingDefinition",
+                       f"{def_id}_child", f"{label}: days")
+        return [choice, child]
+    if kind == 1:
+        return [common("deviceManagementConfigurationSimpleSettingDefinition", def_id, label)]
+    group = common("deviceManagementConfigurationSettingGroupCollectionDefinition", def_id, label)
+    group["childIds"] = [f"{def_id}_item"]
+    item = common("deviceManagementConfigurationSimpleSettingDefinition", f"{def_id}_item",
+                  f"{label}: entry")
+    return [group, item]
+
+
+_FIREWALL = "vendor_msft_firewall_mdmstore_firewallrules_{firewallrulename}"
+_KEYWORDS = "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}"
+_LINUX = "linux_customcompliance"
+# (id, @odata.type suffix, display name, options (itemId suffix, label)) of the real
+# definitions the areas' firewall, reusable-setting and Linux compliance objects name.
+_CATALOG_DEFINITIONS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
+    (_FIREWALL, "SettingGroupCollectionDefinition", "Firewall Rules", ()),
+    (f"{_FIREWALL}_name", "SimpleSettingDefinition", "Name", ()),
+    (f"{_FIREWALL}_action_type", "ChoiceSettingDefinition", "Action",
+     (("0", "Block"), ("1", "Allow"))),
+    (f"{_FIREWALL}_remoteaddressdynamickeywords", "SimpleSettingCollectionDefinition",
+     "Remote Address Dynamic Keywords", ()),
+    (_KEYWORDS, "SettingGroupCollectionDefinition", "Dynamic Keywords", ()),
+    (f"{_KEYWORDS}_keyword", "SimpleSettingDefinition", "Keyword", ()),
+    (f"{_KEYWORDS}_addresses", "SimpleSettingCollectionDefinition", "Addresses", ()),
+    (f"{_LINUX}_required", "ChoiceSettingDefinition", "Custom Compliance",
+     (("true", "True"), ("false", "False"))),
+    (f"{_LINUX}_discoveryscript", "SimpleSettingDefinition", "Discovery script", ()),
+    (f"{_LINUX}_discoveryscript_reusablesetting", "SimpleSettingDefinition",
+     "Discovery script (reusable)", ()),
+    (f"{_LINUX}_rules", "SimpleSettingDefinition", "Rules", ()),
+)
+
+
+def catalog_definitions() -> list[dict[str, Any]]:
+    out = []
+    for def_id, kind, name, options in _CATALOG_DEFINITIONS:
+        definition: dict[str, Any] = {
+            "@odata.type": f"{G}deviceManagementConfiguration{kind}", "id": def_id,
+            "name": def_id.rsplit("_", 1)[-1], "displayName": name, "description": name,
+            "helpText": "", "keywords": [], "infoUrls": [], "visibility": "settingsCatalog"}
+        if options:
+            definition["options"] = [{"itemId": f"{def_id}_{suffix}", "displayName": label,
+                                      "name": f"{def_id}_{suffix}", "dependentOn": []}
+                                     for suffix, label in options]
+        out.append(definition)
+    return out
+
+
 def seed_tenant(seed: int, index: int, counts: dict[str, int]) -> dict[str, dict[str, Any]]:
     """All collections of one tenant, keyed by TypeSpec key then object id."""
     seeder = TenantSeeder(seed, index, counts)
@@ -539,4 +635,5 @@ def seed_tenant(seed: int, index: int, counts: dict[str, int]) -> dict[str, dict
     for area in AREAS:
         area.seed(seeder)
     seeder.seed_group_kinds()
+    seeder.seed_setting_definitions()
     return seeder.data

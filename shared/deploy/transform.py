@@ -97,6 +97,8 @@ def for_target(rtype: ResourceType, document: dict[str, Any], rows: Iterable[Map
     warnings: list[dict[str, str]] = []
     if not copy_secrets:
         out, paths = strip_secrets(rtype, out)
+        # Read-only secrets (an enrollment token) are never written anyway: nothing is lost.
+        paths = [p for p in paths if re.split(r"[.\[]", p)[-1] not in rtype.read_only]
         if paths:
             warnings.append(secret_warning(paths))
     return out, warnings

@@ -26,6 +26,7 @@ from shared.backups.tenant_keys import TENANT_KEYS
 from shared.backups.versions import VERSIONS
 from shared.deploy.store import DEPLOY_PLANS, DEPLOY_REGISTRY
 from shared.drift.baseline import BASELINES
+from shared.reports.store import REPORTS
 from shared.restore.lock import RESTORE_LOCKS
 from shared.restore.state import RESTORE_ID_MAP, RESTORE_STEPS
 from shared.retention.aged import RETENTION_STATE
@@ -115,6 +116,7 @@ def _under(tenant_id: str) -> str:
 # ---- the table -----------------------------------------------------------------------------
 OWNED: tuple[Owned, ...] = (
     Owned(SNAPSHOTS, BlobPrefix(lambda t: f"{t}/")),
+    Owned(REPORTS, BlobPrefix(lambda t: f"{t}/")),
     Owned(VERSIONS, PartitionPrefix(_under)),  # {tenant}|{type}|{policy id}
     Owned(LATEST, PartitionPrefix(_under)),  # {tenant}|{type}
     Owned(BACKUP_ITEMS, PartitionsOf(SET_IDS)),

@@ -3,7 +3,7 @@
 **The hook**: :data:`AGED_ROWS` and :data:`AGED_BLOBS` name every table and blob container
 whose tenant data the daily purge deletes by age — ``days=None`` means the tenant's own
 ``retention_days``. A feature whose data must expire adds one line here (reports, DESIGN
-§14: ``AgedBlobs("reports")`` for blobs named ``{tenant}/…``). Rows qualify when their
+§14, are blobs named ``{tenant}/…``). Rows qualify when their
 PartitionKey is the tenant id and their RowKey starts with ``inverted_time`` (as audit
 events do), or, for rows keyed otherwise, by their last write; blobs age by their creation
 time.
@@ -25,6 +25,7 @@ from ulid import ULID
 from shared.platform import tables
 from shared.platform.keys import inverted_time, inverted_ulid, iso, parse_iso, utc_now
 from shared.platform.storage import Storage, delete_if_unchanged, list_blob_states
+from shared.reports.store import REPORTS
 from shared.retention.settings import AUDIT_RETENTION_DAYS
 from shared.runs.notifications import NOTIFICATIONS
 from shared.runs.store import RUNS, RunStore
@@ -54,7 +55,7 @@ AGED_ROWS: tuple[AgedRows, ...] = (
     AgedRows(AUDIT, AUDIT_RETENTION_DAYS),
     AgedRows(WEBHOOK_DELIVERIES, keyed_by_time=False),
 )
-AGED_BLOBS: tuple[AgedBlobs, ...] = ()
+AGED_BLOBS: tuple[AgedBlobs, ...] = (AgedBlobs(REPORTS),)  # {tenant}/{run}.{html|md}
 
 
 def _cutoff(now: datetime, days: int | None, retention_days: int) -> datetime:

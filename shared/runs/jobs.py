@@ -186,9 +186,24 @@ def restore_job(tenant_id: str, backup_set_id: str, *, item_ids: list[str] | Non
     )
 
 
+def report_job(tenant_id: str, backup_set_id: str, compare_to: str | None,
+               report_format: str) -> Job:
+    """Render a set, or what changed from ``compare_to`` to it (DESIGN §14):
+    ``{tenant}|report|{set}|{compare_to or -}|{format}``."""
+    return Job(
+        tenant_id=tenant_id, run_type=RunType.REPORT, orchestrator="render_report",
+        key=f"{tenant_id}|report|{backup_set_id}|{compare_to or '-'}|{report_format}",
+        route=f"/api/tenants/{tenant_id}/reports",
+        body={"backup_set_id": backup_set_id, "compare_to": compare_to,
+              "format": report_format},
+        parameters={"compare_to": compare_to, "format": report_format},
+        backup_set_id=backup_set_id,
+    )
+
+
 def _flag(value: bool) -> str:
     return str(value).lower()
 
 
 __all__ = ["Job", "JobRequest", "backs_up_every_type", "backup_job", "capture_job", "drift_job",
-           "restore_job"]
+           "report_job", "restore_job"]

@@ -18,6 +18,7 @@ class RunType(StrEnum):
     RESTORE = "restore"
     DRIFT_CHECK = "drift_check"
     OFFBOARD = "offboard"  # in the MSP's scope, not the tenant's (DESIGN §12)
+    REPORT = "report"
 
 
 class RunStatus(StrEnum):

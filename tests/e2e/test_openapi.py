@@ -102,6 +102,13 @@ def test_every_operation_answers_as_the_document_says(stack, admin, sim, tenant_
     assert api.pin_baseline(tenant_id, None).status_code == 404
     assert api.restore(tenant_id, "0" * 26).status_code == 404
 
+    report = api.report(tenant_id, run["backup_set_id"], "markdown")
+    assert report.status_code == 202
+    assert api.report_document(report).status_code == 200  # 202 while it runs, then the text
+    assert api.report(tenant_id, run["backup_set_id"], "html",
+                      compare_to="0" * 26).status_code == 404
+    assert api.request("GET", f"{t}/reports/{run['run_id']}").status_code == 404
+
     notifications = api.ok("GET", "/api/notifications", params={"unread": "true"})["value"]
     read = f"/api/notifications/{notifications[0]['notification_id']}/read"
     assert api.request("POST", read).status_code == 204

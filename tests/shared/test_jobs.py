@@ -22,6 +22,7 @@ from shared.runs.jobs import (
     backup_job,
     capture_job,
     drift_job,
+    report_job,
     restore_job,
 )
 from shared.runs.model import RunStatus, RunType
@@ -239,12 +240,23 @@ def test_job_request_with_client_key_takes_the_client_namespace_and_keeps_the_fi
     assert job.request("oid-1", path=job.route + "/other").fingerprint != derived.fingerprint
 
 
+def test_report_job_key_names_both_sets_and_the_format():
+    documented = report_job(TENANT, "NEW", None, "html")
+    changes = report_job(TENANT, "NEW", "OLD", "markdown")
+
+    assert documented.key == f"{TENANT}|report|NEW|-|html"
+    assert changes.key == f"{TENANT}|report|NEW|OLD|markdown"
+    assert changes.backup_set_id == "NEW" and not changes.produces_backup_set
+    assert changes.body == {"backup_set_id": "NEW", "compare_to": "OLD", "format": "markdown"}
+
+
 def test_every_job_starts_an_orchestration_the_app_registers():
     orchestrations = {spec.name for spec in discover_functions(app)
                       if spec.trigger_type == "orchestrationTrigger"}
     jobs = [capture_job(TENANT, "roleScopeTags", "1"), backup_job(TENANT),
             restore_job(TENANT, "SET"), drift_job(TENANT, "SET", ["roleScopeTags"]),
-            offboard_job(TENANT)]
+            offboard_job(TENANT),
+            report_job(TENANT, "SET", None, "html")]
 
     assert {job.run_type for job in jobs} == set(RunType)
     assert {job.orchestrator for job in jobs} <= orchestrations
