@@ -52,7 +52,7 @@ def stable_id(*parts: str, length: int = 32) -> str:
 
 
 def is_guid(value: str) -> bool:
-    return bool(_GUID_RE.match(value))
+    return bool(_GUID_RE.fullmatch(value))
 
 
 def normalize_guid(value: str) -> str:
