@@ -46,5 +46,6 @@ class ErrorCode(StrEnum):
     CONTENT_REQUIRED = "content_required"
     MISSING_REFERENCE = "missing_reference"
     MISSING_EXCLUSION = "missing_exclusion"
+    TENANT_MISMATCH = "tenant_mismatch"
     # A whole type a backup could not read
     NOT_AVAILABLE = "not_available"

@@ -7,6 +7,7 @@
     │   ├── ValidationFailed         400 validation_failed
     │   ├── Unauthenticated          401 unauthenticated
     │   ├── Forbidden                403 forbidden
+    │   │   └── TenantMismatch       tenant_mismatch: data not of the run's tenant
     │   ├── NotFound                 404 not_found
     │   ├── Conflict                 409 conflict
     │   │   ├── RestoreInProgress    409 restore_in_progress: one live restore per tenant
@@ -117,6 +118,13 @@ class Forbidden(RequestError):
 
     code = ErrorCode.FORBIDDEN
     http_status = 403
+
+
+class TenantMismatch(Forbidden):
+    """Raised when an activity is handed a run, backup set or blob outside the run's tenant
+    (issue 19, finding 2): the tenant comes from the run, never from the data."""
+
+    code = ErrorCode.TENANT_MISMATCH
 
 
 class NotFound(RequestError):
