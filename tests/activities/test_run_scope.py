@@ -11,14 +11,14 @@ from dataclasses import asdict
 import pytest
 
 from activities import restore, snapshots
-from activities.contracts.restore import PlanRestore, PreviewItems
+from activities.contracts.restore import PlanRestore, PreviewItems, SealPreRestoreSet
 from activities.contracts.snapshots import CaptureType, TransientMode
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.platform.config import get_settings
-from shared.platform.errors import TenantMismatch
+from shared.platform.errors import Conflict, TenantMismatch
 from shared.platform.keys import new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import Run, item_key
@@ -134,3 +134,20 @@ async def test_capture_type_into_a_set_that_is_not_the_runs_is_refused(
             run_id=run.run_id, tenant_id=tenant_id, backup_set_id=other_set, at=AT,
             policy_type=TYPE, mode=TransientMode.RETURN_FOR_RETRY)))
     assert await RunStore(wired).all_items(run.run_id) == []
+
+
+async def test_an_activity_of_a_finished_run_writes_nothing(graphsim, wired):  # noqa: F811
+    tenant_id = graphsim.tenant_ids[0]
+    set_id = await _set(wired, tenant_id)
+    run = await _run(wired, tenant_id, "restore", set_id)
+    await RunStore(wired).update(tenant_id, run.run_id, status="succeeded", finished_at=AT,
+                                 pre_restore_backup_set_id=None)
+    pre_id = new_ulid()
+
+    with pytest.raises(Conflict):
+        await restore.seal_pre_restore_set(asdict(SealPreRestoreSet(
+            run_id=run.run_id, tenant_id=tenant_id, pre_restore_backup_set_id=pre_id, at=AT)))
+    with pytest.raises(Conflict):
+        await restore.plan_restore(asdict(PlanRestore(run_id=run.run_id, tenant_id=tenant_id,
+                                                      backup_set_id=set_id)))
+    assert await BackupSetStore(wired).get(tenant_id, pre_id) is None
