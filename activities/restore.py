@@ -39,7 +39,7 @@ from shared.backups.versions import VersionStore
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
 from shared.graph.entries.groups import GROUPS
 from shared.platform.errors import GraphError, TenantMismatch
-from shared.platform.keys import new_ulid, parse_iso, stable_id
+from shared.platform.keys import derived_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
 from shared.restore.match import Assessment, RestoredGroups, assess_batch
 from shared.restore.state import RestoreState, Step, StepState
@@ -194,7 +194,10 @@ async def begin_restore(payload: dict) -> dict:
     runs = RunStore(storage)
     run = (await run_scope(storage, step.run_id, step.tenant_id)).run
     if run.pre_restore_backup_set_id is None:
-        run = await runs.update(run.tenant_id, run.run_id, pre_restore_backup_set_id=new_ulid())
+        # Derived from the run, not drawn: a duplicate run of this activity writes the same
+        # id, never repointing the run at another (empty) set (issue 19, finding 9).
+        run = await runs.update(run.tenant_id, run.run_id, pre_restore_backup_set_id=(
+            derived_ulid(run.run_id, "pre_restore")))
     await _audit(storage, run.run_id, run.tenant_id, run.requested_by, "restore.started",
                  run.backup_set_id or "", "started", step.at, {
                      "backup_set_id": run.backup_set_id, **_item_ids(run.parameters),

@@ -5,13 +5,19 @@ simulator and Azurite."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import asdict
 
 import pytest
 
 from activities import restore, snapshots
-from activities.contracts.restore import PlanRestore, PreviewItems, SealPreRestoreSet
+from activities.contracts.restore import (
+    BeginRestore,
+    PlanRestore,
+    PreviewItems,
+    SealPreRestoreSet,
+)
 from activities.contracts.snapshots import CaptureType, TransientMode
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
@@ -19,7 +25,7 @@ from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.platform.config import get_settings
 from shared.platform.errors import Conflict, TenantMismatch
-from shared.platform.keys import new_ulid
+from shared.platform.keys import is_ulid, new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import Run, item_key
 from shared.runs.store import RunStore
@@ -151,3 +157,35 @@ async def test_an_activity_of_a_finished_run_writes_nothing(graphsim, wired):  #
         await restore.plan_restore(asdict(PlanRestore(run_id=run.run_id, tenant_id=tenant_id,
                                                       backup_set_id=set_id)))
     assert await BackupSetStore(wired).get(tenant_id, pre_id) is None
+
+
+async def test_duplicate_begin_restores_agree_on_the_pre_restore_set(graphsim, wired):  # noqa: F811
+    """Issue 19, finding 9: two runs of the activity at once (a redelivered work item) give
+    the same pre-restore set, and the run points at the set the orchestration captures into."""
+    tenant_id = graphsim.tenant_ids[0]
+    run = await _run(wired, tenant_id, "restore", await _set(wired, tenant_id))
+    step = asdict(BeginRestore(run_id=run.run_id, tenant_id=tenant_id, at=AT))
+
+    answers = await asyncio.gather(*(restore.begin_restore(step) for _ in range(4)))
+
+    ids = {a["pre_restore_backup_set_id"] for a in answers}
+    stored = await RunStore(wired).get(tenant_id, run.run_id)
+    assert ids == {stored.pre_restore_backup_set_id}
+    assert is_ulid(stored.pre_restore_backup_set_id)
+
+
+async def test_seal_pre_restore_set_of_another_set_id_cannot_repoint_the_run(
+        graphsim, wired):  # noqa: F811
+    tenant_id = graphsim.tenant_ids[0]
+    run = await _run(wired, tenant_id, "restore", await _set(wired, tenant_id))
+    begun = await restore.begin_restore(asdict(BeginRestore(run_id=run.run_id,
+                                                            tenant_id=tenant_id, at=AT)))
+    stray = new_ulid()
+
+    with pytest.raises(TenantMismatch):
+        await restore.seal_pre_restore_set(asdict(SealPreRestoreSet(
+            run_id=run.run_id, tenant_id=tenant_id, pre_restore_backup_set_id=stray, at=AT)))
+
+    stored = await RunStore(wired).get(tenant_id, run.run_id)
+    assert stored.pre_restore_backup_set_id == begun["pre_restore_backup_set_id"]
+    assert await BackupSetStore(wired).get(tenant_id, stray) is None
