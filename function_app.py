@@ -21,6 +21,7 @@ from orchestrators.backup_tenant import bp as backup_orchestrations
 from orchestrators.capture_snapshot import bp as capture_orchestration
 from orchestrators.check_drift import bp as drift_orchestration
 from orchestrators.restore import bp as restore_orchestration
+from timers.repair_sweep import bp as repair_sweep
 from timers.schedule_tick import bp as schedule_tick
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -48,3 +49,5 @@ app.register_functions(drift_activities)
 
 # Timers: start what tenants' schedules say is due (DESIGN §10)
 app.register_functions(schedule_tick)
+# Timers: restart or fail runs whose orchestration is missing, failed or terminated
+app.register_functions(repair_sweep)
