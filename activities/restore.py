@@ -43,6 +43,7 @@ from shared.platform.keys import derived_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
 from shared.restore.match import Assessment, RestoredGroups, assess_batch
 from shared.restore.state import RestoreState, Step, StepState
+from shared.restore.uncertain import UncertainCreate, look_before_recreate, refused_before_commit
 from shared.runs.model import (
     Counts,
     ItemAction,
@@ -308,15 +309,35 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
         return action
     created_before = step is not None and step.state in (StepState.CREATING, StepState.CREATED)
     try:
-        if a.action == "create":
+        found = None
+        if a.action == "create" and step is not None and step.state == StepState.CREATING:
+            # An earlier POST got no answer: look again (bounded) before creating anew.
+            found = await look_before_recreate(tenant_id, supported_type(policy_type),
+                                               a.display_name)
+        if found is not None:  # the earlier POST made it: finish it as that attempt would
+            await state.put_step(run_id, item.item_id, Step(StepState.CREATED, found))
+            await state.map_id(run_id, policy_type, a.policy_id, found)
+            await update_item(tenant_id, policy_type, found, a.desired, ca_state=ca_state)
+            if a.write_assignments:
+                await assign_item(tenant_id, policy_type, found,
+                                  a.desired.get("assignments") or [], document=a.desired)
+            action = ItemAction.CREATED
+        elif a.action == "create":
             await state.put_step(run_id, item.item_id, Step(StepState.CREATING))
 
             async def created(new_id: str) -> None:  # recorded before any follow-up write
                 await state.put_step(run_id, item.item_id, Step(StepState.CREATED, new_id))
                 await state.map_id(run_id, policy_type, a.policy_id, new_id)
 
-            new = await create_item(tenant_id, policy_type, a.desired, ca_state=ca_state,
-                                    on_created=created)
+            try:
+                new = await create_item(tenant_id, policy_type, a.desired, ca_state=ca_state,
+                                        on_created=created)
+            except GraphError as exc:
+                if refused_before_commit(exc) and (
+                        await state.step(run_id, item.item_id) or Step("")).state == (
+                        StepState.CREATING):
+                    await state.put_step(run_id, item.item_id, Step(StepState.REFUSED))
+                raise
             if a.write_assignments:
                 await assign_item(tenant_id, policy_type, new.id,
                                   a.desired.get("assignments") or [], document=a.desired)
@@ -341,7 +362,7 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
                 action = ItemAction.UPDATED
             else:
                 action = ItemAction.NO_CHANGE
-    except GraphError as exc:
+    except (GraphError, UncertainCreate) as exc:
         if exc.retryable:
             raise
         log.warning("run %s: %s not restored (%s)", run_id, item.item_id, exc.code)

@@ -47,5 +47,6 @@ class ErrorCode(StrEnum):
     MISSING_REFERENCE = "missing_reference"
     MISSING_EXCLUSION = "missing_exclusion"
     TENANT_MISMATCH = "tenant_mismatch"
+    UNCERTAIN_CREATE = "uncertain_create"
     # A whole type a backup could not read
     NOT_AVAILABLE = "not_available"
