@@ -79,3 +79,14 @@ def test_the_sdk_talks_to_a_keyless_listener_on_loopback_only(hub: Hub) -> None:
     assert status.output["sum"] == 6
     assert requests.get(f"{hub.ext.rpc_base_url}instances/{instance}",
                         timeout=30).status_code == 200  # keyless, from this machine
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("GET", "/instances", {"params": {"top": "²"}}),
+    ("POST", "/orchestrators/fan_out/deep-1", {"data": "[" * 100_000,
+                                               "headers": {"Content-Type": "application/json"}}),
+])
+def test_hostile_input_to_the_management_api_is_a_400(hub: Hub, method, path, kwargs) -> None:
+    response = hub.rpc(method, path, **kwargs)
+    assert response.status_code == 400
+    assert hub.status("deep-1") is None

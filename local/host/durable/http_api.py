@@ -124,7 +124,8 @@ class _Api:
     async def list(self, request: web.Request) -> web.StreamResponse:
         q = request.query
         top = q.get("top")
-        if top is not None and (not top.isdigit() or not 0 < int(top) <= 1000):
+        if top is not None and (not (top.isascii() and top.isdigit())
+                                or not 0 < int(top) <= 1000):
             raise ClientError(400, "'top' must be an integer from 1 to 1000")
         query = Query(_date(q, "createdTimeFrom"), _date(q, "createdTimeTo"), _statuses(q),
                       q.get("instanceIdPrefix") or None, int(top or 100),
@@ -209,7 +210,7 @@ async def _json_body(request: web.Request) -> str | None:
         if not raw.strip():
             return None
         value = json.loads(raw)
-    except ValueError as exc:   # includes UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:  # incl. UnicodeDecodeError; too deep
         raise ClientError(400, "Invalid JSON content") from exc
     # The Python SDK posts JSON text as a JSON string (json=df_dumps(x)): unwrap it once so the
     # history carries the JSON text the SDK decodes with df_loads.
