@@ -7,7 +7,6 @@
     │   ├── ValidationFailed         400 validation_failed
     │   ├── Unauthenticated          401 unauthenticated
     │   ├── Forbidden                403 forbidden
-    │   │   └── TenantMismatch       tenant_mismatch: data not of the run's tenant
     │   ├── NotFound                 404 not_found
     │   ├── Conflict                 409 conflict
     │   │   ├── RestoreInProgress    409 restore_in_progress: one live restore per tenant
@@ -24,6 +23,8 @@
     │   ├── GraphConflict            graph_conflict (409)
     │   ├── GraphBadResponse         graph_bad_response: unparseable body, off-origin nextLink
     │   └── GraphDeadlineExceeded    graph_deadline_exceeded: retries ran out of time
+    ├── TenantMismatch               tenant_mismatch: an activity's data is not its run's tenant's
+    ├── RunFinished                  conflict: an activity of a run that is already terminal
     ├── StorageError                 storage_error: Azure Storage failed
     ├── KeyUnavailable               key_unavailable: a tenant's data key cannot be unwrapped
     └── SnapshotUnreadable           snapshot_unreadable: a snapshot blob fails its check
@@ -118,13 +119,6 @@ class Forbidden(RequestError):
 
     code = ErrorCode.FORBIDDEN
     http_status = 403
-
-
-class TenantMismatch(Forbidden):
-    """Raised when an activity is handed a run, backup set or blob outside the run's tenant
-    (issue 19, finding 2): the tenant comes from the run, never from the data."""
-
-    code = ErrorCode.TENANT_MISMATCH
 
 
 class NotFound(RequestError):
@@ -252,6 +246,22 @@ class GraphDeadlineExceeded(GraphError):
 
     code = ErrorCode.GRAPH_DEADLINE_EXCEEDED
     retryable = True
+
+
+class TenantMismatch(PolicyVaultError):
+    """Raised when an activity is handed a run, backup set or blob outside the run's tenant
+    (issue 19, finding 2): the tenant comes from the run, never from the data."""
+
+    code = ErrorCode.TENANT_MISMATCH
+    http_status = 403
+
+
+class RunFinished(PolicyVaultError):
+    """Raised when an activity is run for a run that is already terminal (issue 19, finding
+    3: a hand-started or stray instance); terminal runs never change."""
+
+    code = ErrorCode.CONFLICT
+    http_status = 409
 
 
 class StorageError(PolicyVaultError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.platform.errors import Conflict, TenantMismatch
+from shared.platform.errors import RunFinished, TenantMismatch
 from shared.platform.storage import Storage
 from shared.runs.model import Run
 from shared.runs.store import RunStore
@@ -46,14 +46,14 @@ class RunScope:
 
 async def run_scope(storage: Storage, run_id: str, tenant_id: str) -> RunScope:
     """The scope of ``run_id``; raises :class:`TenantMismatch` unless it is ``tenant_id``'s,
-    and :class:`Conflict` once the run is finished (terminal runs never change: an activity
+    and :class:`RunFinished` once the run is finished (terminal runs never change: an activity
     of a run started again by hand does nothing, issue 19 finding 3)."""
     runs = RunStore(storage)
     run = await runs.get(tenant_id, run_id)
     if run is None or await runs.tenant_of(run_id) not in (None, tenant_id):
         raise TenantMismatch("the run is not this tenant's")
     if run.terminal:
-        raise Conflict("the run is already finished")
+        raise RunFinished("the run is already finished")
     return RunScope(run)
 
 

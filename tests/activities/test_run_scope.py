@@ -24,7 +24,7 @@ from local.graphsim.simulator import GraphSimulator
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.platform.config import get_settings
-from shared.platform.errors import Conflict, TenantMismatch
+from shared.platform.errors import RunFinished, TenantMismatch
 from shared.platform.keys import is_ulid, new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import Run, item_key
@@ -151,10 +151,10 @@ async def test_an_activity_of_a_finished_run_writes_nothing(graphsim, wired):  #
                                  pre_restore_backup_set_id=None)
     pre_id = new_ulid()
 
-    with pytest.raises(Conflict):
+    with pytest.raises(RunFinished):
         await restore.seal_pre_restore_set(asdict(SealPreRestoreSet(
             run_id=run.run_id, tenant_id=tenant_id, pre_restore_backup_set_id=pre_id, at=AT)))
-    with pytest.raises(Conflict):
+    with pytest.raises(RunFinished):
         await restore.plan_restore(asdict(PlanRestore(run_id=run.run_id, tenant_id=tenant_id,
                                                       backup_set_id=set_id)))
     assert await BackupSetStore(wired).get(tenant_id, pre_id) is None
