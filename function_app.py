@@ -35,6 +35,7 @@ from orchestrators.render_report import bp as report_orchestration
 from orchestrators.restore import bp as restore_orchestration
 from queues.webhook_delivery import bp as webhook_delivery
 from timers.purge_tick import bp as purge_tick
+from timers.repair_sweep import bp as repair_sweep
 from timers.schedule_tick import bp as schedule_tick
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -79,3 +80,5 @@ app.register_functions(schedule_tick)
 app.register_functions(webhook_delivery)
 # Timers: the daily retention purge (DESIGN §12)
 app.register_functions(purge_tick)
+# Timers: restart or fail runs whose orchestration is missing, failed or terminated
+app.register_functions(repair_sweep)

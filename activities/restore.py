@@ -39,11 +39,12 @@ from shared.deploy.batch import fit_batch
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
 from shared.graph.entries.groups import GROUPS
 from shared.graph.secrets import secret_warnings
-from shared.platform.errors import GraphError, NotFound
-from shared.platform.keys import new_ulid, parse_iso, stable_id
+from shared.platform.errors import GraphError, TenantMismatch
+from shared.platform.keys import derived_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
 from shared.restore.match import Assessment, RestoredGroups, assess_batch
 from shared.restore.state import RestoreState, Step, StepState
+from shared.restore.uncertain import UncertainCreate, look_before_recreate, refused_before_commit
 from shared.runs.model import (
     Counts,
     ItemAction,
@@ -53,6 +54,7 @@ from shared.runs.model import (
     RunStatus,
     item_key,
 )
+from shared.runs.scope import RunScope, run_scope
 from shared.runs.store import RunStore
 from shared.tenants.audit import AuditEvent, AuditLog
 
@@ -74,26 +76,45 @@ def _tally(actions: list[ItemAction]) -> dict:
     return asdict(ItemTally.of(a.status for a in actions))
 
 
-async def _load(storage: Storage, tenant_id: str, backup_set_id: str, item_ids: list[str]
-                ) -> list[tuple[BackupItem, dict[str, Any]]]:
-    """The batch's backup items and snapshot documents, read inside the run's tenant."""
+async def _load(storage: Storage, scope: RunScope, backup_set_id: str, item_ids: list[str]
+                ) -> tuple[list[tuple[BackupItem, dict[str, Any]]], list[BackupItem]]:
+    """The batch's backup items and snapshot documents, read inside the run's (source)
+    tenant; items whose blob is not under that tenant are handed back apart, unread."""
     sets = BackupSetStore(storage)
-    if await sets.get(tenant_id, backup_set_id) is None:
-        raise NotFound("the backup set is not in this run's tenant")
+    source = scope.source_tenant_id
+    if await sets.get(source, backup_set_id) is None:
+        raise TenantMismatch("the backup set is not in this run's tenant")
     items = await asyncio.gather(*(sets.item(backup_set_id, i) for i in item_ids))
     found = [i for i in items if i is not None]
+    owned = [i for i in found if scope.owns_blob(i.blob_path, source)]
+    foreign = [i for i in found if not scope.owns_blob(i.blob_path, source)]
     snapshots = SnapshotStore(storage)
-    documents = await asyncio.gather(*(snapshots.get(i.blob_path, tenant_id=tenant_id)
-                                       for i in found))
-    return list(zip(found, documents, strict=True))
+    documents = await asyncio.gather(*(snapshots.get(i.blob_path, tenant_id=source)
+                                       for i in owned))
+    return list(zip(owned, documents, strict=True)), foreign
+
+
+def _same_source(source_tenant_id: str | None, scope: RunScope) -> None:
+    """A cross-tenant step reads only the source its run recorded (issue 19, finding 2)."""
+    if (source_tenant_id or scope.tenant_id) != scope.source_tenant_id:
+        raise TenantMismatch("the step's source tenant is not the one its run recorded")
+
+
+def _mismatch(item: BackupItem) -> Assessment:
+    """A backup item whose snapshot lies outside the run's tenant: failed, never read."""
+    return Assessment(item_id=item.item_id, policy_id=item.policy_id,
+                      display_name=item.display_name, desired={}, action="fail",
+                      error=TenantMismatch("the item's snapshot is not in this run's "
+                                           "tenant").to_dict())
 
 
 async def _assess(storage: Storage, job: RestoreItems,
                   id_map: dict[str, dict[str, str]] | None = None,
                   restored_groups: RestoredGroups | None = None
                   ) -> tuple[list[BackupItem], list[Assessment]]:
-    loaded = await _load(storage, job.source_tenant_id or job.tenant_id, job.backup_set_id,
-                         job.item_ids)
+    scope = await run_scope(storage, job.run_id, job.tenant_id)
+    _same_source(job.source_tenant_id, scope)
+    loaded, foreign = await _load(storage, scope, job.backup_set_id, job.item_ids)
     rtype = supported_type(job.policy_type)
     snapshots = [(item.item_id, doc) for item, doc in loaded]
     fitted = None
@@ -103,14 +124,15 @@ async def _assess(storage: Storage, job: RestoreItems,
         snapshots = [(i, doc) for (i, _), doc in zip(snapshots, fitted.documents, strict=True)]
         id_map = fitted.id_map
     assessments = await assess_batch(
-        job.tenant_id, rtype, snapshots,
+        scope.tenant_id, rtype, snapshots,
         include_assignments=job.include_assignments, ca_state=job.ca_state, id_map=id_map,
         create_missing_groups=job.create_missing_groups, restored_groups=restored_groups,
         by_name_only=job.source_tenant_id is not None)
     if fitted is not None:
         for a in assessments:
             a.warnings.extend(fitted.warnings.get(a.item_id, []))
-    return [item for item, _ in loaded], assessments
+    return ([item for item, _ in loaded] + foreign,
+            assessments + [_mismatch(item) for item in foreign])
 
 
 def _restored_groups(storage: Storage, job: PreviewItems) -> RestoredGroups:
@@ -155,9 +177,11 @@ async def plan_restore(payload: dict) -> dict:
     with its dependency level (DESIGN §8: what others refer to is written first)."""
     job = PlanRestore.from_payload(payload)
     storage = get_storage()
+    scope = await run_scope(storage, job.run_id, job.tenant_id)
     sets = BackupSetStore(storage)
-    if await sets.get(job.source_tenant_id or job.tenant_id, job.backup_set_id) is None:
-        raise NotFound("the backup set is not in this run's tenant")
+    _same_source(job.source_tenant_id, scope)
+    if await sets.get(scope.source_tenant_id, job.backup_set_id) is None:
+        raise TenantMismatch("the backup set is not in this run's tenant")
     items = await sets.items(job.backup_set_id)
     if job.item_ids is not None:
         keep = set(job.item_ids)
@@ -195,10 +219,12 @@ async def begin_restore(payload: dict) -> dict:
     step = BeginRestore.from_payload(payload)
     storage = get_storage()
     runs = RunStore(storage)
-    run = await runs.get(step.tenant_id, step.run_id)
-    assert run is not None
+    run = (await run_scope(storage, step.run_id, step.tenant_id)).run
     if run.pre_restore_backup_set_id is None:
-        run = await runs.update(run.tenant_id, run.run_id, pre_restore_backup_set_id=new_ulid())
+        # Derived from the run, not drawn: a duplicate run of this activity writes the same
+        # id, never repointing the run at another (empty) set (issue 19, finding 9).
+        run = await runs.update(run.tenant_id, run.run_id, pre_restore_backup_set_id=(
+            derived_ulid(run.run_id, "pre_restore")))
     await _audit(storage, run.run_id, run.tenant_id, run.requested_by, "restore.started",
                  run.backup_set_id or "", "started", step.at, {
                      "backup_set_id": run.backup_set_id, **_item_ids(run.parameters),
@@ -219,6 +245,9 @@ async def capture_live_items(payload: dict) -> dict:
     job = CaptureLiveItems.from_payload(payload)
     storage = get_storage()
     tenant_id, pre_id = job.tenant_id, job.pre_restore_backup_set_id
+    run = (await run_scope(storage, job.run_id, tenant_id)).run
+    if pre_id != run.pre_restore_backup_set_id:
+        raise TenantMismatch("the pre-restore set is not this run's")
     _, assessments = await _assess(storage, job)
     snapshots, sets, versions = SnapshotStore(storage), BackupSetStore(storage), VersionStore(
         storage)
@@ -247,6 +276,9 @@ async def seal_pre_restore_set(payload: dict) -> dict:
     storage = get_storage()
     sets = BackupSetStore(storage)
     pre_id = step.pre_restore_backup_set_id
+    run = (await run_scope(storage, step.run_id, step.tenant_id)).run
+    if pre_id != run.pre_restore_backup_set_id:
+        raise TenantMismatch("the pre-restore set is not this run's")
     count = len(await sets.items(pre_id))
     await sets.put(BackupSet(
         backup_set_id=pre_id, tenant_id=step.tenant_id, label=f"before restore {step.run_id}",
@@ -304,15 +336,35 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
         return action
     created_before = step is not None and step.state in (StepState.CREATING, StepState.CREATED)
     try:
-        if a.action == "create":
+        found = None
+        if a.action == "create" and step is not None and step.state == StepState.CREATING:
+            # An earlier POST got no answer: look again (bounded) before creating anew.
+            found = await look_before_recreate(tenant_id, supported_type(policy_type),
+                                               a.display_name)
+        if found is not None:  # the earlier POST made it: finish it as that attempt would
+            await state.put_step(run_id, item.item_id, Step(StepState.CREATED, found))
+            await state.map_id(run_id, policy_type, a.policy_id, found)
+            await update_item(tenant_id, policy_type, found, a.desired, ca_state=ca_state)
+            if a.write_assignments:
+                await assign_item(tenant_id, policy_type, found,
+                                  a.desired.get("assignments") or [], document=a.desired)
+            action = ItemAction.CREATED
+        elif a.action == "create":
             await state.put_step(run_id, item.item_id, Step(StepState.CREATING))
 
             async def created(new_id: str) -> None:  # recorded before any follow-up write
                 await state.put_step(run_id, item.item_id, Step(StepState.CREATED, new_id))
                 await state.map_id(run_id, policy_type, a.policy_id, new_id)
 
-            new = await create_item(tenant_id, policy_type, a.desired, ca_state=ca_state,
-                                    on_created=created)
+            try:
+                new = await create_item(tenant_id, policy_type, a.desired, ca_state=ca_state,
+                                        on_created=created)
+            except GraphError as exc:
+                if refused_before_commit(exc) and (
+                        await state.step(run_id, item.item_id) or Step("")).state == (
+                        StepState.CREATING):
+                    await state.put_step(run_id, item.item_id, Step(StepState.REFUSED))
+                raise
             if a.write_assignments:
                 await assign_item(tenant_id, policy_type, new.id,
                                   a.desired.get("assignments") or [], document=a.desired)
@@ -337,7 +389,7 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
                 action = ItemAction.UPDATED
             else:
                 action = ItemAction.NO_CHANGE
-    except GraphError as exc:
+    except (GraphError, UncertainCreate) as exc:
         if exc.retryable:
             raise
         log.warning("run %s: %s not restored (%s)", run_id, item.item_id, exc.code)
@@ -354,8 +406,7 @@ async def audit_restore_finished(payload: dict) -> None:
     undo lists them; it never deletes them)."""
     step = AuditRestoreFinished.from_payload(payload)
     storage = get_storage()
-    run = await RunStore(storage).get(step.tenant_id, step.run_id)
-    assert run is not None
+    run = (await run_scope(storage, step.run_id, step.tenant_id)).run
     id_map = await RestoreState(storage).id_map(run.run_id)
     items = await RunStore(storage).all_items(run.run_id)
     counts = Counts.of([i.status for i in items])

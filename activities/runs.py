@@ -37,7 +37,7 @@ async def start_run(payload: dict) -> dict:
         await _notify(run, step.at)
     return asdict(StartedRun(status=run.status, parameters=run.parameters,
                              backup_set_id=run.backup_set_id, dry_run=run.dry_run,
-                             requested_by=run.requested_by))
+                             requested_by=run.requested_by, counts=asdict(run.counts)))
 
 
 @bp.activity_trigger(input_name="payload")

@@ -53,6 +53,7 @@ from shared.platform.errors import (
 from shared.platform.keys import parse_iso
 from shared.platform.storage import Storage, get_storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
+from shared.runs.scope import require_own_set
 from shared.runs.store import RunStore
 
 bp = ActivityBlueprint()
@@ -214,6 +215,7 @@ async def capture_policies(payload: dict) -> dict:
     ``RECORD_FAILED`` (a backup's last try) records them as failed with their codes.
     """
     job = CapturePolicies.from_payload(payload)
+    await require_own_set(get_storage(), job.run_id, job.tenant_id, job.backup_set_id)
     fetched = await asyncio.gather(*(
         _fetch_group(job.tenant_id, g, per_item=job.mode is not TransientMode.RAISE)
         for g in job.groups))
@@ -237,6 +239,7 @@ async def capture_type(payload: dict) -> dict:
     refusal, ``retry_type`` (pages already captured are rewritten by the next read)."""
     job = CaptureType.from_payload(payload)
     storage = get_storage()
+    await require_own_set(storage, job.run_id, job.tenant_id, job.backup_set_id)
     retry: list[str] = []
     known = await LatestContentStore(storage).of_type(job.tenant_id, job.policy_type)
 
@@ -317,6 +320,7 @@ async def record_unfetched(payload: dict) -> dict:
     """Record every item of a batch that kept failing after its retries as failed, so the
     run ends ``partial`` rather than failing as a whole."""
     job = RecordUnfetched.from_payload(payload)
+    await require_own_set(get_storage(), job.run_id, job.tenant_id, job.backup_set_id)
     error = GraphTransient("Graph kept failing for this item after every retry")
     failed = [_failed(job.run_id, group.policy_type, FetchResult(policy_id, error=error))
               for group in job.groups for policy_id in group.policy_ids]

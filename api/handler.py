@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from shared.tenants.store import Role, Tenant, TenantStore, require_role
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32  # request bodies are shallow; deeper is hostile (issue 19, finding 8)
 PROBLEM_TYPE = "urn:policyvault:problem:"
 M = TypeVar("M", bound=BaseModel)
 Q = TypeVar("Q", bound=ListQuery)
@@ -75,6 +77,8 @@ class ApiCall:
         raw = self.req.get_body() or b""
         if not raw.strip():
             return {}
+        if _nesting(raw) > MAX_JSON_DEPTH:
+            raise ValidationFailed(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -165,6 +169,24 @@ def problem(status: int, code: str, detail: str, **members: Any) -> func.HttpRes
         json.dumps(body.body()), status_code=status, headers=headers,
         mimetype="application/problem+json", charset="utf-8",
     )
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest ``[``/``{`` nesting of a JSON text, brackets inside strings not counted.
+
+    Checked before parsing: the parser recurses per level and would overflow first."""
+    depth = deepest = 0
+    # Strings (with their escapes) carry no structure: blank them out, then count brackets.
+    for token in _STRUCTURE.findall(raw):
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.S)
 
 
 def _path(req: func.HttpRequest) -> str:

@@ -40,7 +40,7 @@ async def _list(call: ApiCall) -> func.HttpResponse:
 
 async def _mark_read(call: ApiCall) -> func.HttpResponse:
     notification_id = call.route("notification_id")
-    if not NOTIFICATION_ID_RE.match(notification_id):
+    if not NOTIFICATION_ID_RE.fullmatch(notification_id):
         raise ValidationFailed("notification_id is not a valid notification id")
     if not await NotificationStore(call.storage).mark_read(call.principal.oid, notification_id):
         raise NotFound("no such notification")

@@ -54,15 +54,17 @@ async def start_restore(req: func.HttpRequest, client: df.DurableOrchestrationCl
         else:
             job = await _deployment_job(call, body)
         request = job_request(call, job)
-        claimed = not body.dry_run and await claim_live_restore(
-            call.storage, call.tenant_id, request.key, utc_now())
+        live = not body.dry_run
+        if live:
+            await claim_live_restore(call.storage, call.tenant_id, request.key, utc_now())
         try:
             run, reused = await start(call, client, request)
         except Exception:
-            if claimed:  # a refused start (e.g. 422) leaves the tenant unlocked
+            if live:  # a refused start (e.g. 422) leaves the tenant unlocked; a run it
+                # recorded keeps the lock (release checks)
                 await release_live_restore(call.storage, call.tenant_id, request.key)
             raise
-        if claimed and run.terminal:
+        if live and run.terminal:
             await release_live_restore(call.storage, call.tenant_id, request.key)
         return run_response(run, reused=reused)
 

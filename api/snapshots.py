@@ -56,6 +56,6 @@ async def list_policy_versions(req: func.HttpRequest) -> func.HttpResponse:
 def policy_from_route(call: ApiCall) -> tuple[str, str]:
     policy_type = supported_type(call.route("policy_type")).key
     policy_id = call.route("policy_id")
-    if not POLICY_ID_RE.match(policy_id):
+    if not POLICY_ID_RE.fullmatch(policy_id):
         raise ValidationFailed("policy_id is not a valid Graph object id")
     return policy_type, policy_id

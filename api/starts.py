@@ -36,7 +36,7 @@ def job_request(call: ApiCall, job: Job) -> JobRequest:
     """``job`` asked for by the caller, under the client's ``Idempotency-Key`` if it sent
     one (else the job's derived key), fingerprinted with the path as sent."""
     header = call.req.headers.get("Idempotency-Key")
-    if header is not None and not IDEMPOTENCY_KEY_RE.match(header):
+    if header is not None and not IDEMPOTENCY_KEY_RE.fullmatch(header):
         raise ValidationFailed("Idempotency-Key must be 1-200 visible ASCII characters")
     path = call.req.url.split("?", 1)[0]
     path = path[path.index("/api/"):] if "/api/" in path else path

@@ -203,6 +203,8 @@ def backup_tenant(context: df.DurableOrchestrationContext):
     ref = RunRef.from_payload(context.get_input())
     run = StartedRun.from_payload((yield context.call_activity_with_retry(
         start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
+    if run.terminal:  # started again for a finished run: nothing to do
+        return run.finished()
     error = None
     try:
         if run.parameters.get("read") == READ_BY_COLLECTION:

@@ -20,6 +20,8 @@ def capture_snapshot(context: df.DurableOrchestrationContext):
     ref = RunRef.from_payload(context.get_input())  # references only
     run = StartedRun.from_payload((yield context.call_activity_with_retry(
         start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
+    if run.terminal:  # started again for a finished run: nothing to do
+        return run.finished()
     params = run.parameters
     error = None
     try:

@@ -54,6 +54,8 @@ def check_drift(context: df.DurableOrchestrationContext):
     ref = RunRef.from_payload(context.get_input())
     run = StartedRun.from_payload((yield context.call_activity_with_retry(
         start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
+    if run.terminal:  # started again for a finished run: nothing to do
+        return run.finished()
     error = None
     try:
         assert run.backup_set_id is not None  # the baseline, fixed when the run was recorded

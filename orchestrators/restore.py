@@ -102,6 +102,8 @@ def restore(context: df.DurableOrchestrationContext):
     ref = RunRef.from_payload(context.get_input())
     run = StartedRun.from_payload((yield context.call_activity_with_retry(
         start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
+    if run.terminal:  # started again for a finished run: nothing to do
+        return run.finished()
     params, live = run.parameters, not run.dry_run
     error = None
     try:

@@ -18,7 +18,7 @@ def test_the_app_registers_every_job_and_the_timers():
 
     assert {"capture_snapshot", "backup_tenant", "restore", "purge_expired",
             "purge_tenant"} <= by_trigger["orchestrationTrigger"]
-    assert by_trigger["timerTrigger"] == {"schedule_tick", "purge_tick"}
+    assert by_trigger["timerTrigger"] == {"schedule_tick", "purge_tick", "repair_sweep"}
     [tick] = [spec for spec in FUNCTIONS if spec.name == "schedule_tick"]
     assert tick.trigger["schedule"] == "0 */5 * * * *"
     assert by_trigger["queueTrigger"] == {"deliver_webhook"}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from activities.contracts.base import Payload, RunRef
-from shared.runs.model import Counts
+from shared.runs.model import Counts, RunStatus
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,18 @@ class StartedRun(Payload):
     backup_set_id: str | None
     dry_run: bool
     requested_by: str
+    counts: dict[str, int] | None = None  # added later: absent in older histories
+
+    @property
+    def terminal(self) -> bool:
+        """The run was already finished: its orchestration must do nothing (issue 19,
+        finding 3: an instance started again for a finished run, by hand or by a replay)."""
+        return RunStatus(self.status).terminal
+
+    def finished(self) -> dict[str, Any]:
+        """The orchestration's output for a run it found finished: the run as it is."""
+        return asdict(FinishedRun(status=self.status,
+                                  counts=Counts.from_payload(self.counts or {})))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def parse_timespan(value: Any, where: str) -> timedelta:
     """Parse a .NET TimeSpan as host.json writes it: `[d.]hh:mm:ss[.fff]` (or seconds)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=value)
-    match = _TIMESPAN.match(str(value).strip())
+    match = _TIMESPAN.fullmatch(str(value).strip())
     if not match:
         raise HostConfigError(f"{where}: '{value}' is not a timespan like 00:00:30")
     days, hours, minutes, seconds = match.groups()

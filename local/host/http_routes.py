@@ -32,7 +32,7 @@ _INT = re.compile(r"^[+-]?\d+$")
 
 
 def _int_in(low: int, high: int) -> Callable[[str], bool]:
-    return lambda v: bool(_INT.match(v)) and low <= int(v) <= high
+    return lambda v: bool(_INT.fullmatch(v)) and low <= int(v) <= high
 
 
 def _is_float(value: str) -> bool:
@@ -52,7 +52,7 @@ def _is_datetime(value: str) -> bool:
 
 
 def _as_int(value: str) -> int | None:
-    return int(value) if _INT.match(value) else None
+    return int(value) if _INT.fullmatch(value) else None
 
 
 def _constraint(name: str, args: list[str]) -> Callable[[str], bool]:
@@ -61,7 +61,7 @@ def _constraint(name: str, args: list[str]) -> Callable[[str], bool]:
         "int": _int_in(-(2**31), 2**31 - 1),
         "long": _int_in(-(2**63), 2**63 - 1),
         "bool": lambda v: v.lower() in ("true", "false"),
-        "guid": lambda v: bool(_GUID.match(v)),
+        "guid": lambda v: bool(_GUID.fullmatch(v)),
         "alpha": lambda v: bool(re.fullmatch(r"[A-Za-z]+", v)),
         "decimal": _is_float,
         "double": _is_float,
@@ -71,7 +71,7 @@ def _constraint(name: str, args: list[str]) -> Callable[[str], bool]:
     }
     if name in simple and not args:
         return simple[name]
-    nums = [int(a) for a in args if _INT.match(a.strip())] if name != "regex" else []
+    nums = [int(a) for a in args if _INT.fullmatch(a.strip())] if name != "regex" else []
     if name == "min" and len(nums) == 1:
         return lambda v: (n := _as_int(v)) is not None and n >= nums[0]
     if name == "max" and len(nums) == 1:
@@ -234,7 +234,7 @@ class RouteTemplate:
 
     def match(self, path: str) -> dict[str, str] | None:
         """Route params for a raw (still percent-encoded) request path, or None."""
-        found = self._regex.match(path)
+        found = self._regex.fullmatch(path)
         if not found:
             return None
         values: dict[str, str] = {}

@@ -210,7 +210,7 @@ class QueueExtension(NoInputBindings):
         for spec in host.functions_for(self.trigger_types):
             where = f"function '{spec.name}': queueName"
             name = host.resolve(str(spec.trigger.get("queueName", "")), where).lower()
-            if not _QUEUE_NAME.match(name):
+            if not _QUEUE_NAME.fullmatch(name):
                 raise HostConfigError(f"{where} '{name}' is not a valid queue name")
             conn = host.connection_string(spec.trigger.get("connection"),
                                           f"function '{spec.name}'")

@@ -208,7 +208,7 @@ def _directory_change(tenant_id: str, event: dict[str, Any]
 
 def _parse(value: Any) -> dt.datetime | None:
     """Graph's DateTimeOffset (up to 7 fractional digits) as an aware UTC datetime."""
-    m = _DATETIME.match(value) if isinstance(value, str) else None
+    m = _DATETIME.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         return None
     fraction = (m.group(2) or ".0")[1:]

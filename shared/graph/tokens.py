@@ -245,7 +245,7 @@ def client_credential(credentials: GraphCredentials) -> Any:
 
 def check_tenant_id(tenant_id: str) -> None:
     """Tenant ids become URL path segments: GUIDs or domain names only."""
-    if not isinstance(tenant_id, str) or not _TENANT_RE.match(tenant_id):
+    if not isinstance(tenant_id, str) or not _TENANT_RE.fullmatch(tenant_id):
         raise ValidationFailed("tenant id must be a GUID or a domain name")
 
 

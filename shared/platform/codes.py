@@ -52,5 +52,7 @@ class ErrorCode(StrEnum):
     SECRET_NOT_COPIED = "secret_not_copied"
     # A secret the item's snapshot does not hold (Graph never returns it, or would not reveal it)
     SECRET_NOT_CAPTURED = "secret_not_captured"
+    TENANT_MISMATCH = "tenant_mismatch"
+    UNCERTAIN_CREATE = "uncertain_create"
     # A whole type a backup could not read
     NOT_AVAILABLE = "not_available"

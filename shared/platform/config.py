@@ -113,7 +113,7 @@ def _host_names(env: dict[str, str], name: str) -> frozenset[str]:
 
 def load_storage_prefix(env: dict[str, str]) -> str:
     prefix = env.get("PV_STORAGE_PREFIX", "").strip()
-    if not _PREFIX_RE.match(prefix):
+    if not _PREFIX_RE.fullmatch(prefix):
         raise ConfigError(
             "PV_STORAGE_PREFIX must be up to 20 lowercase letters or digits, starting with a letter"
         )
@@ -134,7 +134,7 @@ def parse_local_kek(value: str, name: str = "PV_SNAPSHOT_KEK") -> bytes:
 
 def parse_key_vault_key_id(value: str, name: str = "PV_KEY_VAULT_KEY_ID") -> str:
     key_id = value.strip().rstrip("/")
-    if not _KEY_ID_RE.match(key_id):
+    if not _KEY_ID_RE.fullmatch(key_id):
         raise ConfigError(f"{name} must be a Key Vault key identifier: "
                           "https://<vault>.vault.azure.net/keys/<name>[/<version>]")
     return key_id

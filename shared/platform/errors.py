@@ -27,6 +27,8 @@
     │   ├── GraphConflict            graph_conflict (409)
     │   ├── GraphBadResponse         graph_bad_response: unparseable body, off-origin nextLink
     │   └── GraphDeadlineExceeded    graph_deadline_exceeded: retries ran out of time
+    ├── TenantMismatch               tenant_mismatch: an activity's data is not its run's tenant's
+    ├── RunFinished                  conflict: an activity of a run that is already terminal
     ├── StorageError                 storage_error: Azure Storage failed
     ├── KeyUnavailable               key_unavailable: a tenant's data key cannot be unwrapped
     └── SnapshotUnreadable           snapshot_unreadable: a snapshot blob fails its check
@@ -279,6 +281,22 @@ class GraphDeadlineExceeded(GraphError):
 
     code = ErrorCode.GRAPH_DEADLINE_EXCEEDED
     retryable = True
+
+
+class TenantMismatch(PolicyVaultError):
+    """Raised when an activity is handed a run, backup set or blob outside the run's tenant
+    (issue 19, finding 2): the tenant comes from the run, never from the data."""
+
+    code = ErrorCode.TENANT_MISMATCH
+    http_status = 403
+
+
+class RunFinished(PolicyVaultError):
+    """Raised when an activity is run for a run that is already terminal (issue 19, finding
+    3: a hand-started or stray instance); terminal runs never change."""
+
+    code = ErrorCode.CONFLICT
+    http_status = 409
 
 
 class StorageError(PolicyVaultError):

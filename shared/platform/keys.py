@@ -40,6 +40,15 @@ def new_ulid() -> str:
     return str(ULID())
 
 
+def derived_ulid(ulid: str, *parts: str) -> str:
+    """A ULID of ``ulid``'s moment whose random part comes from ``parts``: the same inputs
+    always give the same id (e.g. the pre-restore set of a run, issue 19 finding 9)."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    digest = int.from_bytes(hashlib.sha256("\x1f".join((ulid, *parts)).encode()).digest()[:10])
+    random = "".join(alphabet[(digest >> (5 * n)) & 31] for n in reversed(range(16)))
+    return ulid.upper()[:10] + random
+
+
 def inverted_ulid(ulid: str) -> str:
     """RowKey for a ULID that sorts newest first (ULIDs are time-ordered base32)."""
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -52,7 +61,7 @@ def stable_id(*parts: str, length: int = 32) -> str:
 
 
 def is_guid(value: str) -> bool:
-    return bool(_GUID_RE.match(value))
+    return bool(_GUID_RE.fullmatch(value))
 
 
 def normalize_guid(value: str) -> str:

@@ -45,7 +45,7 @@ def storage_identity(env: dict[str, str]) -> StorageIdentity | None:
     explicit = {service: _setting(env, f"{service}ServiceUri") for service in _SERVICES}
     if not account and not any(explicit.values()):
         return None
-    if account and not _ACCOUNT_RE.match(account):
+    if account and not _ACCOUNT_RE.fullmatch(account):
         raise ConfigError(f"{SECTION}__accountName must be 3 to 24 lowercase letters or digits")
     urls: dict[str, str] = {}
     for service, url in explicit.items():

@@ -4,9 +4,10 @@ run's old→new id map.
 - A **step** row per run and item (PartitionKey = run id, RowKey = item key) records intent
   *before* a write: ``creating`` before a POST, ``created`` with the new id after it,
   ``writing`` before an update. A retried or replayed activity that finds ``creating`` looks
-  for the object it may have created (by its unique display name) instead of creating a
-  second copy, and an object found equal to the snapshot after ``writing`` is reported as
-  updated, not ``no_change``.
+  for the object it may have created (by its unique display name, with a bounded wait for a
+  lagging listing: ``shared.restore.uncertain``) instead of creating a second copy, and an
+  object found equal to the snapshot after ``writing`` is reported as updated, not
+  ``no_change``. ``refused``: the POST was refused, nothing to look for.
 - The **id map** (PartitionKey = run id, RowKey = ``{type}.{old id}``) holds every object the
   restore wrote under another id than its snapshot's (recreated, or matched by name), so
   references in dependents are rewritten before they are written.
@@ -27,6 +28,7 @@ class StepState(StrEnum):
     CREATING = "creating"
     CREATED = "created"
     WRITING = "writing"
+    REFUSED = "refused"  # the POST was answered with a refusal: nothing was created
 
 
 @dataclass

@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict, fields
+from datetime import datetime
 from typing import Any
 
+from ulid import ULID
+
 from shared.platform import tables
-from shared.platform.errors import NotFound, ValidationFailed
+from shared.platform.errors import NotFound, StorageError, ValidationFailed
 from shared.platform.keys import inverted_ulid
 from shared.platform.paging import Page
 from shared.platform.storage import Storage
@@ -22,7 +25,8 @@ from shared.runs.model import Counts, Run, RunItem, RunStatus
 RUNS, RUN_INDEX, RUN_ITEMS = "runs", "runindex", "runitems"
 _JSON_FIELDS = ("counts", "error", "warnings", "parameters", "drift")
 _ITEM_JSON_FIELDS = ("error", "diff", "warnings", "changed_by")
-_MAX_PROPERTY_CHARS = 30_000  # Azure Table strings hold 32K UTF-16 characters (64 KiB)
+_MAX_PROPERTY_CHARS = 30_000
+INDEX_ATTEMPTS = 8  # Azure Table strings hold 32K UTF-16 characters (64 KiB)
 
 
 def _to_entity(run: Run) -> dict[str, Any]:
@@ -47,15 +51,30 @@ class RunStore:
         self._storage = storage
 
     async def create(self, run: Run) -> None:
+        """Record ``run``: its index row first (retried until it lands), then the run row, so
+        a run row never exists without the index the 403 check reads (issue 19, finding 5)."""
         runs = await self._storage.table(RUNS)
-        index = await self._storage.table(RUN_INDEX)
+        await self.ensure_indexed(run)
         # Insert, never overwrite: a start that lost a race must not reset a run the
         # orchestrator already moved on (e.g. back from ``running`` to ``queued``).
-        await asyncio.gather(
-            tables.insert_once(runs, _to_entity(run)),
-            tables.upsert(index, {"PartitionKey": run.run_id, "RowKey": "run",
-                                  "tenant_id": run.tenant_id}, merge=True),
-        )
+        await tables.insert_once(runs, _to_entity(run))
+
+    async def ensure_indexed(self, run: Run, *, only_if_missing: bool = False) -> bool:
+        """Write ``run``'s index row, retrying a failed write (bounded); with
+        ``only_if_missing``, read first and write nothing when it is there. True if written."""
+        index = await self._storage.table(RUN_INDEX)
+        if only_if_missing and await tables.get_or_none(index, run.run_id, "run") is not None:
+            return False
+        row = {"PartitionKey": run.run_id, "RowKey": "run", "tenant_id": run.tenant_id}
+        for attempt in range(INDEX_ATTEMPTS):
+            try:
+                await tables.upsert(index, row, merge=True)
+                return True
+            except StorageError:
+                if attempt == INDEX_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(min(2.0, 0.05 * 2 ** attempt))
+        return True  # pragma: no cover
 
     async def get(self, tenant_id: str, run_id: str) -> Run | None:
         runs = await self._storage.table(RUNS)
@@ -125,6 +144,21 @@ class RunStore:
         rows = await tables.query_all(table, run_id)
         await tables.delete_many(table, [(r["PartitionKey"], r["RowKey"]) for r in rows])
         return len(rows)
+
+    async def unfinished(self, tenant_id: str, *, since: datetime, until: datetime
+                         ) -> list[Run]:
+        """The tenant's ``queued`` and ``running`` runs recorded between ``since`` and
+        ``until`` (a RowKey range: runs are keyed newest first), oldest last."""
+        runs = await self._storage.table(RUNS)
+        newest = inverted_ulid(str(ULID.from_datetime(until)))
+        oldest = inverted_ulid(str(ULID.from_datetime(since)))
+        found: list[Run] = []
+        for status in (RunStatus.QUEUED.value, RunStatus.RUNNING.value):
+            rows = await tables.query_all(
+                runs, tenant_id, "RowKey ge @newest and RowKey le @oldest and status eq @status",
+                {"newest": newest, "oldest": oldest, "status": status})
+            found.extend(_from_entity(row) for row in rows)
+        return found
 
     async def put_item(self, run_id: str, item: RunItem) -> None:
         items = await self._storage.table(RUN_ITEMS)

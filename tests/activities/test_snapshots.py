@@ -29,7 +29,7 @@ from shared.graph.tokens import MsalTokenProvider
 from shared.platform.config import get_settings, load_settings
 from shared.platform.keys import new_ulid
 from shared.platform.storage import Storage
-from shared.runs.model import TYPE_LEVEL_ID, ItemTally, RunItem
+from shared.runs.model import TYPE_LEVEL_ID, ItemTally, Run, RunItem
 from shared.runs.store import RunStore
 from tests.graph.conftest import FAST, graph_requests, sim_env
 
@@ -78,7 +78,12 @@ async def _type_item(storage: Storage, run_id: str, policy_type: str) -> RunItem
 
 
 async def _capture_type(tenant_id: str, run_id: str, policy_type: str) -> CapturedType:
-    job = CaptureType(run_id=run_id, tenant_id=tenant_id, backup_set_id=new_ulid(),
+    backup_set_id = new_ulid()  # the run's own set: activities write no other (issue 19)
+    await RunStore(snapshots.get_storage()).create(Run(
+        run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",
+        requested_by="engineer", idempotency_key=run_id, created_at="2025-01-01T01:00:00Z",
+        instance_id="pv-test", backup_set_id=backup_set_id))
+    job = CaptureType(run_id=run_id, tenant_id=tenant_id, backup_set_id=backup_set_id,
                       at="2025-01-01T01:00:00Z", policy_type=policy_type,
                       mode=TransientMode.RETURN_FOR_RETRY)
     return CapturedType.from_payload(await snapshots.capture_type(asdict(job)))

@@ -65,7 +65,9 @@ class Hub:
         return response.json()["id"]
 
     def rpc(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.request(method, f"{self.base}{RPC}{path}", **kwargs)
+        """The public management API, with the extension's system key (as on Azure)."""
+        headers = {"x-functions-key": self.ext.system_key, **kwargs.pop("headers", {})}
+        return self.http.request(method, f"{self.base}{RPC}{path}", headers=headers, **kwargs)
 
     def status(self, instance_id: str, **params: Any) -> dict[str, Any] | None:
         response = self.rpc("GET", f"/instances/{instance_id}", params=params)

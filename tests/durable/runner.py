@@ -1,6 +1,6 @@
 """`python -m tests.durable.runner CONNECTION PREFIX`: serve the test app until signalled.
 
-The kill -9 test runs this in a subprocess. It prints `READY <base_url>` once serving;
+The kill -9 test runs this in a subprocess. It prints `READY <base_url> <system key>` once serving;
 SIGTERM stops it gracefully (exit code 0).
 """
 
@@ -22,7 +22,7 @@ async def serve(connection: str, prefix: str) -> None:
     await host.start()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    print("READY", host.base_url, flush=True)
+    print("READY", host.base_url, host.durable.system_key, flush=True)
     await stop.wait()
     await host.stop()
 

@@ -29,7 +29,7 @@ class Runtime:
             cwd=REPO, stdout=subprocess.PIPE, stderr=self.log, env={**os.environ})
         line = self.proc.stdout.readline().decode() if self.proc.stdout else ""
         assert line.startswith("READY "), f"runner did not start: {line!r} (see {log})"
-        self.base = line.split()[1]
+        self.base, self.key = line.split()[1:3]
 
     def start(self, payload: dict) -> str:
         response = requests.post(f"{self.base}/api/start/crash_workload", json=payload,
@@ -39,7 +39,8 @@ class Runtime:
 
     def status(self, instance_id: str) -> dict:
         response = requests.get(
-            f"{self.base}/runtime/webhooks/durabletask/instances/{instance_id}", timeout=30)
+            f"{self.base}/runtime/webhooks/durabletask/instances/{instance_id}",
+            headers={"x-functions-key": self.key}, timeout=30)
         return response.json()
 
     def kill(self) -> None:

@@ -22,11 +22,13 @@ from tests.e2e.contract import ContractCheck
 @pytest.fixture(scope="session")
 def stack(storage_connection: str) -> Iterator[Stack]:
     """Every response the stack's clients get is checked against its OpenAPI document. The
-    scheduler's timer is disabled (it still runs when a test fires it), so no tick
-    starts a tenant's scheduled backup in the middle of another test."""
+    scheduler's and the repair sweep's timers are disabled (they still run when a test
+    fires them), so no tick starts a tenant's scheduled backup, nor a sweep restarts a run a
+    test left stuck on purpose, in the middle of another test."""
     with running_stack(tenants=3, storage_connection=storage_connection,
                        settings={"AzureWebJobs.schedule_tick.Disabled": "true",
-                                 "AzureWebJobs.purge_tick.Disabled": "true"}) as running:
+                                 "AzureWebJobs.purge_tick.Disabled": "true",
+                                 "AzureWebJobs.repair_sweep.Disabled": "true"}) as running:
         document = httpx.get(f"{running.base_url}/api/openapi.json", timeout=30).json()
         running.check = ContractCheck(document)
         yield running

@@ -7,6 +7,10 @@ and mounts the extension's HTTP/RPC API on the host's web app. Entities are not 
 `host.storage_prefix` + the hub name, so a killed process loses nothing: restart it and every
 in-flight orchestration finishes.
 
+The client API is served twice (``http_api``): keyless to the SDK on a loopback-only
+listener of its own (``rpcBaseUrl``), and on the app's port behind the extension's system key
+(the host setting ``DURABLE_SYSTEM_KEY``, else a random key per process: ``system_key``).
+
 Wiring: `DurableExtension()` in the host's extension list; nothing else.
 """
 
@@ -16,15 +20,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import weakref
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
+from aiohttp import web
 from azure.durable_functions.models.utils import http_utils
 
 from local.host.durable.activities import ActivityDispatcher
 from local.host.durable.client import DurableClientOps
-from local.host.durable.http_api import PREFIX, management_links, routes
+from local.host.durable.http_api import PREFIX, RPC_PREFIX, management_links, routes
 from local.host.durable.names import TaskHubNames
 from local.host.durable.orchestrations import OrchestrationDispatcher
 from local.host.durable.queues import Leases
@@ -32,6 +39,7 @@ from local.host.durable.storage import TaskHubStorage
 
 log = logging.getLogger("local.host.durable")
 CONNECTION_NAME = "Storage"
+KEY_SETTING = "DURABLE_SYSTEM_KEY"
 
 
 def _durable_settings(host: Any) -> dict[str, Any]:
@@ -105,9 +113,13 @@ class DurableExtension:
 
     def __init__(self, *, visibility_timeout: float = 30.0, partitions: int | None = None,
                  max_concurrent_activities: int | None = None,
-                 max_concurrent_orchestrations: int | None = None) -> None:
+                 max_concurrent_orchestrations: int | None = None,
+                 system_key: str | None = None) -> None:
         """`visibility_timeout` bounds how long a killed process's messages stay hidden;
         the other arguments override host.json (benchmarks, tests)."""
+        self.system_key = system_key or ""
+        self.rpc_base_url = ""
+        self._rpc_runner: web.AppRunner | None = None
         self._visibility = visibility_timeout
         self._overrides = {"partitions": partitions, "activities": max_concurrent_activities,
                            "orchestrations": max_concurrent_orchestrations}
@@ -135,13 +147,30 @@ class DurableExtension:
         self.activities = ActivityDispatcher(self.storage, work, activities, host.invoke,
                                              settings["activities"])
         self.ops = DurableClientOps(self.storage, self.orchestrations, set(orchestrators))
-        host.web_app.add_routes(routes(self.ops, self._links))
+        settings_of = getattr(host, "settings", None) or {}
+        self.system_key = (self.system_key or settings_of.get(KEY_SETTING)
+                           or secrets.token_urlsafe(32))
+        host.web_app.add_routes(routes(self.ops, self._links, key=self.system_key))
+        await self._serve_rpc()
         recovered = await self.orchestrations.recover()
         if recovered:
             log.info("durable: re-sent the outbox of %d instance(s)", recovered)
         loops = [control.renew_forever(), work.renew_forever(), self.activities.poll(),
                  *(self.orchestrations.poll(p) for p in range(self.names.partitions))]
         self._tasks = [asyncio.ensure_future(c) for c in loops]
+
+    async def _serve_rpc(self) -> None:
+        """The SDK's keyless listener, on loopback only (ephemeral port: several hosts may
+        share the machine)."""
+        assert self.ops is not None
+        rpc = web.Application(client_max_size=100 * 1024 * 1024)
+        rpc.add_routes(routes(self.ops, self._links, prefix=RPC_PREFIX))
+        self._rpc_runner = web.AppRunner(rpc, access_log=None)
+        await self._rpc_runner.setup()
+        site = web.TCPSite(self._rpc_runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.rpc_base_url = f"http://127.0.0.1:{port}{RPC_PREFIX}/"
 
     @staticmethod
     def _registry(host: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -166,6 +195,9 @@ class DurableExtension:
         if self.orchestrations is None or self.activities is None or self.storage is None:
             return
         self.orchestrations.stopping = self.activities.stopping = True
+        if self._rpc_runner is not None:
+            runner, self._rpc_runner = self._rpc_runner, None
+            await runner.cleanup()
         self.activities.freed.set()
         for task in self._tasks[2:]:
             task.cancel()
@@ -189,19 +221,20 @@ class DurableExtension:
         base = f"{self.host.base_url}{PREFIX}"
         hub = self.hub_name
         links = self._links("INSTANCEID")
+        code = f"code={quote(self.system_key, safe='')}"
         return json.dumps({
             "taskHubName": hub,
             "creationUrls": {
                 "createNewInstancePostUri":
-                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]",
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{code}",
                 "createAndWaitOnNewInstancePostUri":
                     f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-                    "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}",
+                    f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{code}",
             },
             "managementUrls": links,
             "baseUrl": base,
-            "requiredQueryStringParameters": "",
-            "rpcBaseUrl": base + "/",
+            "requiredQueryStringParameters": code,
+            "rpcBaseUrl": self.rpc_base_url,
             "httpBaseUrl": "",
             "connectionName": binding.get("connectionName") or CONNECTION_NAME,
             "maxGrpcMessageSizeInBytes": 0,
@@ -214,7 +247,8 @@ class DurableExtension:
         return f"{self.names.prefix}{self.names.hub}"
 
     def _links(self, instance_id: str) -> dict[str, str]:
-        return management_links(self.host.base_url, self.hub_name, CONNECTION_NAME, instance_id)
+        return management_links(self.host.base_url, self.hub_name, CONNECTION_NAME, instance_id,
+                                self.system_key)
 
     def describe(self, trigger: dict[str, Any]) -> str:
         return str(trigger.get("type"))

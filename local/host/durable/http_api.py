@@ -6,10 +6,17 @@ the extension's: start 202 (+ management payload), 400 malformed input or unknow
 orchestrator (body with `ExceptionMessage`, which the SDK raises), 409 duplicate start of an
 active instance, 404 unknown instance, 410 instance already terminal, 412 purge of an active
 instance. A refused request writes nothing.
+
+Two mounts, as on Azure (issue 19, finding 1): the SDK's RPC calls go to a keyless listener
+bound to loopback only (``RPC_PREFIX``, the Functions host's 127.0.0.1:17071 ``/durabletask/``),
+since the SDK appends paths to ``rpcBaseUrl`` and a ``?code=`` could not travel with them; the
+public ``/runtime/webhooks/durabletask/…`` on the app's port needs the extension's system key
+as ``code`` or ``x-functions-key`` (401 without it), and the management URLs carry it.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import uuid
@@ -24,27 +31,45 @@ from local.host.durable.client import ClientError, DurableClientOps, Query
 from local.host.durable.history import RUNTIME_STATUSES, parse_time
 
 PREFIX = "/runtime/webhooks/durabletask"
+RPC_PREFIX = "/durabletask"
+KEY_HEADER = "x-functions-key"
 _BAD_ID = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 MAX_ID = 256
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def routes(ops: DurableClientOps, links: Callable[[str], dict[str, str]]) -> list[web.RouteDef]:
-    """Route table (visible here, not dispatched by name at run time)."""
+def routes(ops: DurableClientOps, links: Callable[[str], dict[str, str]], *,
+           prefix: str = PREFIX, key: str | None = None) -> list[web.RouteDef]:
+    """Route table (visible here, not dispatched by name at run time). With ``key``, every
+    route answers 401 unless the request carries it (``code`` or ``x-functions-key``)."""
     api = _Api(ops, links)
-    return [
-        web.post(PREFIX + "/orchestrators/{name}", api.start),
-        web.post(PREFIX + "/orchestrators/{name}/{instance_id}", api.start),
-        web.get(PREFIX + "/instances", api.list),
-        web.get(PREFIX + "/instances/", api.list),
-        web.delete(PREFIX + "/instances", api.purge_by),
-        web.delete(PREFIX + "/instances/", api.purge_by),
-        web.get(PREFIX + "/instances/{instance_id}", api.status),
-        web.delete(PREFIX + "/instances/{instance_id}", api.purge),
-        web.post(PREFIX + "/instances/{instance_id}/raiseEvent/{event}", api.raise_event),
-        web.post(PREFIX + "/instances/{instance_id}/terminate", api.terminate),
-        web.post(PREFIX + "/instances/{instance_id}/{operation}", api.unsupported),
+
+    def guard(handler: Handler) -> Handler:
+        return handler if key is None else _keyed(key, handler)
+
+    table: list[tuple[Callable[..., web.RouteDef], str, Handler]] = [
+        (web.post, "/orchestrators/{name}", api.start),
+        (web.post, "/orchestrators/{name}/{instance_id}", api.start),
+        (web.get, "/instances", api.list),
+        (web.get, "/instances/", api.list),
+        (web.delete, "/instances", api.purge_by),
+        (web.delete, "/instances/", api.purge_by),
+        (web.get, "/instances/{instance_id}", api.status),
+        (web.delete, "/instances/{instance_id}", api.purge),
+        (web.post, "/instances/{instance_id}/raiseEvent/{event}", api.raise_event),
+        (web.post, "/instances/{instance_id}/terminate", api.terminate),
+        (web.post, "/instances/{instance_id}/{operation}", api.unsupported),
     ]
+    return [method(prefix + path, guard(handler)) for method, path, handler in table]
+
+
+def _keyed(key: str, handler: Handler) -> Handler:
+    async def check(request: web.Request) -> web.StreamResponse:
+        given = request.query.get("code") or request.headers.get(KEY_HEADER) or ""
+        if not hmac.compare_digest(given.encode(), key.encode()):
+            return web.Response(status=401)
+        return await handler(request)
+    return check
 
 
 def error(status: int, message: str) -> web.Response:
@@ -99,7 +124,8 @@ class _Api:
     async def list(self, request: web.Request) -> web.StreamResponse:
         q = request.query
         top = q.get("top")
-        if top is not None and (not top.isdigit() or not 0 < int(top) <= 1000):
+        if top is not None and (not (top.isascii() and top.isdigit())
+                                or not 0 < int(top) <= 1000):
             raise ClientError(400, "'top' must be an integer from 1 to 1000")
         query = Query(_date(q, "createdTimeFrom"), _date(q, "createdTimeTo"), _statuses(q),
                       q.get("instanceIdPrefix") or None, int(top or 100),
@@ -149,10 +175,14 @@ class _Api:
                           "local Durable runtime")
 
 
-def management_links(base: str, hub: str, connection: str, instance_id: str) -> dict[str, str]:
-    """The `HttpManagementPayload` of an instance (placeholders kept as the extension does)."""
+def management_links(base: str, hub: str, connection: str, instance_id: str,
+                     key: str = "") -> dict[str, str]:
+    """The `HttpManagementPayload` of an instance (placeholders kept as the extension does);
+    with ``key``, each URL carries it as ``code``, as Azure's do."""
     prefix = f"{base}{PREFIX}/instances/{quote(instance_id, safe='')}"
     suffix = f"taskHub={quote(hub)}&connection={quote(connection)}"
+    if key:
+        suffix += f"&code={quote(key, safe='')}"
     return {
         "id": instance_id,
         "statusQueryGetUri": f"{prefix}?{suffix}",
@@ -180,7 +210,7 @@ async def _json_body(request: web.Request) -> str | None:
         if not raw.strip():
             return None
         value = json.loads(raw)
-    except ValueError as exc:   # includes UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:  # incl. UnicodeDecodeError; too deep
         raise ClientError(400, "Invalid JSON content") from exc
     # The Python SDK posts JSON text as a JSON string (json=df_dumps(x)): unwrap it once so the
     # history carries the JSON text the SDK decodes with df_loads.
