@@ -42,6 +42,7 @@ from shared.graph import (
 from shared.graph.licences import TenantLicences
 from shared.graph.secrets import secret_warnings
 from shared.platform.codes import ErrorCode
+from shared.platform.concurrency import bounded
 from shared.platform.errors import (
     MAX_MESSAGE_LENGTH,
     GraphBadRequest,
@@ -71,17 +72,6 @@ def _retryable(exc: Exception) -> bool:
 
 def _error(exc: GraphError) -> dict[str, str]:
     return exc.to_dict()
-
-
-async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
-    """Await ``jobs`` with at most ``limit`` running at once, keeping their order."""
-    slots = asyncio.Semaphore(limit)
-
-    async def one(job: Awaitable[T]) -> T:
-        async with slots:
-            return await job
-
-    return list(await asyncio.gather(*(one(j) for j in jobs)))
 
 
 @bp.activity_trigger(input_name="payload")
@@ -301,7 +291,7 @@ async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
         raise next(r.error for _, r in transient if r.error is not None)
     later = transient if job.mode is TransientMode.RETURN_FOR_RETRY else []
     again = {id(result) for _, result in later}
-    stored = await _bounded(_STORE_CONCURRENCY, [
+    stored = await bounded(_STORE_CONCURRENCY, [
         _store(storage, job, policy_type, result, (known or {}).get(result.item_id))
         for policy_type, result in pairs if result.document is not None
     ])
@@ -371,7 +361,7 @@ async def _record(storage: Storage, job: CapturePolicies | CaptureType | RecordU
     """Write the batch's set items and run items (one transaction each per 100 rows). A
     failed item drops the set item an earlier attempt of the batch may have left."""
     sets, backup_set_id = BackupSetStore(storage), job.backup_set_id
-    await _bounded(_STORE_CONCURRENCY, [sets.delete_item(backup_set_id, i.item_id)
+    await bounded(_STORE_CONCURRENCY, [sets.delete_item(backup_set_id, i.item_id)
                                         for i in failed])
     if captured:
         await sets.put_items(backup_set_id, [item for item, _ in captured])

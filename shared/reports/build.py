@@ -15,9 +15,8 @@ that recorded it (:func:`attributions`).
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -28,6 +27,7 @@ from shared.drift.compare import match_objects
 from shared.graph.catalog import BY_KEY, SUPPORTED_KEYS
 from shared.graph.client import GraphClient
 from shared.graph.secrets import redact
+from shared.platform.concurrency import bounded
 from shared.platform.errors import NotFound
 from shared.platform.storage import Storage
 from shared.reports import html, markdown
@@ -100,7 +100,7 @@ class _Walk:
 
     async def described(self, items: Sequence[BackupItem]) -> list[Described]:
         """The items' documents, masked and described (definitions read as needed)."""
-        documents = await _bounded(WINDOW, [self.snapshots.get(i.blob_path, tenant_id=self.job
+        documents = await bounded(WINDOW, [self.snapshots.get(i.blob_path, tenant_id=self.job
                                                                .tenant_id) for i in items])
         out = []
         for item, document in zip(items, documents, strict=True):
@@ -266,16 +266,6 @@ def _by_type(items: Iterable[BackupItem]) -> list[tuple[str, list[BackupItem]]]:
 def _windows(items: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), WINDOW):
         yield items[start:start + WINDOW]
-
-
-async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
-    slots = asyncio.Semaphore(limit)
-
-    async def one(job: Awaitable[T]) -> T:
-        async with slots:
-            return await job
-
-    return list(await asyncio.gather(*(one(j) for j in jobs)))
 
 
 __all__ = ["FORMATS", "Built", "ReportJob", "attributions", "build_report", "extension_of",
