@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,8 @@ KEY_HEADER = "x-functions-key"
 _BAD_ID = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 MAX_ID = 256
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+log = logging.getLogger("local.host.durable")
 
 
 def routes(ops: DurableClientOps, links: Callable[[str], dict[str, str]], *,
@@ -85,6 +88,9 @@ def _guarded(handler: Handler) -> Handler:
             if exc.status == 404:
                 return web.Response(status=404)
             return error(exc.status, str(exc))
+        except Exception as exc:  # e.g. storage unreachable: a JSON 500, as the extension
+            log.exception("durable management %s %s failed", request.method, request.path)
+            return error(500, f"the operation failed ({type(exc).__name__})")
     return wrapper  # type: ignore[return-value]
 
 
