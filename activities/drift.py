@@ -28,7 +28,7 @@ from activities.contracts.drift import (
     SettleDrift,
 )
 from activities.contracts.snapshots import CapturedType, TransientMode
-from activities.snapshots import _bounded, read_type
+from activities.snapshots import read_type
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.drift.alerts import alert_recipients, drift_alert
@@ -36,6 +36,7 @@ from shared.drift.compare import DriftCounts, drift_action, match_objects
 from shared.graph import FetchResult, ResourceType, get_graph_client, supported_type
 from shared.graph.audit_log import read_change_log
 from shared.platform.codes import ErrorCode
+from shared.platform.concurrency import bounded
 from shared.platform.config import get_settings
 from shared.platform.errors import GraphError, GraphNotFound, GraphTransient
 from shared.platform.keys import parse_iso
@@ -114,7 +115,7 @@ async def _compare(storage: Storage, rtype: ResourceType, baseline: list[BackupI
                              by_name=not rtype.singleton)
     differing = [(b, obj) for b, obj in matching.pairs if obj.document is not None]
     snapshots = SnapshotStore(storage)
-    documents = await _bounded(_READ_CONCURRENCY, [snapshots.get(b.blob_path)
+    documents = await bounded(_READ_CONCURRENCY, [snapshots.get(b.blob_path)
                                                    for b, _ in differing])
     compared = {b.item_id: drift_action(rtype, obj.document or {}, document)
                 for (b, obj), document in zip(differing, documents, strict=True)}
