@@ -45,3 +45,13 @@ async def storage(storage_connection: str, storage_prefix: str):
     store = Storage(storage_connection, storage_prefix)
     yield store
     await store.close()
+
+
+FIRST = ("tests/e2e/test_fuzz.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fuzzer compares the end-to-end stack's whole stored state around every request it
+    sends; it runs first, while the session's storage is still small (after the other
+    end-to-end tests a scan takes seconds, and the fuzz minutes). The rest keep their order."""
+    items.sort(key=lambda item: not item.nodeid.startswith(FIRST))
