@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 REPAIR_GRACE = timedelta(seconds=10)
 _DEAD = frozenset({"Failed", "Terminated"})  # ended without settling its run
 _MAX_ATTEMPTS = 25
-_SCHEDULE_RETRIES = (0.2, 1.0, None)  # pauses between tries of one schedule; None: give up
 
 
 class Scheduler(Protocol):
@@ -87,29 +86,10 @@ async def start_job(
         run = request.new_run(claimed)
         await runs.create(run)
         await _settle_if_offboarding(storage, run)
-        await _schedule(scheduler, job.orchestrator, run)
+        await scheduler.schedule(job.orchestrator, run.instance_id, orchestration_input(run))
+        log.info("run %s started (%s, instance %s)", run.run_id, run.run_type, run.instance_id)
         return run, False
     raise RuntimeError("idempotency record kept changing; giving up")  # pragma: no cover
-
-
-async def _schedule(scheduler: Scheduler, orchestrator: str, run: Run) -> None:
-    """Schedule the recorded run, trying again on a failure (a storage hiccup under load).
-    If it still fails, the run is answered as it is — ``queued`` — and not lost: the same
-    request again, or the repair sweep (``shared.runs.repair``), schedules it."""
-    for attempt, pause in enumerate(_SCHEDULE_RETRIES, start=1):
-        try:
-            await scheduler.schedule(orchestrator, run.instance_id, orchestration_input(run))
-        except Exception as exc:  # the Durable client's own errors are plain Exceptions
-            if pause is None:
-                log.warning("run %s: scheduling %s failed %d times (%s); it stays queued for "
-                            "the repair sweep", run.run_id, run.instance_id, attempt,
-                            type(exc).__name__)
-                return
-            await asyncio.sleep(pause)
-        else:
-            log.info("run %s started (%s, instance %s)", run.run_id, run.run_type,
-                     run.instance_id)
-            return
 
 
 async def _refuse_if_offboarding(storage: Storage, tenant_id: str) -> None:
