@@ -19,6 +19,7 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
+    ServiceRequestError,
 )
 from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
@@ -28,6 +29,7 @@ from shared.platform.storage import storage_errors
 
 Entity = dict[str, Any]
 TRANSACTION_LIMIT = 100  # operations per entity-group transaction
+_SEND_ATTEMPTS = 3
 _TRANSACTION_BYTES = 3 * 1024 * 1024  # the service refuses a batch over 4 MiB; keep a margin
 
 
@@ -91,8 +93,14 @@ async def upsert_many(table: TableClient, entities: Iterable[Entity]) -> None:
     they are not."""
     with storage_errors(f"write rows of {table.table_name}"):
         for batch in _transactions(entities):
-            await table.submit_transaction(
-                [("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in batch])
+            operations = [("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in batch]
+            for attempt in range(_SEND_ATTEMPTS):
+                try:
+                    await table.submit_transaction(operations)
+                    break
+                except ServiceRequestError:  # not sent (a reset pooled connection): an
+                    if attempt == _SEND_ATTEMPTS - 1:  # upsert batch is safe to send again,
+                        raise  # which azure-core does not do for a POST
 
 
 def _transactions(entities: Iterable[Entity]) -> list[list[Entity]]:
