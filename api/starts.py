@@ -46,4 +46,5 @@ def job_request(call: ApiCall, job: Job) -> JobRequest:
 async def start(call: ApiCall, client: df.DurableOrchestrationClient,
                 request: JobRequest) -> tuple[Run, bool]:
     """Create or reuse the request's run and schedule it: ``(run, reused)``."""
-    return await start_job(request, storage=call.storage, scheduler=DurableScheduler(client))
+    return await start_job(request, storage=call.storage, scheduler=DurableScheduler(client),
+                           tenant=call.tenant)

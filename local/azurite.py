@@ -24,6 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite"
 # The well-known development account every Azurite ships with (documented, not a secret).
 ACCOUNT = "devstoreaccount1"
+# Seconds Azurite keeps an idle connection open: longer than the client pool keeps it.
+KEEP_ALIVE_S = "120"
 ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
@@ -89,6 +91,12 @@ def running_azurite(host: str = "127.0.0.1", log_file: Path | None = None) -> It
         "--blobHost", host, "--blobPort", str(emulator.blob_port),
         "--queueHost", host, "--queuePort", str(emulator.queue_port),
         "--tableHost", host, "--tablePort", str(emulator.table_port),
+        # Idle connections outlive the client's pool (aiohttp keeps them 15 s), as Azure
+        # Storage's do: at Azurite's default 5 s a request sent on a connection it is closing
+        # that moment fails "could not be sent" — and azure-core retries no POST.
+        "--blobKeepAliveTimeout", KEEP_ALIVE_S,
+        "--queueKeepAliveTimeout", KEEP_ALIVE_S,
+        "--tableKeepAliveTimeout", KEEP_ALIVE_S,
     ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
     try:

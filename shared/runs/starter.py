@@ -16,11 +16,11 @@ from shared.platform.codes import ErrorCode
 from shared.platform.errors import IdempotencyMismatch, TenantOffboarding
 from shared.platform.keys import iso, new_ulid, parse_iso, utc_now
 from shared.platform.storage import Storage
-from shared.runs.idempotency import IdempotencyStore, LostRace
+from shared.runs.idempotency import IdempotencyRecord, IdempotencyStore, LostRace
 from shared.runs.jobs import JobRequest
 from shared.runs.model import Run, RunStatus
 from shared.runs.store import RunStore
-from shared.tenants.store import MSP_SCOPE, TenantStore
+from shared.tenants.store import MSP_SCOPE, Tenant, TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,26 @@ def orchestration_input(run: Run) -> dict[str, Any]:
 
 
 async def start_job(
-    request: JobRequest, *, storage: Storage, scheduler: Scheduler, now: datetime | None = None
+    request: JobRequest, *, storage: Storage, scheduler: Scheduler, now: datetime | None = None,
+    tenant: Tenant | None = None,
 ) -> tuple[Run, bool]:
     """Return ``(run, reused)``; raises :class:`IdempotencyMismatch` for a reused client key
-    and :class:`TenantOffboarding` in a tenant being offboarded (DESIGN §12)."""
+    and :class:`TenantOffboarding` in a tenant being offboarded (DESIGN §12). ``tenant``: the
+    job's tenant as the caller has just read it (authorization), so it is not read again."""
     keys, runs, job = IdempotencyStore(storage), RunStore(storage), request.job
-    await _refuse_if_offboarding(storage, job.tenant_id)
+    if tenant is None or tenant.tenant_id != job.tenant_id:
+        await _refuse_if_offboarding(storage, job.tenant_id)
+    elif tenant.offboarding:
+        raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
+    record: IdempotencyRecord | None = None
+    # A client's key is nearly always new (a retry is the exception): claim it straight away
+    # and read the record only when the claim finds one. A derived key is usually on record.
+    look_first = not request.client_key
     for _ in range(_MAX_ATTEMPTS):
         moment = now or utc_now()
-        record = await keys.get(job.tenant_id, request.key)
-        if record is not None:
+        if look_first:
+            record = await keys.get(job.tenant_id, request.key)
+        if look_first and record is not None:
             live_client_key = request.client_key and not record.expired(moment)
             if live_client_key and record.fingerprint != request.fingerprint:
                 raise IdempotencyMismatch(
@@ -81,7 +91,9 @@ async def start_job(
                 client_key=request.client_key,
             )
         except LostRace:
-            await asyncio.sleep(0.01)
+            if look_first:  # somebody else changed the record since we read it
+                await asyncio.sleep(0.01)
+            look_first = True
             continue
         run = request.new_run(claimed)
         await runs.create(run)

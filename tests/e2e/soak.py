@@ -1,13 +1,14 @@
 """Soak (issue 19): mixed load on the whole product for a long time, then what it left behind.
 
     .venv/bin/python -m tests.e2e.soak [--minutes 30] [--clients 50] [--tenants 5] \\
-        [--policies 40] [--latency-ms 20]
+        [--policies 40] [--latency-ms 20] [--think 1-4]
 
 One simulator, one runtime (``python -m local.host`` as a child process, so its memory is
 its own) on a fresh storage prefix, ``--clients`` threads, each an MSP engineer with its own
 token, looping over what a portal does all day: start a one-policy capture, start a tenant
 backup (at most one in flight per tenant, as a scheduler would), poll runs and run items, list
-backup sets, read a snapshot, and preview a restore of the newest set. Not part of CI.
+backup sets, read a snapshot, and preview a restore of the newest set, pausing ``--think``
+seconds between two actions as a person at a portal does. Not part of CI.
 
 Reported: answers by status (any 5xx is a finding), request latency p50/p95 per kind, runs
 started and how each ended, **stuck runs** (still not terminal ``--drain`` seconds after the
@@ -76,10 +77,11 @@ class Load:
 
 class Client(threading.Thread):
     def __init__(self, n: int, api: PolicyVaultClient, sim: GraphSimulator, load: Load,
-                 stop: threading.Event, seed: int) -> None:
+                 stop: threading.Event, seed: int, think: tuple[float, float]) -> None:
         super().__init__(name=f"soak-{n}", daemon=True)
         self.api, self.sim, self.load, self.stop_at = api, sim, load, stop
         self.rng = random.Random(seed)
+        self.think = think
 
     def call(self, kind: str, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         began = time.monotonic()
@@ -98,7 +100,7 @@ class Client(threading.Thread):
         weighted = [action for action, weight in actions for _ in range(weight)]
         while not self.stop_at.is_set():
             self.rng.choice(weighted)()
-            self.stop_at.wait(self.rng.uniform(0.05, 0.5))
+            self.stop_at.wait(self.rng.uniform(*self.think))
 
     def tenant(self) -> str:
         return self.rng.choice(self.sim.tenant_ids)
@@ -168,6 +170,11 @@ class Client(threading.Thread):
                       headers={"Idempotency-Key": uuid.uuid4().hex})
 
 
+def _seconds_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    return float(low), float(high or low)
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
@@ -183,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=float, default=10.0, help="RSS sample period, s")
     parser.add_argument("--drain", type=float, default=300.0,
                         help="how long runs may take to finish after the load stops, s")
+    parser.add_argument("--think", type=_seconds_range, default=(1.0, 4.0),
+                        help="each engineer's pause between two actions, s (e.g. 1-4)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="pv-soak-"))
@@ -202,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         clients = []
         for n in range(args.clients):
             api = stack.enter_context(runtime.client(f"soak-{n}"))
-            clients.append(Client(n, api, sim, load, stop, args.seed * 1000 + n))
+            clients.append(Client(n, api, sim, load, stop, args.seed * 1000 + n, args.think))
         began = time.monotonic()
         cpu_before = cpu_seconds(runtime.proc.pid)
         samples: list[tuple[float, float]] = []
@@ -263,7 +272,8 @@ def _report(args: argparse.Namespace, load: Load, samples: list[tuple[float, flo
     total = sum(load.statuses.values())
     lines = [
         f"soak: {args.minutes:g} min, {args.clients} clients, {args.tenants} tenants × "
-        f"{args.policies} policies, Graph latency {args.latency_ms:g} ms, {os.cpu_count()} cores",
+        f"{args.policies} policies, Graph latency {args.latency_ms:g} ms, {os.cpu_count()} cores, "
+        f"{args.think[0]:g}–{args.think[1]:g} s between an engineer's actions",
         f"requests: {total} ({total / load_s:.1f}/s); by status: "
         + ", ".join(f"{k}={v}" for k, v in sorted(load.statuses.items())),
         "5xx and transport errors: " + (", ".join(f"{k}×{v}" for k, v in
