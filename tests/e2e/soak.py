@@ -230,9 +230,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{dict(load.statuses)}, errors {dict(load.errors)}, {len(load.runs)} runs; "
               f"RSS samples (s, MB): {[(round(a), round(r)) for a, r in samples[::6]]}; "
               f"draining…", flush=True)
+        drain_began = time.monotonic()
         outcome, stuck = _drain(runtime, load, args.drain)
+        drained_s = time.monotonic() - drain_began
         final_rss = rss_mb(runtime.proc.pid)
-    print(_report(args, load, samples, load_s, cpu, outcome, stuck, final_rss))
+    print(_report(args, load, samples, load_s, cpu, outcome, stuck, final_rss, drained_s))
     print(f"(runtime log in {workdir})")
     return 0 if not stuck and not load.errors else 1
 
@@ -264,7 +266,7 @@ def _drain(runtime: RuntimeProcess, load: Load, drain_s: float
 
 def _report(args: argparse.Namespace, load: Load, samples: list[tuple[float, float]],
             load_s: float, cpu: float, outcome: Counter[str], stuck: list[str],
-            final_rss: float) -> str:
+            final_rss: float, drained_s: float) -> str:
     warm = args.minutes * 60 * 0.2
     after_warm = [rss for at, rss in samples if warm <= at < warm + 60] or [samples[-1][1]]
     last = [rss for at, rss in samples if at >= samples[-1][0] - 60]
@@ -280,6 +282,7 @@ def _report(args: argparse.Namespace, load: Load, samples: list[tuple[float, flo
                                                   sorted(load.errors.items())) or "none"),
         f"runs started: {len(load.runs)}; ended: "
         + ", ".join(f"{k}={v}" for k, v in sorted(outcome.items()))
+        + f"; the last ended {drained_s:.0f} s after the load stopped"
         + f"; stuck after {args.drain:g} s drain: {len(stuck)} {stuck[:5]}",
         f"load 1 min at the end: {Path('/proc/loadavg').read_text().split()[0]}",
         f"runtime RSS: {after_warm[0]:.0f} MB after warm-up → {last[-1]:.0f} MB at the end "
