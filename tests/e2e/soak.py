@@ -7,8 +7,8 @@ One simulator, one runtime (``python -m local.host`` as a child process, so its 
 its own) on a fresh storage prefix, ``--clients`` threads, each an MSP engineer with its own
 token, looping over what a portal does all day: start a one-policy capture, start a tenant
 backup (at most one in flight per tenant, as a scheduler would), poll runs and run items, list
-backup sets, read a snapshot, and preview a restore of the newest set, pausing ``--think``
-seconds between two actions as a person at a portal does. Not part of CI.
+backup sets, read a snapshot, and preview restoring a few policies (1–5) of the newest set,
+pausing ``--think`` seconds between two actions as a person at a portal does. Not part of CI.
 
 Reported: answers by status (any 5xx is a finding), request latency p50/p95 per kind, runs
 started and how each ended, **stuck runs** (still not terminal ``--drain`` seconds after the
@@ -164,10 +164,17 @@ class Client(threading.Thread):
         tenant = self.tenant()
         with self.load.lock:
             sets = list(self.load.sets[tenant])
-        if sets:
-            self.call("preview", "POST", f"/api/tenants/{tenant}/restores",
-                      json={"backup_set_id": sets[-1], "dry_run": True},
-                      headers={"Idempotency-Key": uuid.uuid4().hex})
+        if not sets:
+            return
+        # As at a portal: open the newest set, tick the few policies to put back, preview.
+        shown = self.call("get set", "GET", f"/api/tenants/{tenant}/backups/{sets[-1]}")
+        if shown is None or shown.status_code != 200 or not shown.json().get("items"):
+            return
+        items = [item["item_id"] for item in shown.json()["items"]]
+        picked = self.rng.sample(items, min(len(items), self.rng.randint(1, 5)))
+        self.call("preview", "POST", f"/api/tenants/{tenant}/restores",
+                  json={"backup_set_id": sets[-1], "item_ids": picked, "dry_run": True},
+                  headers={"Idempotency-Key": uuid.uuid4().hex})
 
 
 def _seconds_range(text: str) -> tuple[float, float]:
