@@ -30,6 +30,7 @@ from shared.platform.errors import KeyUnavailable
 from shared.platform.keys import iso, utc_now
 from shared.platform.loop_local import LoopLocal
 from shared.platform.storage import Storage
+from shared.tenants.store import TenantStore
 
 TENANT_KEYS = "tenantkeys"
 CURRENT_VERSION = 1
@@ -124,14 +125,29 @@ class TenantKeys:
         row_key = _row_key(tenant_id, version)
         row = await tables.get_or_none(table, _PARTITION, row_key)
         if row is None and create:
+            await self._refuse_if_offboarding(tenant_id)
             fresh = DataKey.generate(tenant_id, version)
             wrapped = await self._kek_().wrap(fresh.raw)
             if await tables.insert_once(table, _entity(tenant_id, version, wrapped)):
+                # Look again: an offboarding marked meanwhile sweeps the keys only after its
+                # mark, so either it deletes this key or this look sees the mark.
+                try:
+                    await self._refuse_if_offboarding(tenant_id)
+                except KeyUnavailable:
+                    await tables.delete(table, _PARTITION, row_key)
+                    raise
                 return fresh
             row = await tables.get_or_none(table, _PARTITION, row_key)  # the first writer's
         if row is None:
             raise KeyUnavailable(f"tenant {tenant_id} has no data key (version {version})")
         return DataKey(tenant_id, version, await self._kek_().unwrap(_wrapped(row)))
+
+    async def _refuse_if_offboarding(self, tenant_id: str) -> None:
+        """No new key for a tenant being offboarded: a write that lands while its data is
+        being destroyed must not leave a fresh key (and what it sealed) behind."""
+        tenant = await TenantStore(self._storage).get(tenant_id)
+        if tenant is not None and tenant.offboarding:
+            raise KeyUnavailable(f"tenant {tenant_id} is being offboarded: no new data key")
 
     async def rewrap_all(self, old: Kek, new: Kek) -> Rewrapped:
         """Re-wrap every tenant's data keys with ``new``: unwrap with whichever of ``old`` and

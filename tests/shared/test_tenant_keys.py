@@ -14,7 +14,9 @@ from shared.crypto.envelope import DataKey
 from shared.crypto.kek import LocalKek, WrappedKey
 from shared.platform import tables
 from shared.platform.errors import KeyUnavailable
+from shared.platform.keys import iso, utc_now
 from shared.platform.storage import Storage
+from shared.tenants.store import Tenant, TenantStore
 
 pytestmark = pytest.mark.anyio
 TENANT = "0d3c1f52-0000-4000-8000-00000000000a"
@@ -114,3 +116,48 @@ async def test_key_cache_shares_one_load_between_concurrent_misses() -> None:
 
     got = await asyncio.gather(*(cache.load(("acct", "p", TENANT, 1), load) for _ in range(8)))
     assert len(loads) == 1 and len({k.raw for k in got}) == 1
+
+
+class MarkingKek(LocalKek):
+    """A KEK that lets an offboarding mark the tenant while a first writer is making its key:
+    after the writer's first look, before its insert."""
+
+    def __init__(self, key: bytes, storage: Storage) -> None:
+        super().__init__(key)
+        self._storage = storage
+
+    async def wrap(self, key: bytes) -> WrappedKey:
+        await TenantStore(self._storage).mark_offboarding(TENANT, "01OFFBOARDINGRUN0000000000")
+        return await super().wrap(key)
+
+
+async def _register(storage: Storage) -> None:
+    now = iso(utc_now())
+    await TenantStore(storage).put(Tenant(TENANT, "Customer", now, now))
+
+
+async def test_a_tenant_being_offboarded_gets_no_new_data_key(storage: Storage) -> None:
+    """A snapshot write landing while offboarding destroys the tenant's data must fail, not
+    leave a fresh key behind for what it sealed."""
+    await _register(storage)
+    await TenantStore(storage).mark_offboarding(TENANT, "01OFFBOARDINGRUN0000000000")
+    with pytest.raises(KeyUnavailable, match="offboarded"):
+        await TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()).current(TENANT)
+    assert await _rows(storage) == []
+
+
+async def test_an_offboarding_marked_while_the_key_is_made_leaves_no_key(storage: Storage) -> None:
+    await _register(storage)
+    keys = TenantKeys(storage, MarkingKek(os.urandom(32), storage), KeyCache())
+    with pytest.raises(KeyUnavailable, match="offboarded"):
+        await keys.current(TENANT)
+    assert await _rows(storage) == []
+
+
+async def test_an_existing_key_still_opens_during_offboarding(storage: Storage) -> None:
+    """Reading what was sealed is not making a key: the sweep itself may still need it."""
+    await _register(storage)
+    kek = LocalKek(os.urandom(32))
+    made = await TenantKeys(storage, kek, KeyCache()).current(TENANT)
+    await TenantStore(storage).mark_offboarding(TENANT, "01OFFBOARDINGRUN0000000000")
+    assert (await TenantKeys(storage, kek, KeyCache()).get(TENANT, 1)).raw == made.raw
