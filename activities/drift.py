@@ -14,6 +14,7 @@ and ``removed`` items name exactly the items a restore of the baseline takes as
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -23,11 +24,12 @@ from activities.contracts.drift import (
     AttributeChanges,
     Attributed,
     CheckType,
+    CheckTypes,
     DriftSettled,
     RecordUnchecked,
     SettleDrift,
 )
-from activities.contracts.snapshots import CapturedType, TransientMode
+from activities.contracts.snapshots import CapturedType, CapturedTypes, TransientMode
 from activities.snapshots import read_type
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
@@ -70,8 +72,21 @@ async def check_type(payload: dict) -> dict:
     would not give is a ``failed`` item (and its baseline item is not called removed); one
     Graph refused transiently has the type read again (``retry_type``), or on the last try
     is failed too. A refused listing is one type-level item, as in a backup."""
-    job = CheckType.from_payload(payload)
+    return asdict(await _check_whole(get_storage(), CheckType.from_payload(payload)))
+
+
+@bp.activity_trigger(input_name="payload")
+async def check_types(payload: dict) -> dict:
+    """Check several types at once, each as :func:`check_type` checks one (a drift check's
+    small types share one activity)."""
+    job = CheckTypes.from_payload(payload)
     storage = get_storage()
+    outcomes = await asyncio.gather(*(_check_whole(storage, job.one(policy_type))
+                                      for policy_type in job.policy_types))
+    return asdict(CapturedTypes(list(outcomes)))
+
+
+async def _check_whole(storage: Storage, job: CheckType) -> CapturedType:
     rtype = supported_type(job.policy_type)
     baseline = await BackupSetStore(storage).items(job.baseline_backup_set_id, rtype.key)
     hashes = {item.policy_id: item.sha256 for item in baseline}
@@ -99,11 +114,11 @@ async def check_type(payload: dict) -> dict:
 
     read = await read_type(job, collect)
     if not read.complete:
-        return asdict(read.outcome)
+        return read.outcome
     items = await _compare(storage, rtype, baseline, live, unread)
     await RunStore(storage).put_items(job.run_id, items)
-    return asdict(CapturedType(rtype.key, listed=len(items),
-                               tally=ItemTally.of(item.status for item in items)))
+    return CapturedType(rtype.key, listed=len(items),
+                        tally=ItemTally.of(item.status for item in items))
 
 
 async def _compare(storage: Storage, rtype: ResourceType, baseline: list[BackupItem],

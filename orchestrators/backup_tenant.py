@@ -1,13 +1,15 @@
 """`backup_tenant`: read every requested type whole, capturing complete snapshots as it goes.
 
-Each type is one ``capture_type`` activity that reads the type's collection with the
-``$expand`` Graph serves there (``shared.graph.read_collection``: about one Graph request per
-object at most, far fewer for types whose listing is complete) and stores every page as it
-arrives; up to the run's ``types_at_once`` types of one tenant are read at once, and as each one
-finishes the next starts and the counters are published, so pollers see the run grow
-(``total`` grows as types are listed). History stays small: activities return counts and,
-for objects Graph refused transiently, ids — those are fetched again by id in batches of
-``BATCH_SIZE`` (``capture_policies``), up to ``ITEM_ATTEMPTS`` tries in all.
+Each type is read whole through its collection with the ``$expand`` Graph serves there
+(``shared.graph.read_collection``: about one Graph request per object at most, far fewer for
+types whose listing is complete), every page stored as it arrives; one ``capture_types``
+activity reads the run's ``types_per_activity`` types at once (runs recorded before that
+parameter: one ``capture_type`` per type). Up to the run's ``types_at_once`` types of one
+tenant are read at once, and as each activity finishes the next starts and the counters are
+published, so pollers see the run grow (``total`` grows as types are listed). History stays
+small: activities return counts and, for objects Graph refused transiently, ids — those are
+fetched again by id in batches of ``BATCH_SIZE`` (``capture_policies``), up to
+``ITEM_ATTEMPTS`` tries in all.
 
 Runs recorded before this engine (no ``read`` parameter) replay the earlier flow — one
 listing activity, then every id in batches, sliced into ``backup_slice`` sub-orchestrations
@@ -27,6 +29,7 @@ from activities.contracts.snapshots import (
     CapturedType,
     CapturePolicies,
     CaptureType,
+    CaptureTypes,
     Listing,
     ListPolicies,
     PolicyGroup,
@@ -38,12 +41,13 @@ from activities.runs import finish_run, record_progress, start_run
 from activities.snapshots import (
     capture_policies,
     capture_type,
+    capture_types,
     list_policies,
     record_unfetched,
 )
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
 from orchestrators.run_steps import call_orchestrator, failed_run_error, now_iso
-from orchestrators.type_fanout import ITEM_ATTEMPTS, mode_for, read_types
+from orchestrators.type_fanout import ITEM_ATTEMPTS, Fanout, mode_for, read_types
 from shared.runs.jobs import READ_BY_COLLECTION
 from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemTally
 
@@ -165,15 +169,20 @@ def _list(context: df.DurableOrchestrationContext, ref: RunRef, types: list[str]
 
 
 def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, types: list[str],
-                   counts: Counts, at_once: int, publish_every: int):
-    """Read ``at_once`` types at a time (the run's ``types_at_once``: recorded with the run,
-    so a replay schedules exactly what the first execution did; ``orchestrators.type_fanout``);
-    a type whose activity fails after its retries is one failed type-level item. Returns the
-    batches of ids to fetch again by id."""
-    def read(policy_type: str, mode: TransientMode):
-        return context.call_activity_with_retry(capture_type, GRAPH_BATCH, asdict(
-            CaptureType.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
-                                policy_type=policy_type, mode=mode)))
+                   counts: Counts, fanout: Fanout):
+    """Read the run's ``types_at_once`` types at a time, ``types_per_activity`` in one
+    activity (recorded with the run, so a replay schedules exactly what the first execution
+    did; ``orchestrators.type_fanout``); a type whose activity fails after its retries is one
+    failed type-level item. Returns the batches of ids to fetch again by id."""
+    def read(policy_types: list[str], mode: TransientMode):
+        if not fanout.grouped:  # a run recorded before reads were grouped: one type each
+            [policy_type] = policy_types
+            return context.call_activity_with_retry(capture_type, GRAPH_BATCH, asdict(
+                CaptureType.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
+                                    policy_type=policy_type, mode=mode)))
+        return context.call_activity_with_retry(capture_types, GRAPH_BATCH, asdict(
+            CaptureTypes.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
+                                 policy_types=policy_types, mode=mode)))
 
     def unread(policy_type: str):
         tally = ItemTally.from_payload((yield context.call_activity_with_retry(
@@ -182,8 +191,7 @@ def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, type
                 groups=[PolicyGroup(policy_type, [TYPE_LEVEL_ID])])))))
         return CapturedType(policy_type, listed=tally.processed, tally=tally)
 
-    outcomes = yield from read_types(context, job, types, at_once, read, unread, counts,
-                                     publish_every)
+    outcomes = yield from read_types(context, job, types, fanout, read, unread, counts)
     again = [PolicyGroup(o.policy_type, o.retry) for o in outcomes if o.retry]
     return [replace(batch, attempt=2) for batch in _batches(
         [TypeListing(group.policy_type, ids=group.policy_ids) for group in again])]
@@ -222,8 +230,7 @@ def _backup_by_collection(context: df.DurableOrchestrationContext, ref: RunRef,
     job = BackupJob.for_run(ref, backup_set_id=run.backup_set_id, at=now_iso(context))
     counts = Counts()
     retry = yield from _capture_types(context, job, run.parameters["policy_types"], counts,
-                                      run.parameters.get("types_at_once", PARALLEL_TYPES),
-                                      run.parameters.get("progress_every", 1))
+                                      Fanout.of(run.parameters, PARALLEL_TYPES))
     yield from _capture(context, job, retry, counts)
 
 

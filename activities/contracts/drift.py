@@ -29,6 +29,26 @@ class CheckType(RunRef):
 
 
 @dataclass(frozen=True)
+class CheckTypes(RunRef):
+    """Check several types at once, each as :class:`CheckType` checks one."""
+
+    baseline_backup_set_id: str
+    policy_types: list[str]
+    mode: TransientMode
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> CheckTypes:
+        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
+                   baseline_backup_set_id=payload["baseline_backup_set_id"],
+                   policy_types=list(payload["policy_types"]), mode=TransientMode.of(payload))
+
+    def one(self, policy_type: str) -> CheckType:
+        return CheckType(run_id=self.run_id, tenant_id=self.tenant_id,
+                         baseline_backup_set_id=self.baseline_backup_set_id,
+                         policy_type=policy_type, mode=self.mode)
+
+
+@dataclass(frozen=True)
 class RecordUnchecked(RunRef):
     """A type whose check kept failing after its retries: one failed type-level item."""
 

@@ -141,6 +141,27 @@ class CaptureType(RunRef):
 
 
 @dataclass(frozen=True)
+class CaptureTypes(RunRef):
+    """Read several types whole, at once, each as :class:`CaptureType` reads one."""
+
+    backup_set_id: str
+    at: str
+    policy_types: list[str]
+    mode: TransientMode
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> CaptureTypes:
+        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
+                   backup_set_id=payload["backup_set_id"], at=payload["at"],
+                   policy_types=list(payload["policy_types"]), mode=TransientMode.of(payload))
+
+    def one(self, policy_type: str) -> CaptureType:
+        return CaptureType(run_id=self.run_id, tenant_id=self.tenant_id,
+                           backup_set_id=self.backup_set_id, at=self.at,
+                           policy_type=policy_type, mode=self.mode)
+
+
+@dataclass(frozen=True)
 class CapturedType(Payload):
     """What one type's capture found: ``listed`` objects (a type-level item counts one),
     their ``tally``, and the ids Graph refused transiently (``RETURN_FOR_RETRY``) to fetch
@@ -159,3 +180,17 @@ class CapturedType(Payload):
                    tally=ItemTally.from_payload(payload.get("tally") or {}),
                    retry=list(payload.get("retry") or []),
                    retry_type=bool(payload.get("retry_type")))
+
+
+@dataclass(frozen=True)
+class CapturedTypes(Payload):
+    """What an activity reading several types found: one outcome per type, in order."""
+
+    outcomes: list[CapturedType]
+
+    @staticmethod
+    def from_result(result: dict) -> list[CapturedType]:
+        """The outcomes of a read of several types, or of one (``CapturedType``)."""
+        if "outcomes" in result:
+            return [CapturedType.from_payload(o) for o in result["outcomes"]]
+        return [CapturedType.from_payload(result)]

@@ -15,7 +15,9 @@ import pytest
 from activities import snapshots
 from activities.contracts.snapshots import (
     CapturedType,
+    CapturedTypes,
     CaptureType,
+    CaptureTypes,
     Listing,
     ListPolicies,
     TransientMode,
@@ -215,3 +217,29 @@ async def test_capture_type_refused_after_a_page_was_served_fails_the_type(
     assert (captured.listed, captured.tally) == (2, ItemTally(succeeded=1, failed=1))
     item = await _type_item(wired, run_id, READABLE)
     assert (item.action, item.error_code) == ("failed", "graph_bad_request")
+
+
+async def test_capture_types_reads_each_type_whole_and_one_refusal_stays_that_types_item(
+        graphsim, wired):  # noqa: F811
+    """Several types in one activity: each outcome is what its own ``capture_type`` would
+    report, and a type Graph refuses does not cost its activity-mates anything."""
+    tenant_id, run_id, backup_set_id = graphsim.tenant_ids[0], new_ulid(), new_ulid()
+    _refuse(graphsim, tenant_id, 404)
+    await RunStore(wired).create(Run(
+        run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",
+        requested_by="engineer", idempotency_key=run_id, created_at="2025-01-01T01:00:00Z",
+        instance_id="pv-test", backup_set_id=backup_set_id))
+    job = CaptureTypes(run_id=run_id, tenant_id=tenant_id, backup_set_id=backup_set_id,
+                       at="2025-01-01T01:00:00Z", policy_types=[READABLE, REFUSED],
+                       mode=TransientMode.RETURN_FOR_RETRY)
+
+    readable, refused = CapturedTypes.from_result(await snapshots.capture_types(asdict(job)))
+
+    objects = graphsim.objects(tenant_id, READABLE)
+    assert readable.policy_type == READABLE and len(objects) > 1
+    assert (readable.listed, readable.tally) == (len(objects), ItemTally(succeeded=len(objects)))
+    assert (refused.policy_type, refused.tally) == (REFUSED, ItemTally(skipped=1))
+    items = await RunStore(wired).all_items(run_id)
+    assert sorted(i.policy_id for i in items if i.policy_type == READABLE) == sorted(
+        o["id"] for o in objects)
+    assert (await _type_item(wired, run_id, REFUSED)).error_code == "not_available"

@@ -11,8 +11,10 @@ from typing import Any
 from activities.contracts.snapshots import (
     CapturedBatch,
     CapturedType,
+    CapturedTypes,
     CapturePolicies,
     CaptureType,
+    CaptureTypes,
     Listing,
     TransientMode,
     TypeListing,
@@ -179,3 +181,67 @@ def test_a_run_recorded_before_the_by_collection_flow_replays_the_by_id_flow():
 
     assert context.named("capture_type") == []
     assert len(context.named("list_policies")) == 1 and context.named("capture_policies")
+
+
+GROUPED = {"policy_types": list(SIZES), "read": READ_BY_COLLECTION, "types_at_once": 4,
+           "types_per_activity": 2, "progress_every": 1}
+
+
+def _read_several(payload: dict) -> Any:
+    job = CaptureTypes.from_payload(payload)
+    return asdict(CapturedTypes([CapturedType.from_payload(_read_whole(asdict(job.one(t))))
+                                 for t in job.policy_types]))
+
+
+def test_a_run_recorded_with_types_per_activity_reads_that_many_types_in_each_activity():
+    context = _context(parameters=GROUPED, capture_types=_read_several)
+
+    result = run(backup_tenant, context)
+
+    assert result == {"status": "settled", "error": None}
+    assert context.named("capture_type") == []
+    reads = [CaptureTypes.from_payload(c.input) for c in context.named("capture_types")]
+    assert [r.policy_types for r in reads] == [["a", "b"], ["c", "d"], ["e", "f"]]
+    assert max_in_flight(context, "capture_types") == 2  # 4 types at once, 2 per activity
+    progress = _progress(context)
+    assert len(progress) == len(reads)  # progress_every counts activities
+    assert progress[-1]["total"] == progress[-1]["succeeded"] == sum(SIZES.values())
+
+
+def test_a_grouped_type_refused_transiently_is_read_again_without_its_activity_mates():
+    def read(payload: dict) -> Any:
+        job = CaptureTypes.from_payload(payload)
+        if "b" in job.policy_types and job.mode is TransientMode.RETURN_FOR_RETRY:
+            return asdict(CapturedTypes([
+                CapturedType("b", retry_type=True) if t == "b" else
+                CapturedType.from_payload(_read_whole(asdict(job.one(t))))
+                for t in job.policy_types]))
+        return _read_several(payload)
+
+    context = _context(parameters=GROUPED, capture_types=read)
+
+    run(backup_tenant, context)
+
+    reads = [CaptureTypes.from_payload(c.input) for c in context.named("capture_types")]
+    assert [r.policy_types for r in reads].count(["a", "b"]) == 1
+    again = [(r.policy_types, r.mode) for r in reads if r.policy_types == ["b"]]
+    assert again == [(["b"], TransientMode.RETURN_FOR_RETRY), (["b"], TransientMode.RECORD_FAILED)]
+    assert _progress(context)[-1]["total"] == sum(SIZES.values())
+
+
+def test_a_grouped_activity_that_keeps_failing_records_each_of_its_types_as_one_failed_item():
+    def read(payload: dict) -> Any:
+        job = CaptureTypes.from_payload(payload)
+        return RuntimeError("storage down") if "c" in job.policy_types else _read_several(payload)
+
+    context = _context(parameters=GROUPED, capture_types=read)
+
+    result = run(backup_tenant, context)
+
+    assert result["error"] is None
+    assert [u.input["groups"] for u in context.named("record_unfetched")] == [
+        [{"policy_type": "c", "policy_ids": [TYPE_LEVEL_ID]}],
+        [{"policy_type": "d", "policy_ids": [TYPE_LEVEL_ID]}]]
+    final = _progress(context)[-1]
+    assert final["total"] == sum(SIZES.values()) - SIZES["c"] - SIZES["d"] + 2
+    assert final["failed"] == 2

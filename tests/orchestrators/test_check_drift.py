@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from activities.contracts.drift import AttributeChanges, CheckType
-from activities.contracts.snapshots import CapturedType, TransientMode
+from activities.contracts.drift import AttributeChanges, CheckType, CheckTypes
+from activities.contracts.snapshots import CapturedType, CapturedTypes, TransientMode
 from orchestrators.backup_tenant import ITEM_ATTEMPTS, PARALLEL_TYPES
 from orchestrators.check_drift import check_drift
 from shared.runs.model import ItemTally
@@ -118,3 +118,27 @@ def test_drift_check_whose_settling_fails_finishes_failed():
     result = run(check_drift, context)
 
     assert result["error"]["code"] == "internal_error"
+
+
+def test_a_drift_check_recorded_with_types_per_activity_checks_that_many_in_each_activity():
+    parameters = {"policy_types": list(SIZES), "since": SINCE, "types_at_once": 6,
+                  "types_per_activity": 3, "progress_every": 1}
+
+    def check_several(payload: dict) -> dict:
+        job = CheckTypes.from_payload(payload)
+        return asdict(CapturedTypes([CapturedType.from_payload(_checked(asdict(job.one(t))))
+                                     for t in job.policy_types]))
+
+    context = _context(check_types=check_several, start_run=lambda _: {
+        "status": "running", "backup_set_id": "baseline-1", "parameters": parameters,
+        "dry_run": False, "requested_by": "engineer"})
+
+    run(check_drift, context)
+
+    assert context.named("check_type") == []
+    checks = [CheckTypes.from_payload(c.input) for c in context.named("check_types")]
+    assert [c.policy_types for c in checks] == [["a", "b", "c"], ["d", "e"]]
+    assert {c.baseline_backup_set_id for c in checks} == {"baseline-1"}
+    assert max_in_flight(context, "check_types") == 2
+    final = context.named("record_progress")[-1].input["counts"]
+    assert final["total"] == final["succeeded"] == sum(SIZES.values())

@@ -17,6 +17,7 @@ from shared.runs.jobs import (
     PROGRESS_EVERY,
     READ_BY_COLLECTION,
     TYPES_AT_ONCE,
+    TYPES_PER_ACTIVITY,
     Job,
     JobRequest,
     backup_job,
@@ -172,6 +173,7 @@ def test_backup_job_without_types_is_keyed_star_and_backs_up_every_type():
     assert job.body == {"policy_types": None, "label": "nightly"}
     assert job.parameters == {"policy_types": list(SUPPORTED_KEYS), "label": "nightly",
                               "read": READ_BY_COLLECTION, "types_at_once": TYPES_AT_ONCE,
+                              "types_per_activity": TYPES_PER_ACTIVITY,
                               "progress_every": PROGRESS_EVERY}
     assert (job.orchestrator, job.produces_backup_set) == ("backup_tenant", True)
 
