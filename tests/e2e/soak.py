@@ -1,12 +1,13 @@
 """Soak (issue 19): mixed load on the whole product for a long time, then what it left behind.
 
     .venv/bin/python -m tests.e2e.soak [--minutes 30] [--clients 50] [--tenants 5] \\
-        [--policies 40] [--latency-ms 20] [--think 1-4]
+        [--policies 40] [--latency-ms 20] [--think 4-12] [--backup-every 120]
 
 One simulator, one runtime (``python -m local.host`` as a child process, so its memory is
 its own) on a fresh storage prefix, ``--clients`` threads, each an MSP engineer with its own
 token, looping over what a portal does all day: start a one-policy capture, start a tenant
-backup (at most one in flight per tenant, as a scheduler would), poll runs and run items, list
+backup (at most one in flight per tenant and one per ``--backup-every`` seconds, as a
+scheduler would), poll runs and run items, list
 backup sets, read a snapshot, and preview restoring a few policies (1–5) of the newest set,
 pausing ``--think`` seconds between two actions as a person at a portal does. Not part of CI.
 
@@ -62,6 +63,7 @@ class Load:
         self.errors: Counter[str] = Counter()
         self.runs: dict[str, str] = {}  # run_id -> tenant_id
         self.backing_up: set[str] = set()
+        self.backed_up_at: dict[str, float] = {}  # tenant -> when its last backup started
         self.sets: dict[str, list[str]] = defaultdict(list)  # tenant -> backup set ids
 
     def record(self, kind: str, response: httpx.Response, seconds: float) -> None:
@@ -77,11 +79,12 @@ class Load:
 
 class Client(threading.Thread):
     def __init__(self, n: int, api: PolicyVaultClient, sim: GraphSimulator, load: Load,
-                 stop: threading.Event, seed: int, think: tuple[float, float]) -> None:
+                 stop: threading.Event, seed: int, think: tuple[float, float],
+                 backup_every: float) -> None:
         super().__init__(name=f"soak-{n}", daemon=True)
         self.api, self.sim, self.load, self.stop_at = api, sim, load, stop
         self.rng = random.Random(seed)
-        self.think = think
+        self.think, self.backup_every = think, backup_every
 
     def call(self, kind: str, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         began = time.monotonic()
@@ -115,9 +118,11 @@ class Client(threading.Thread):
     def backup(self) -> None:
         tenant = self.tenant()
         with self.load.lock:
-            if tenant in self.load.backing_up:
+            last = self.load.backed_up_at.get(tenant, -self.backup_every)
+            if tenant in self.load.backing_up or time.monotonic() - last < self.backup_every:
                 return
             self.load.backing_up.add(tenant)
+            self.load.backed_up_at[tenant] = time.monotonic()
         try:
             started = self.call("backup", "POST", f"/api/tenants/{tenant}/backups",
                                 json={"label": "soak"},
@@ -197,8 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=float, default=10.0, help="RSS sample period, s")
     parser.add_argument("--drain", type=float, default=300.0,
                         help="how long runs may take to finish after the load stops, s")
-    parser.add_argument("--think", type=_seconds_range, default=(1.0, 4.0),
-                        help="each engineer's pause between two actions, s (e.g. 1-4)")
+    parser.add_argument("--think", type=_seconds_range, default=(4.0, 12.0),
+                        help="each engineer's pause between two actions, s (e.g. 4-12)")
+    parser.add_argument("--backup-every", type=float, default=120.0,
+                        help="at least this many seconds between two backups of a tenant")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="pv-soak-"))
@@ -218,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         clients = []
         for n in range(args.clients):
             api = stack.enter_context(runtime.client(f"soak-{n}"))
-            clients.append(Client(n, api, sim, load, stop, args.seed * 1000 + n, args.think))
+            clients.append(Client(n, api, sim, load, stop, args.seed * 1000 + n, args.think,
+                                  args.backup_every))
         began = time.monotonic()
         cpu_before = cpu_seconds(runtime.proc.pid)
         samples: list[tuple[float, float]] = []
@@ -282,7 +290,8 @@ def _report(args: argparse.Namespace, load: Load, samples: list[tuple[float, flo
     lines = [
         f"soak: {args.minutes:g} min, {args.clients} clients, {args.tenants} tenants × "
         f"{args.policies} policies, Graph latency {args.latency_ms:g} ms, {os.cpu_count()} cores, "
-        f"{args.think[0]:g}–{args.think[1]:g} s between an engineer's actions",
+        f"{args.think[0]:g}–{args.think[1]:g} s between an engineer's actions, a tenant backed "
+        f"up at most every {args.backup_every:g} s",
         f"requests: {total} ({total / load_s:.1f}/s); by status: "
         + ", ".join(f"{k}={v}" for k, v in sorted(load.statuses.items())),
         "5xx and transport errors: " + (", ".join(f"{k}×{v}" for k, v in
