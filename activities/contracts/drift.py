@@ -10,37 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from activities.contracts.base import Payload, RunRef
-from activities.contracts.snapshots import TransientMode
+from activities.contracts.snapshots import Moded, TransientMode
 
 
 @dataclass(frozen=True)
-class CheckType(RunRef):
+class CheckType(RunRef, Moded):
     """Read one type whole, as a backup does, and compare it with the baseline's items."""
 
     baseline_backup_set_id: str
     policy_type: str
     mode: TransientMode
 
-    @classmethod
-    def from_payload(cls, payload: dict) -> CheckType:
-        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
-                   baseline_backup_set_id=payload["baseline_backup_set_id"],
-                   policy_type=payload["policy_type"], mode=TransientMode.of(payload))
-
 
 @dataclass(frozen=True)
-class CheckTypes(RunRef):
+class CheckTypes(RunRef, Moded):
     """Check several types at once, each as :class:`CheckType` checks one."""
 
     baseline_backup_set_id: str
     policy_types: list[str]
     mode: TransientMode
-
-    @classmethod
-    def from_payload(cls, payload: dict) -> CheckTypes:
-        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
-                   baseline_backup_set_id=payload["baseline_backup_set_id"],
-                   policy_types=list(payload["policy_types"]), mode=TransientMode.of(payload))
 
     def one(self, policy_type: str) -> CheckType:
         return CheckType(run_id=self.run_id, tenant_id=self.tenant_id,

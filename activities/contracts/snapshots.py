@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Self
 
 from activities.contracts.base import Payload, RunRef
 from shared.runs.model import ItemTally
@@ -34,6 +35,15 @@ class TransientMode(StrEnum):
         if final is None:
             return cls.RAISE
         return cls.RECORD_FAILED if final else cls.RETURN_FOR_RETRY
+
+
+class Moded(Payload):
+    """A contract with a ``mode``: it comes back from history as a plain string (or, in an
+    old payload, as ``final``), and activities compare it by identity."""
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Self:
+        return super().from_payload({**payload, "mode": TransientMode.of(payload)})
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ class RecordUnfetched(RunRef):
 
 
 @dataclass(frozen=True)
-class CaptureType(RunRef):
+class CaptureType(RunRef, Moded):
     """Read one type whole through its collection (``shared.graph.read_collection``) and
     capture every object, page by page."""
 
@@ -132,28 +142,15 @@ class CaptureType(RunRef):
     policy_type: str
     mode: TransientMode
 
-    @classmethod
-    def from_payload(cls, payload: dict) -> CaptureType:
-        # ``mode`` comes back from history as a plain string; activities compare it by identity.
-        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
-                   backup_set_id=payload["backup_set_id"], at=payload["at"],
-                   policy_type=payload["policy_type"], mode=TransientMode.of(payload))
-
 
 @dataclass(frozen=True)
-class CaptureTypes(RunRef):
+class CaptureTypes(RunRef, Moded):
     """Read several types whole, at once, each as :class:`CaptureType` reads one."""
 
     backup_set_id: str
     at: str
     policy_types: list[str]
     mode: TransientMode
-
-    @classmethod
-    def from_payload(cls, payload: dict) -> CaptureTypes:
-        return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
-                   backup_set_id=payload["backup_set_id"], at=payload["at"],
-                   policy_types=list(payload["policy_types"]), mode=TransientMode.of(payload))
 
     def one(self, policy_type: str) -> CaptureType:
         return CaptureType(run_id=self.run_id, tenant_id=self.tenant_id,
