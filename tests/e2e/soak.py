@@ -9,7 +9,8 @@ token, looping over what a portal does all day: start a one-policy capture, star
 backup (at most one in flight per tenant and one per ``--backup-every`` seconds, as a
 scheduler would), poll runs and run items, list
 backup sets, read a snapshot, and preview restoring a few policies (1–5) of the newest set,
-pausing ``--think`` seconds between two actions as a person at a portal does. Not part of CI.
+pausing ``--think`` seconds between two actions as a person at a portal does; and one
+integration reads the ``run-events`` feed. Not part of CI.
 
 Reported: answers by status (any 5xx is a finding), request latency p50/p95 per kind, runs
 started and how each ended, **stuck runs** (still not terminal ``--drain`` seconds after the
@@ -34,11 +35,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from azure.core.exceptions import AzureError
+from azure.storage.queue import QueueClient
 
 from local.api_client import PolicyVaultClient
 from local.azurite import running_azurite
 from local.graphsim import GraphSimulator
 from local.graphsim.seed import policy_counts
+from shared.runs.notifications import RUN_EVENTS
 from tests.e2e.backup_support import RuntimeProcess
 from tests.e2e.bench_estate import cpu_seconds
 
@@ -182,6 +186,32 @@ class Client(threading.Thread):
                   headers={"Idempotency-Key": uuid.uuid4().hex})
 
 
+class FeedConsumer(threading.Thread):
+    """What an MSP wires to the ``run-events`` feed (a Logic App's queue trigger): receive,
+    count, delete. Left unread, the feed grows by two messages a run — harmless to Azure
+    Storage, but Azurite scans every message of the account on each queue read, so the
+    runtime's queue polling would slow down with it."""
+
+    def __init__(self, connection: str, prefix: str, stop: threading.Event) -> None:
+        super().__init__(name="soak-feed", daemon=True)
+        self.queue = QueueClient.from_connection_string(connection, prefix + RUN_EVENTS)
+        self.stop_at, self.events, self.errors = stop, 0, 0
+
+    def run(self) -> None:
+        while not self.stop_at.is_set():
+            try:
+                messages = list(self.queue.receive_messages(messages_per_page=32,
+                                                            max_messages=32))
+                for message in messages:
+                    self.queue.delete_message(message)
+                self.events += len(messages)
+            except AzureError:
+                self.errors += 1
+                messages = []
+            if len(messages) < 32:
+                self.stop_at.wait(1.0)
+
+
 def _seconds_range(text: str) -> tuple[float, float]:
     low, _, high = text.partition("-")
     return float(low), float(high or low)
@@ -222,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         with runtime.client("soak-admin") as admin:
             for n, tenant_id in enumerate(sim.tenant_ids):
                 admin.register_tenant(tenant_id, f"Customer {n + 1}")
+        feed = FeedConsumer(connection, runtime.prefix, stop)
+        feed.start()
         clients = []
         for n in range(args.clients):
             api = stack.enter_context(runtime.client(f"soak-{n}"))
@@ -241,9 +273,11 @@ def main(argv: list[str] | None = None) -> int:
             client.join(60)
         load_s = time.monotonic() - began
         cpu = cpu_seconds(runtime.proc.pid) - cpu_before
+        feed.join(30)
         print(f"load stopped after {load_s:.0f} s: {sum(load.statuses.values())} requests "
               f"{dict(load.statuses)}, errors {dict(load.errors)}, {len(load.runs)} runs; "
               f"RSS samples (s, MB): {[(round(a), round(r)) for a, r in samples[::6]]}; "
+              f"{feed.events} run-events read ({feed.errors} failed reads); "
               f"draining…", flush=True)
         drain_began = time.monotonic()
         outcome, stuck = _drain(runtime, load, args.drain)
