@@ -194,12 +194,15 @@ def tick(timer: func.TimerRequest) -> None:
 def work(msg: func.QueueMessage) -> None:
     marker = _marker(f"work-{msg.id}.json")
     if marker:
-        marker.write_text(json.dumps({
+        # Written aside, then renamed: the test reads the marker as soon as it exists.
+        partial = marker.with_suffix(".partial")
+        partial.write_text(json.dumps({
             "body": msg.get_body().decode("utf-8"),
             "dequeue_count": msg.dequeue_count,
             "has_pop_receipt": bool(msg.pop_receipt),
             "has_insertion_time": msg.insertion_time is not None,
         }))
+        partial.replace(marker)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%PV_STORAGE_PREFIX%fail",
