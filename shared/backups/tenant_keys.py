@@ -145,8 +145,7 @@ class TenantKeys:
     async def _refuse_if_offboarding(self, tenant_id: str) -> None:
         """No new key for a tenant being offboarded: a write that lands while its data is
         being destroyed must not leave a fresh key (and what it sealed) behind."""
-        tenant = await TenantStore(self._storage).get(tenant_id)
-        if tenant is not None and tenant.offboarding:
+        if await TenantStore(self._storage).offboarding(tenant_id):
             raise KeyUnavailable(f"tenant {tenant_id} is being offboarded: no new data key")
 
     async def rewrap_all(self, old: Kek, new: Kek) -> Rewrapped:

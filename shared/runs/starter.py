@@ -52,10 +52,7 @@ async def start_job(
     and :class:`TenantOffboarding` in a tenant being offboarded (DESIGN §12). ``tenant``: the
     job's tenant as the caller has just read it (authorization), so it is not read again."""
     keys, runs, job = IdempotencyStore(storage), RunStore(storage), request.job
-    if tenant is None or tenant.tenant_id != job.tenant_id:
-        await _refuse_if_offboarding(storage, job.tenant_id)
-    elif tenant.offboarding:
-        raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
+    await _refuse_if_offboarding(storage, job.tenant_id, tenant)
     record: IdempotencyRecord | None = None
     # A client's key is nearly always new (a retry is the exception): claim it straight away
     # and read the record only when the claim finds one. A derived key is usually on record.
@@ -104,11 +101,16 @@ async def start_job(
     raise RuntimeError("idempotency record kept changing; giving up")  # pragma: no cover
 
 
-async def _refuse_if_offboarding(storage: Storage, tenant_id: str) -> None:
+async def _refuse_if_offboarding(storage: Storage, tenant_id: str,
+                                 known: Tenant | None = None) -> None:
+    """``known``: the tenant as just read, if it is this one (else it is read now)."""
     if tenant_id == MSP_SCOPE:
         return
-    tenant = await TenantStore(storage).get(tenant_id)
-    if tenant is not None and tenant.offboarding:
+    if known is not None and known.tenant_id == tenant_id:
+        offboarding = known.offboarding
+    else:
+        offboarding = await TenantStore(storage).offboarding(tenant_id)
+    if offboarding:
         raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
 
 

@@ -86,6 +86,11 @@ class TenantStore:
         entity = await tables.get_or_none(table, "tenant", tenant_id)
         return None if entity is None else _tenant(entity)
 
+    async def offboarding(self, tenant_id: str) -> bool:
+        """Whether the tenant is registered and being offboarded (read now, not cached)."""
+        tenant = await self.get(tenant_id)
+        return tenant is not None and tenant.offboarding
+
     async def put(self, tenant: Tenant) -> None:
         """Register or update; never touches the offboarding mark (a registration racing
         with :meth:`mark_offboarding` cannot clear it)."""
