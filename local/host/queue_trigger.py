@@ -31,6 +31,7 @@ from azure.storage.queue.aio import QueueClient, QueueServiceClient
 from local.host.config import QueuesConfig
 from local.host.errors import HostConfigError
 from local.host.extensions import NoInputBindings
+from local.host.storage_options import client_options
 
 if TYPE_CHECKING:
     from local.host.app_loader import FunctionSpec
@@ -218,7 +219,8 @@ class QueueExtension(NoInputBindings):
             planned.append((spec, conn, name))
         for spec, conn, name in planned:
             if conn not in self._services:
-                self._services[conn] = QueueServiceClient.from_connection_string(conn)
+                self._services[conn] = QueueServiceClient.from_connection_string(
+                    conn, **client_options())
             listener = QueueListener(host, spec, self._services[conn], name,
                                      host.host_config.queues)
             self._listeners.append(listener)

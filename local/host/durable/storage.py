@@ -24,6 +24,7 @@ from azure.storage.queue.aio import QueueClient
 
 from local.host.durable.messages import LARGE_FIELDS, Message
 from local.host.durable.names import TaskHubNames
+from local.host.storage_options import client_options
 
 log = logging.getLogger("local.host.durable")
 
@@ -43,14 +44,16 @@ class TaskHubStorage:
 
     def __init__(self, connection: str, names: TaskHubNames) -> None:
         self.names = names
-        self._tables = TableServiceClient.from_connection_string(connection)
-        self._blobs = BlobServiceClient.from_connection_string(connection)
+        self._tables = TableServiceClient.from_connection_string(connection, **client_options())
+        self._blobs = BlobServiceClient.from_connection_string(connection, **client_options())
         self.instances: TableClient = self._tables.get_table_client(names.instances_table)
         self.history: TableClient = self._tables.get_table_client(names.history_table)
         self.control: list[QueueClient] = [
-            QueueClient.from_connection_string(connection, q) for q in names.control_queues
+            QueueClient.from_connection_string(connection, q, **client_options())
+            for q in names.control_queues
         ]
-        self.workitems = QueueClient.from_connection_string(connection, names.workitem_queue)
+        self.workitems = QueueClient.from_connection_string(connection, names.workitem_queue,
+                                                        **client_options())
         self.container = self._blobs.get_container_client(names.payload_container)
         self.transactions = 0  # storage requests issued (benchmark figure)
         # set when this process sends to a queue, so its idle poller looks at once
