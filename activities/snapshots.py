@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from activities.blueprint import ActivityBlueprint
+from activities.capture_rows import Recorder, record_rows
 from activities.contracts.snapshots import (
     CapturedBatch,
     CapturedType,
@@ -31,7 +32,7 @@ from activities.contracts.snapshots import (
     TypeListing,
 )
 from shared.backups.latest import LatestContent, LatestContentStore
-from shared.backups.sets import BackupItem, BackupSetStore
+from shared.backups.sets import BackupItem
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.versions import VersionStore
 from shared.graph import (
@@ -213,7 +214,9 @@ async def capture_policies(payload: dict) -> dict:
         for g in job.groups))
     pairs = [(g.policy_type, r) for g, results in zip(job.groups, fetched, strict=True)
              for r in results]
-    tally, later, _ = await _settle(get_storage(), job, pairs)
+    recorder = Recorder(get_storage(), job)
+    tally, later = await _settle(get_storage(), job, pairs, recorder)
+    await recorder.flush()
     retry: dict[str, list[str]] = {}
     for policy_type, item_id in later:
         retry.setdefault(policy_type, []).append(item_id)
@@ -232,7 +235,10 @@ async def capture_type(payload: dict) -> dict:
     job = CaptureType.from_payload(payload)
     storage = get_storage()
     await require_own_set(storage, job.run_id, job.tenant_id, job.backup_set_id)
-    return asdict(await _capture_whole(storage, job))
+    recorder = Recorder(storage, job, hints=True)
+    outcome = await _capture_whole(storage, job, recorder)
+    await recorder.flush()
+    return asdict(outcome)
 
 
 @bp.activity_trigger(input_name="payload")
@@ -242,20 +248,23 @@ async def capture_types(payload: dict) -> dict:
     job = CaptureTypes.from_payload(payload)
     storage = get_storage()
     await require_own_set(storage, job.run_id, job.tenant_id, job.backup_set_id)
-    outcomes = await asyncio.gather(*(_capture_whole(storage, job.one(policy_type))
+    recorder = Recorder(storage, job, hints=True)
+    outcomes = await asyncio.gather(*(_capture_whole(storage, job.one(policy_type), recorder)
                                       for policy_type in job.policy_types))
+    await recorder.flush()
     return asdict(CapturedTypes(list(outcomes)))
 
 
-async def _capture_whole(storage: Storage, job: CaptureType) -> CapturedType:
+async def _capture_whole(storage: Storage, job: CaptureType, recorder: Recorder
+                         ) -> CapturedType:
+    """Capture one type page by page; its rows go through ``recorder`` (the caller
+    flushes it)."""
     retry: list[str] = []
     known = await LatestContentStore(storage).of_type(job.tenant_id, job.policy_type)
 
     async def capture(page: list[FetchResult]) -> ItemTally:
-        tally, later, fresh = await _settle(
-            storage, job, [(job.policy_type, r) for r in page], known)
-        # After the rows the index points to, never before.
-        await LatestContentStore(storage).put_many(job.tenant_id, job.policy_type, fresh)
+        tally, later = await _settle(
+            storage, job, [(job.policy_type, r) for r in page], recorder, known)
         retry.extend(item_id for _, item_id in later)
         return tally
 
@@ -297,13 +306,13 @@ async def read_type(job: ReadsType,
 
 
 async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
-                  pairs: list[tuple[str, FetchResult]],
+                  pairs: list[tuple[str, FetchResult]], recorder: Recorder,
                   known: dict[str, LatestContent] | None = None
-                  ) -> tuple[ItemTally, list[tuple[str, str]], list[LatestContent]]:
-    """Store what was fetched and record the rest, as ``job.mode`` says for what Graph
-    refused transiently; returns the tally of the recorded items, the ``(type, id)`` handed
-    back for a later try, and the latest-content rows that changed. With ``known`` (one
-    type's latest contents), an object whose content is known costs no storage call."""
+                  ) -> tuple[ItemTally, list[tuple[str, str]]]:
+    """Store what was fetched and record the rest (through ``recorder``), as ``job.mode``
+    says for what Graph refused transiently; returns the tally of the recorded items and the
+    ``(type, id)`` handed back for a later try. With ``known`` (one type's latest contents),
+    an object whose content is known costs no storage call."""
     transient = [(t, r) for t, r in pairs if r.error is not None and _retryable(r.error)]
     if transient and job.mode is TransientMode.RAISE:  # Graph may still recover
         raise next(r.error for _, r in transient if r.error is not None)
@@ -316,11 +325,12 @@ async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
     captured = [(item, run_item) for item, run_item, _ in stored]
     failed = [_failed(job.run_id, policy_type, result) for policy_type, result in pairs
               if result.document is None and id(result) not in again]
-    await _record(storage, job, captured, failed)
+    fresh = [(item.policy_type, new) for item, _, new in stored if new is not None]
+    await recorder.add(captured, failed, fresh)
     if later:
         log.info("run %s: %d items to fetch again later", job.run_id, len(later))
     tally = ItemTally.of(item.status for item in [run_item for _, run_item in captured] + failed)
-    return tally, [(t, r.item_id) for t, r in later], [new for _, _, new in stored if new]
+    return tally, [(t, r.item_id) for t, r in later]
 
 
 @bp.activity_trigger(input_name="payload")
@@ -332,7 +342,7 @@ async def record_unfetched(payload: dict) -> dict:
     error = GraphTransient("Graph kept failing for this item after every retry")
     failed = [_failed(job.run_id, group.policy_type, FetchResult(policy_id, error=error))
               for group in job.groups for policy_id in group.policy_ids]
-    await _record(get_storage(), job, [], failed)
+    await record_rows(get_storage(), job, [], failed)
     return asdict(ItemTally.of(item.status for item in failed))
 
 
@@ -372,19 +382,6 @@ def _failed(run_id: str, policy_type: str, result: FetchResult) -> RunItem:
     return RunItem(item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
                    policy_id=result.item_id, display_name="", action=ItemAction.FAILED.value,
                    error=_error(error))
-
-
-async def _record(storage: Storage, job: CapturePolicies | CaptureType | RecordUnfetched,
-                  captured: list[tuple[BackupItem, RunItem]], failed: list[RunItem]) -> None:
-    """Write the batch's set items and run items (one transaction each per 100 rows). A
-    failed item drops the set item an earlier attempt of the batch may have left."""
-    sets, backup_set_id = BackupSetStore(storage), job.backup_set_id
-    await bounded(_STORE_CONCURRENCY, [sets.delete_item(backup_set_id, i.item_id)
-                                        for i in failed])
-    if captured:
-        await sets.put_items(backup_set_id, [item for item, _ in captured])
-    await RunStore(storage).put_items(job.run_id,
-                                      [run_item for _, run_item in captured] + failed)
 
 
 def _display_name(policy_type: str, document: dict[str, Any]) -> str:
