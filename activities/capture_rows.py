@@ -61,12 +61,7 @@ class Recorder:
             await record_rows(self._storage, self._job, captured, failed)
             if not self._hints:
                 return
-            by_type: dict[str, list[LatestContent]] = {}
-            for policy_type, content in fresh:
-                by_type.setdefault(policy_type, []).append(content)
-            latest = LatestContentStore(self._storage)
-            await asyncio.gather(*(latest.put_many(self._job.tenant_id, policy_type, contents)
-                                   for policy_type, contents in by_type.items()))
+            await LatestContentStore(self._storage).put_many(self._job.tenant_id, fresh)
 
 
 async def record_rows(storage: Storage, job: CaptureJob,

@@ -236,7 +236,8 @@ async def capture_type(payload: dict) -> dict:
     storage = get_storage()
     await require_own_set(storage, job.run_id, job.tenant_id, job.backup_set_id)
     recorder = Recorder(storage, job, hints=True)
-    outcome = await _capture_whole(storage, job, recorder)
+    known = await LatestContentStore(storage).of_types(job.tenant_id, [job.policy_type])
+    outcome = await _capture_whole(storage, job, recorder, known[job.policy_type])
     await recorder.flush()
     return asdict(outcome)
 
@@ -249,18 +250,19 @@ async def capture_types(payload: dict) -> dict:
     storage = get_storage()
     await require_own_set(storage, job.run_id, job.tenant_id, job.backup_set_id)
     recorder = Recorder(storage, job, hints=True)
-    outcomes = await asyncio.gather(*(_capture_whole(storage, job.one(policy_type), recorder)
-                                      for policy_type in job.policy_types))
+    known = await LatestContentStore(storage).of_types(job.tenant_id, list(job.policy_types))
+    outcomes = await asyncio.gather(*(
+        _capture_whole(storage, job.one(policy_type), recorder, known[policy_type])
+        for policy_type in job.policy_types))
     await recorder.flush()
     return asdict(CapturedTypes(list(outcomes)))
 
 
-async def _capture_whole(storage: Storage, job: CaptureType, recorder: Recorder
-                         ) -> CapturedType:
-    """Capture one type page by page; its rows go through ``recorder`` (the caller
-    flushes it)."""
+async def _capture_whole(storage: Storage, job: CaptureType, recorder: Recorder,
+                         known: dict[str, LatestContent]) -> CapturedType:
+    """Capture one type page by page, ``known`` its latest contents; its rows go through
+    ``recorder`` (the caller flushes it)."""
     retry: list[str] = []
-    known = await LatestContentStore(storage).of_type(job.tenant_id, job.policy_type)
 
     async def capture(page: list[FetchResult]) -> ItemTally:
         tally, later = await _settle(

@@ -186,6 +186,24 @@ async def query_all(table: TableClient, partition_key: str, where: str = "",
         return [entity async for entity in pager]
 
 
+async def query_prefixes(table: TableClient, partition_key: str, prefixes: list[str]
+                         ) -> list[TableEntity]:
+    """Rows of the partition whose RowKey starts with one of ``prefixes`` (each ending in a
+    character below ``}``, as ``"type|"``), in one query."""
+    if not prefixes:
+        return []
+    params: dict[str, Any] = {"pk": partition_key}
+    ranges = []
+    for n, prefix in enumerate(prefixes):
+        params[f"lo{n}"], params[f"hi{n}"] = prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        ranges.append(f"RowKey ge @lo{n} and RowKey lt @hi{n}")
+    # Spaces around the parentheses: the SDK reads an @name up to the next space.
+    query = f"PartitionKey eq @pk and ( {' or '.join(ranges)} )"
+    pager = table.query_entities(query, parameters=params)
+    with storage_errors(f"query {table.table_name}"):
+        return [entity async for entity in pager]
+
+
 async def query_page(
     table: TableClient,
     partition_key: str,

@@ -51,8 +51,8 @@ async def _backup(storage: Storage, snapshots: SnapshotStore, day: int,
         item = BackupItem(f"{TYPE}.{policy_id}", TYPE, policy_id, policy_id, sha, path)
         first = await VersionStore(storage).first_copy(TENANT, item, set_id, at,
                                                        new_content=new)
-        await LatestContentStore(storage).put_many(TENANT, TYPE, [
-            LatestContent(policy_id, sha, path, first)])
+        await LatestContentStore(storage).put_many(TENANT, [
+            (TYPE, LatestContent(policy_id, sha, path, first))])
         items.append(item)
         paths[policy_id] = path
     await BackupSetStore(storage).put_items(set_id, items)
@@ -116,7 +116,7 @@ async def test_sweep_stopped_midway_is_finished_by_the_rerun_and_loses_nothing_r
     assert [await _state(storage, old_paths[p]) for p in "abcd"] == [
         "kept", "marked", "marked", "marked"]
     # d's latest-content hint pointed at its orphan: dropped, so no backup skips the blob
-    hints = await LatestContentStore(storage).of_type(TENANT, TYPE)
+    hints = (await LatestContentStore(storage).of_types(TENANT, [TYPE]))[TYPE]
     assert sorted(hints) == ["a", "b", "c"]
     assert [await _state(storage, new_paths[p]) for p in "abc"] == ["kept"] * 3
     versions = await tables.query_all(await storage.table(VERSIONS), f"{TENANT}|{TYPE}|a")
