@@ -1,17 +1,14 @@
-"""The table rows a capture writes: versions, backup set items, run items, latest-content hints.
+"""The table rows a capture writes: backup set items, run items and latest-content hints.
 
-Each kind is one partition for an activity (versions and hints: the tenant; set items: the
-set; run items: the run), so rows of several types and pages share entity-group transactions
-(DESIGN §5: up to 100 per partition).
+Set items and run items are one partition per kind (the set, the run), so rows of several
+types and pages share entity-group transactions (DESIGN §5: up to 100 per partition).
 """
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.backups.latest import LatestContent, LatestContentStore
 from shared.backups.sets import BackupItem, BackupSetStore
-from shared.backups.versions import VersionStore
 from shared.platform.concurrency import bounded
 from shared.platform.storage import Storage
 from shared.runs.model import RunItem
@@ -34,50 +31,37 @@ class CaptureJob(Protocol):
     def backup_set_id(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class Stored:
-    """One object whose snapshot blob is stored, and the rows that record it."""
-
-    item: BackupItem
-    run_item: RunItem
-    hint: LatestContent | None = None  # the latest-content row to write (None: still right)
-    version: dict[str, Any] | None = None  # the version row to write (None: one holds it)
-
-
 class Recorder:
-    """The rows one activity's captures write, gathered across its types and pages and
-    written in transactions of up to 100: first the version rows (after the blobs, which are
-    stored by then), then set items and run items, then — with ``hints`` — the
-    latest-content rows, which point at all of them and so never come first. Flushed every
-    :data:`FLUSH_ROWS` items and by the caller at the end, so an activity of several small
-    types pays a transaction per kind, not one per type, page or object. Rows not yet flushed
-    when an activity dies are written by its retry: its blobs exist then, so it looks their
-    versions up, finds none, and records them as its own."""
+    """The rows one activity's captures write, gathered across its types and pages: set
+    items and run items in transactions of up to 100 (each kind is one partition: the set,
+    the run), then — with ``hints`` — the latest-content rows pointing at them, never before
+    them. Flushed every :data:`FLUSH_ROWS` items and by the caller at the end, so an activity
+    of several small types pays a transaction per kind, not one per type and page. Rows not
+    yet flushed when an activity dies are written by its retry, as a failed page's are."""
 
     def __init__(self, storage: Storage, job: CaptureJob, *, hints: bool = False) -> None:
         self._storage, self._job, self._hints = storage, job, hints
-        self._stored: list[Stored] = []
+        self._captured: list[tuple[BackupItem, RunItem]] = []
         self._failed: list[RunItem] = []
+        self._fresh: list[tuple[str, LatestContent]] = []
         self._lock = asyncio.Lock()
 
-    async def add(self, stored: list[Stored], failed: list[RunItem]) -> None:
-        self._stored += stored
+    async def add(self, captured: list[tuple[BackupItem, RunItem]], failed: list[RunItem],
+                  fresh: list[tuple[str, LatestContent]]) -> None:
+        self._captured += captured
         self._failed += failed
-        if len(self._stored) + len(self._failed) >= FLUSH_ROWS:
+        self._fresh += fresh
+        if len(self._captured) + len(self._failed) >= FLUSH_ROWS:
             await self.flush()
 
     async def flush(self) -> None:
         async with self._lock:
-            stored, failed = self._stored, self._failed
-            self._stored, self._failed = [], []
-            await VersionStore(self._storage).put_many(
-                [s.version for s in stored if s.version is not None])
-            await record_rows(self._storage, self._job,
-                              [(s.item, s.run_item) for s in stored], failed)
-            if self._hints:
-                await LatestContentStore(self._storage).put_many(
-                    self._job.tenant_id,
-                    [(s.item.policy_type, s.hint) for s in stored if s.hint is not None])
+            captured, failed, fresh = self._captured, self._failed, self._fresh
+            self._captured, self._failed, self._fresh = [], [], []
+            await record_rows(self._storage, self._job, captured, failed)
+            if not self._hints:
+                return
+            await LatestContentStore(self._storage).put_many(self._job.tenant_id, fresh)
 
 
 async def record_rows(storage: Storage, job: CaptureJob,

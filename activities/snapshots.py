@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from activities.blueprint import ActivityBlueprint
-from activities.capture_rows import Recorder, Stored, record_rows
+from activities.capture_rows import Recorder, record_rows
 from activities.contracts.snapshots import (
     CapturedBatch,
     CapturedType,
@@ -324,12 +324,14 @@ async def _settle(storage: Storage, job: CapturePolicies | CaptureType,
         _store(storage, job, policy_type, result, (known or {}).get(result.item_id))
         for policy_type, result in pairs if result.document is not None
     ])
+    captured = [(item, run_item) for item, run_item, _ in stored]
     failed = [_failed(job.run_id, policy_type, result) for policy_type, result in pairs
               if result.document is None and id(result) not in again]
-    await recorder.add(stored, failed)
+    fresh = [(item.policy_type, new) for item, _, new in stored if new is not None]
+    await recorder.add(captured, failed, fresh)
     if later:
         log.info("run %s: %d items to fetch again later", job.run_id, len(later))
-    tally = ItemTally.of(item.status for item in [s.run_item for s in stored] + failed)
+    tally = ItemTally.of(item.status for item in [run_item for _, run_item in captured] + failed)
     return tally, [(t, r.item_id) for t, r in later]
 
 
@@ -347,10 +349,11 @@ async def record_unfetched(payload: dict) -> dict:
 
 
 async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_type: str,
-                 result: FetchResult, latest: LatestContent | None = None) -> Stored:
-    """Store one document's blob and describe the rows that record it (its version row
-    among them, written by the :class:`Recorder` after the blob) — or, when ``latest`` says
-    this content is already stored, only describe its set and run items."""
+                 result: FetchResult, latest: LatestContent | None = None
+                 ) -> tuple[BackupItem, RunItem, LatestContent | None]:
+    """Store one document (blob, then its version) and describe its set and run items — or,
+    when ``latest`` says this content is already stored, only describe them. The third
+    value is the latest-content row to write (None when ``latest`` is still right)."""
     document = result.document or {}
     snapshots = SnapshotStore(storage)
     addressed = await snapshots.address(job.tenant_id, policy_type, result.item_id, document)
@@ -360,25 +363,18 @@ async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_ty
         policy_id=result.item_id, display_name=_display_name(policy_type, document),
         sha256=addressed.sha256, blob_path=addressed.path, warnings=warnings,
     )
-    hint: LatestContent | None = None
-    version: dict[str, Any] | None = None
+    fresh: LatestContent | None = None
     if latest is not None and latest.sha256 == addressed.sha256:
         first_set = latest.backup_set_id
     else:
-        versions = VersionStore(storage)
-        # A blob just created has no version yet (versions follow their blob): no lookup.
-        held = None if await snapshots.store(addressed) else await versions.holder(
-            job.tenant_id, item)
-        if held is None:
-            first_set = job.backup_set_id
-            version = versions.row(job.tenant_id, item, first_set, parse_iso(job.at))
-        else:
-            first_set = held
-        hint = LatestContent(result.item_id, addressed.sha256, addressed.path, first_set)
+        new = await snapshots.store(addressed)
+        first_set = await VersionStore(storage).first_copy(
+            job.tenant_id, item, job.backup_set_id, parse_iso(job.at), new_content=new)
+        fresh = LatestContent(result.item_id, addressed.sha256, addressed.path, first_set)
     action = ItemAction.CAPTURED if first_set == job.backup_set_id else ItemAction.UNCHANGED
-    return Stored(item, RunItem(item_id=item.item_id, policy_type=policy_type,
-                                policy_id=result.item_id, display_name=item.display_name,
-                                action=action.value, warnings=warnings), hint, version)
+    return item, RunItem(item_id=item.item_id, policy_type=policy_type,
+                         policy_id=result.item_id, display_name=item.display_name,
+                         action=action.value, warnings=warnings), fresh
 
 
 def _failed(run_id: str, policy_type: str, result: FetchResult) -> RunItem:

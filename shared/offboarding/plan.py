@@ -117,8 +117,8 @@ def _under(tenant_id: str) -> str:
 OWNED: tuple[Owned, ...] = (
     Owned(SNAPSHOTS, BlobPrefix(lambda t: f"{t}/")),
     Owned(REPORTS, BlobPrefix(lambda t: f"{t}/")),
-    Owned(VERSIONS, PartitionPrefix(_under)),  # {tenant}|; first: {tenant}|{type}|{id}
-    Owned(LATEST, PartitionPrefix(_under)),  # {tenant}|; first layout: {tenant}|{type}
+    Owned(VERSIONS, PartitionPrefix(_under)),  # {tenant}|{type}|{policy id}
+    Owned(LATEST, PartitionPrefix(_under)),  # {tenant}|{type}
     Owned(BACKUP_ITEMS, PartitionsOf(SET_IDS)),
     Owned(RUN_ITEMS, PartitionsOf(RUN_IDS)),
     Owned(RESTORE_STEPS, PartitionsOf(RUN_IDS)),

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from shared.backups.latest import LATEST
 from shared.backups.sets import BackupSetStore
 from shared.backups.snapshots import SNAPSHOTS, blob_path
-from shared.backups.versions import VERSIONS, version_of
+from shared.backups.versions import VERSIONS
 from shared.platform import tables
 from shared.platform.keys import utc_now
 from shared.platform.storage import Storage, list_blob_states
@@ -98,7 +98,7 @@ async def _versions(storage: Storage, tenant_id: str, referenced: dict[str, str]
             if not set_id or await sets.get(tenant_id, set_id) is None:
                 gone.add(set_id)
     for row in rows:
-        policy_type, policy_id = version_of(row)
+        _, policy_type, policy_id = row["PartitionKey"].split("|", 2)
         path = blob_path(tenant_id, policy_type, policy_id, row["sha256"])
         set_id = str(row.get("backup_set_id") or "")
         if set_id not in gone:  # a version that stays keeps its blob too

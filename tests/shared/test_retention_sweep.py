@@ -14,7 +14,7 @@ from shared.backups.latest import LatestContent, LatestContentStore
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SNAPSHOTS, SnapshotStore
 from shared.backups.tenant_keys import KeyCache, TenantKeys
-from shared.backups.versions import VersionStore
+from shared.backups.versions import VERSIONS, VersionStore
 from shared.crypto.kek import LocalKek
 from shared.platform import tables
 from shared.platform.keys import iso
@@ -47,9 +47,10 @@ async def _backup(storage: Storage, snapshots: SnapshotStore, day: int,
     paths: dict[str, str] = {}
     items = []
     for policy_id, document in documents.items():
-        sha, path, _ = await snapshots.put(TENANT, TYPE, policy_id, document)
+        sha, path, new = await snapshots.put(TENANT, TYPE, policy_id, document)
         item = BackupItem(f"{TYPE}.{policy_id}", TYPE, policy_id, policy_id, sha, path)
-        first = await VersionStore(storage).first_copy(TENANT, item, set_id, at)
+        first = await VersionStore(storage).first_copy(TENANT, item, set_id, at,
+                                                       new_content=new)
         await LatestContentStore(storage).put_many(TENANT, [
             (TYPE, LatestContent(policy_id, sha, path, first))])
         items.append(item)
@@ -118,10 +119,10 @@ async def test_sweep_stopped_midway_is_finished_by_the_rerun_and_loses_nothing_r
     hints = (await LatestContentStore(storage).of_types(TENANT, [TYPE]))[TYPE]
     assert sorted(hints) == ["a", "b", "c"]
     assert [await _state(storage, new_paths[p]) for p in "abc"] == ["kept"] * 3
-    versions = await _versions(storage, "a")
+    versions = await tables.query_all(await storage.table(VERSIONS), f"{TENANT}|{TYPE}|a")
     assert [v["backup_set_id"] for v in versions] == [new]  # repointed: its set is gone
     for policy_id in "bc":
-        rows = await _versions(storage, policy_id)
+        rows = await tables.query_all(await storage.table(VERSIONS), f"{TENANT}|{TYPE}|{policy_id}")
         assert [v["backup_set_id"] for v in rows] == [new]  # the purged content's is gone
 
     # Stopped between marking and deleting, a backup stores b's old content again.
@@ -136,8 +137,3 @@ async def test_sweep_stopped_midway_is_finished_by_the_rerun_and_loses_nothing_r
     assert await snapshots.get(old_paths["b"]) == {"id": "b", "v": 1}
     assert await snapshots.get(new_paths["c"]) == {"id": "c", "v": 2}
     assert await _state(storage, old_paths["a"]) == "kept"
-
-
-async def _versions(storage, policy_id: str) -> list[dict]:
-    page = await VersionStore(storage).list(TENANT, TYPE, policy_id, top=100, continuation=None)
-    return page.value
