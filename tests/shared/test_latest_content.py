@@ -44,3 +44,15 @@ async def test_rows_of_the_first_layout_are_ignored(storage):
                                 "sha256": "s", "blob_path": "p", "backup_set_id": "b"})
 
     assert (await LatestContentStore(storage).of_types(TENANT, ["groups"]))["groups"] == {}
+
+
+async def test_more_types_than_one_filter_may_compare_are_read_in_several_queries(storage):
+    """Azure Storage allows 15 comparisons in a $filter (Azurite does not check), so 16 types
+    take three queries: every type's hints still come back, each under its own type."""
+    store = LatestContentStore(storage)
+    types = [f"type{n:02d}" for n in range(16)]
+    await store.put_many(TENANT, [(t, _hint(f"{t}-p")) for t in types])
+
+    known = await store.of_types(TENANT, types)
+
+    assert {t: list(rows) for t, rows in known.items()} == {t: [f"{t}-p"] for t in types}
