@@ -202,16 +202,13 @@ async def query_prefixes(table: TableClient, partition_key: str, prefixes: list[
 
 async def _query_prefixes(table: TableClient, partition_key: str, prefixes: list[str]
                           ) -> list[TableEntity]:
-    params: dict[str, Any] = {"pk": partition_key}
+    params: dict[str, Any] = {}
     ranges = []
     for n, prefix in enumerate(prefixes):
         params[f"lo{n}"], params[f"hi{n}"] = prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
         ranges.append(f"RowKey ge @lo{n} and RowKey lt @hi{n}")
-    # Spaces around the parentheses: the SDK reads an @name up to the next space.
-    query = f"PartitionKey eq @pk and ( {' or '.join(ranges)} )"
-    pager = table.query_entities(query, parameters=params)
-    with storage_errors(f"query {table.table_name}"):
-        return [entity async for entity in pager]
+    # One and-ed condition; spaces around the parentheses, as _filter says.
+    return await query_all(table, partition_key, f"( {' or '.join(ranges)} )", params)
 
 
 async def query_page(
