@@ -235,11 +235,7 @@ async def capture_type(payload: dict) -> dict:
     job = CaptureType.from_payload(payload)
     storage = get_storage()
     await require_own_set(storage, job.run_id, job.tenant_id, job.backup_set_id)
-    recorder = Recorder(storage, job, hints=True)
-    known = await LatestContentStore(storage).of_types(job.tenant_id, [job.policy_type])
-    outcome = await _capture_whole(storage, job, recorder, known[job.policy_type])
-    await recorder.flush()
-    return asdict(outcome)
+    return asdict((await _capture_all(storage, job, [job]))[0])
 
 
 @bp.activity_trigger(input_name="payload")
@@ -249,13 +245,21 @@ async def capture_types(payload: dict) -> dict:
     job = CaptureTypes.from_payload(payload)
     storage = get_storage()
     await require_own_set(storage, job.run_id, job.tenant_id, job.backup_set_id)
+    outcomes = await _capture_all(storage, job, [job.one(t) for t in job.policy_types])
+    return asdict(CapturedTypes(outcomes))
+
+
+async def _capture_all(storage: Storage, job: CaptureType | CaptureTypes,
+                       types: list[CaptureType]) -> list[CapturedType]:
+    """Capture each of ``types`` whole, at once, their rows through one :class:`Recorder`
+    and their latest contents read in one go."""
     recorder = Recorder(storage, job, hints=True)
-    known = await LatestContentStore(storage).of_types(job.tenant_id, list(job.policy_types))
+    known = await LatestContentStore(storage).of_types(job.tenant_id,
+                                                       [t.policy_type for t in types])
     outcomes = await asyncio.gather(*(
-        _capture_whole(storage, job.one(policy_type), recorder, known[policy_type])
-        for policy_type in job.policy_types))
+        _capture_whole(storage, one, recorder, known[one.policy_type]) for one in types))
     await recorder.flush()
-    return asdict(CapturedTypes(list(outcomes)))
+    return list(outcomes)
 
 
 async def _capture_whole(storage: Storage, job: CaptureType, recorder: Recorder,
