@@ -49,6 +49,8 @@ from shared.platform.errors import (
 
 log = logging.getLogger(__name__)
 
+READ_AHEAD_PAGES = 2  # list pages read, with their items, while the caller stores one
+
 
 @dataclass(frozen=True)
 class ItemRef:
@@ -122,9 +124,11 @@ async def find_by_display_name(tenant_id: str, type_key: str, name: str, *,
 async def read_collection(tenant_id: str, type_key: str, *,
                           client: GraphClient | None = None
                           ) -> AsyncIterator[list[FetchResult]]:
-    """Every object of the type, complete, one list page at a time (each id once). The next
-    list page is requested while the current page's item reads run. Raises a
-    :class:`GraphError` when the listing itself fails."""
+    """Every object of the type, complete, one list page at a time (each id once). Up to
+    READ_AHEAD_PAGES further pages are listed and their item reads run while the caller
+    handles the current page (a big type is a chain of list pages: waiting for the caller
+    at every step would add its storage writes to each page's Graph latency). Raises a
+    :class:`GraphError` when the listing itself fails, after the pages listed before it."""
     rtype = entry(type_key)
     client = client or get_graph_client()
     if rtype.singleton:  # the one object: its failure is the type's
@@ -140,24 +144,47 @@ async def read_collection(tenant_id: str, type_key: str, *,
     else:
         params = {"$select": rtype.list_select}
     pages = client.iter_pages(tenant_id, rtype.path, version=rtype.version, params=params)
-    seen: set[str] = set()
-    upcoming = asyncio.ensure_future(anext(pages, None))
+    # Each page's item reads, in list order; None ends the listing. The reader blocks once
+    # READ_AHEAD_PAGES pages wait for the caller, so memory stays bounded.
+    ahead: asyncio.Queue[asyncio.Future[list[FetchResult]] | None] = asyncio.Queue(
+        READ_AHEAD_PAGES)
+
+    async def read_ahead() -> None:
+        seen: set[str] = set()
+        try:
+            async for page in pages:
+                listed: dict[str, dict[str, Any]] = {}
+                for obj in page:  # a listing can repeat an id when objects change as it pages
+                    object_id = str(obj.get("id") or "")
+                    if object_id and object_id not in seen and rtype.captures(obj):
+                        seen.add(object_id)
+                        listed[object_id] = obj
+                step = asyncio.ensure_future(fetch_snapshots(
+                    tenant_id, rtype, list(listed), client=client, listed=listed))
+                try:
+                    await ahead.put(step)
+                except asyncio.CancelledError:  # the caller is gone: so is this page
+                    step.cancel()
+                    raise
+        except Exception as exc:  # the caller gets it after the pages listed before it
+            failed: asyncio.Future[list[FetchResult]] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            await ahead.put(failed)
+        await ahead.put(None)
+
+    reader = asyncio.ensure_future(read_ahead())
     try:
-        while (page := await upcoming) is not None:
-            upcoming = asyncio.ensure_future(anext(pages, None))
-            listed: dict[str, dict[str, Any]] = {}
-            for obj in page:  # a listing can repeat an id when objects change as it pages
-                object_id = str(obj.get("id") or "")
-                if object_id and object_id not in seen and rtype.captures(obj):
-                    seen.add(object_id)
-                    listed[object_id] = obj
-            yield await fetch_snapshots(tenant_id, rtype, list(listed), client=client,
-                                        listed=listed)
-    finally:
-        if not upcoming.done():  # the reader stopped early: let the read ahead wind down
-            upcoming.cancel()
-            with contextlib.suppress(asyncio.CancelledError, GraphError):
-                await upcoming
+        while (step := await ahead.get()) is not None:
+            yield await step
+    finally:  # the caller stopped early (or the listing failed): let the read ahead wind down
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        while not ahead.empty():
+            if (step := ahead.get_nowait()) is not None:
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await step
         await pages.aclose()
 
 

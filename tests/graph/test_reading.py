@@ -9,9 +9,12 @@ fraction of the requests. The simulator answers as Graph does where Graph is not
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from shared.graph import CATALOG, fetch_snapshots, list_items, read_collection
+from shared.graph.reading import READ_AHEAD_PAGES
 
 pytestmark = pytest.mark.anyio
 
@@ -84,3 +87,52 @@ async def test_read_collection_scripts_keep_their_body_and_assignments(client, t
         assert documents and all(d[body] for d in documents.values()), key
         assert any(d["assignments"] for d in documents.values()), key
 
+
+
+def _list_pages(graphsim, path: str) -> int:
+    return sum(1 for e in _graph_requests(graphsim) if e["path"] == path)
+
+
+async def _until(predicate, what: str) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_read_collection_reads_the_next_pages_while_the_caller_stores_one(
+        client, graphsim):
+    """A big type is a chain of list pages: the next pages, items included, are read while
+    the caller is busy with the current one — a bounded number of them, not the whole
+    type into memory."""
+    graphsim.reset(counts={"configurationPolicies": 200}, tenants=1)  # 8 list pages of 25
+    tenant = graphsim.tenant_ids[0]
+    path = "/beta/deviceManagement/configurationPolicies"
+    pages = read_collection(tenant, "configurationPolicies", client=client)
+    first = await anext(pages)  # the caller now holds this page and reads no further
+    assert len(first) == 25
+    ahead = READ_AHEAD_PAGES + 1  # queued for the caller, plus one waiting for room
+    await _until(lambda: _list_pages(graphsim, path) == 1 + ahead, "the pages read ahead")
+
+    def items() -> int:
+        return sum(1 for e in _graph_requests(graphsim) if e["path"].startswith(path + "/"))
+
+    await _until(lambda: items() == 25 * (1 + ahead), "their items read")
+    await asyncio.sleep(0.3)  # room for a reader that would not stop
+    assert _list_pages(graphsim, path) == 1 + ahead
+    rest = [r for page in [p async for p in pages] for r in page]
+    assert len(first) + len(rest) == 200
+    assert {r.item_id for r in first + rest} == {
+        o["id"] for o in graphsim.objects(tenant, "configurationPolicies")}
+    assert _list_pages(graphsim, path) == 8
+
+
+async def test_read_collection_stopped_early_leaves_nothing_running(client, graphsim):
+    graphsim.reset(counts={"configurationPolicies": 200}, tenants=1)
+    tenant = graphsim.tenant_ids[0]
+    before = asyncio.all_tasks()
+    pages = read_collection(tenant, "configurationPolicies", client=client)
+    await anext(pages)
+    await pages.aclose()
+    assert asyncio.all_tasks() - before == set()
