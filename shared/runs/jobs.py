@@ -29,10 +29,12 @@ from shared.runs.model import Run, RunStatus, RunType
 READ_BY_COLLECTION = "by_collection"
 # Types of one tenant a backup reads at once (a run parameter, so replays keep their own):
 # most types are a few objects, so their reads are round trips more than budget.
-TYPES_AT_ONCE = 8
+TYPES_AT_ONCE = 16
 # Types read in one activity (a run parameter too): an activity costs the engine about a
 # dozen storage operations and a replay whatever it reads, and most types hold a few objects.
-TYPES_PER_ACTIVITY = 4
+# Two activities of eight (56 types: seven activities) against four of four before: a
+# 1,038-object tenant 7.1-7.5 s -> 6.3 s, half the history per item; estates unchanged.
+TYPES_PER_ACTIVITY = 8
 # Finished read activities between two progress writes (a run parameter too; runs recorded
 # before TYPES_PER_ACTIVITY read one type per activity): with 56 types read one per activity,
 # one progress activity per type was a third of a backup's activities.
