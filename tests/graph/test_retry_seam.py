@@ -1,10 +1,11 @@
 """Retry and backoff policy through the transport seam (httpx.MockTransport): Retry-After in
 seconds and as an HTTP date, the cap, fail-fast statuses, POST safety, 401 refresh, paging
-origin checks, and ``$batch`` sub-requests retried by the same rules as single calls. The
-only tests here that do not talk to the simulator."""
+origin checks, ``$batch`` sub-requests retried by the same rules as single calls, and calls
+spread over connection pools. The only tests here that do not talk to the simulator."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import random
@@ -15,6 +16,7 @@ import pytest
 
 from shared.graph import RetryPolicy, build_graph_client
 from shared.graph.batch import BatchRequest, batch
+from shared.graph.client import GraphClient
 from shared.graph.retry import parse_retry_after
 from shared.platform.codes import ErrorCode
 from shared.platform.config import load_settings
@@ -283,3 +285,30 @@ async def test_batch_sub_request_past_the_deadline_fails_alone():
     assert results["a"].ok and results["c"].ok
     assert isinstance(results["b"].error, GraphDeadlineExceeded)
     assert results["b"].error.code == ErrorCode.GRAPH_DEADLINE_EXCEEDED and sends["b"] == 1
+
+
+async def test_each_call_takes_the_connection_pool_with_the_fewest_calls_in_flight():
+    """A client spreads its calls over a few pools (httpcore's per-request bookkeeping grows
+    with the square of one pool's size), so no pool queues while another sits idle."""
+    release = asyncio.Event()
+    served = {"a": 0, "b": 0}
+
+    def pool(name: str) -> httpx.AsyncClient:
+        async def handler(request: httpx.Request) -> httpx.Response:
+            served[name] += 1
+            await release.wait()
+            return httpx.Response(200, json={"value": []})
+        return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+    client = GraphClient(base_url="https://graph.test", tokens=StaticTokens(),
+                         http=[pool("a"), pool("b")], policy=RetryPolicy(),
+                         concurrency_per_tenant=8)
+    calls = [asyncio.ensure_future(client.get_json(TENANT, "/deviceManagement/intents"))
+             for _ in range(6)]
+    while sum(served.values()) < 6:
+        await asyncio.sleep(0.001)
+    assert served == {"a": 3, "b": 3}
+    release.set()
+    assert [await c for c in calls] == [{"value": []}] * 6
+    await client.aclose()
+    assert client.closed

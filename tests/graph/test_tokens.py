@@ -112,6 +112,6 @@ async def test_client_is_one_per_event_loop_and_closes(graphsim, tenants, monkey
         assert second is not first
         await close_graph_client()
         await close_graph_client()  # nothing left to close: a no-op
-        assert first._http.is_closed and second._http.is_closed
+        assert first.closed and second.closed
     finally:
         get_settings.cache_clear()
