@@ -10,6 +10,7 @@ never fails its batch. Inputs and outcomes: ``activities.contracts.snapshots``.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
@@ -297,10 +298,12 @@ async def read_type(job: ReadsType,
     state through this too (``activities.drift``)."""
     tally, listed, served = ItemTally(), 0, False
     try:
-        async for page in read_collection(job.tenant_id, job.policy_type):
-            served = True
-            listed += len(page)
-            tally = tally.plus(await on_page(page))
+        # closed at once if on_page raises: its pages read ahead stop spending the budget
+        async with contextlib.aclosing(read_collection(job.tenant_id, job.policy_type)) as pages:
+            async for page in pages:
+                served = True
+                listed += len(page)
+                tally = tally.plus(await on_page(page))
     except GraphError as exc:
         if _retryable(exc) and job.mode is TransientMode.RETURN_FOR_RETRY:
             return TypeRead(CapturedType(job.policy_type, retry_type=True), complete=False)

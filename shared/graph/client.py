@@ -16,6 +16,7 @@ while other tenants' calls go straight through.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json as jsonlib
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -96,6 +97,8 @@ class GraphClient:
         self._tokens = tokens
         self._pools = [_Pool(c) for c in ([http] if isinstance(http, httpx.AsyncClient)
                                            else http)]
+        if not self._pools:
+            raise ValueError("a Graph client needs at least one connection pool")
         self.policy = policy
         self._concurrency = max(1, concurrency_per_tenant)
         self.budget = budget  # requests and writes per window per tenant; None: unbounded
@@ -108,8 +111,9 @@ class GraphClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.http.aclose()
+        async with contextlib.AsyncExitStack() as stack:  # every pool, even if one fails
+            for pool in self._pools:
+                stack.push_async_callback(pool.http.aclose)
 
     @property
     def closed(self) -> bool:
@@ -316,15 +320,17 @@ def build_graph_client(settings: Settings | None = None, *,
     reads it when a client is built)."""
     settings = settings or get_settings()
     policy = policy or RetryPolicy()
-    pools = 1 if transport is not None else max(1, pools)
-    per_pool = max(1, -(-max_connections // pools))
+    pools = 1 if transport is not None else max(1, min(pools, max_connections))
+    sizes = [max_connections // pools + (n < max_connections % pools) for n in range(pools)]
+    # One TLS context for every pool: building one loads the CA bundle (SSL_CERT_FILE).
+    verify = httpx.create_ssl_context() if transport is None else True
     http = [httpx.AsyncClient(
-        transport=transport,
+        transport=transport, verify=verify,
         timeout=httpx.Timeout(policy.attempt_timeout_s, connect=policy.connect_timeout_s),
-        limits=httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool),
+        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
         headers={"Accept": "application/json"},
         follow_redirects=False,
-    ) for _ in range(pools)]
+    ) for size in sizes]
     return GraphClient(base_url=settings.graph_base_url,
                        tokens=tokens or get_token_provider(settings), http=http,
                        policy=policy, concurrency_per_tenant=concurrency_per_tenant,

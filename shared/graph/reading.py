@@ -27,7 +27,6 @@ again on its own, paged. Results are per item: one failed object never fails the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from shared.platform.errors import (
 
 log = logging.getLogger(__name__)
 
-READ_AHEAD_PAGES = 2  # list pages read, with their items, while the caller stores one
+READ_AHEAD_PAGES = 3  # list pages read, with their items, while the caller stores one
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ async def read_collection(tenant_id: str, type_key: str, *,
                           client: GraphClient | None = None
                           ) -> AsyncIterator[list[FetchResult]]:
     """Every object of the type, complete, one list page at a time (each id once). Up to
-    READ_AHEAD_PAGES further pages are listed and their item reads run while the caller
+    READ_AHEAD_PAGES further pages are listed, and their item reads run, while the caller
     handles the current page (a big type is a chain of list pages: waiting for the caller
     at every step would add its storage writes to each page's Graph latency). Raises a
     :class:`GraphError` when the listing itself fails, after the pages listed before it."""
@@ -144,48 +143,63 @@ async def read_collection(tenant_id: str, type_key: str, *,
     else:
         params = {"$select": rtype.list_select}
     pages = client.iter_pages(tenant_id, rtype.path, version=rtype.version, params=params)
-    # Each page's item reads, in list order; None ends the listing. The reader blocks once
-    # READ_AHEAD_PAGES pages wait for the caller, so memory stays bounded.
-    ahead: asyncio.Queue[asyncio.Future[list[FetchResult]] | None] = asyncio.Queue(
-        READ_AHEAD_PAGES)
+    # Each page's item reads, in list order; an exception ends the listing with its error,
+    # None ends it cleanly. A page is listed only once a slot is free (the caller frees one
+    # as it takes a page), so every started read is in the queue and memory stays bounded.
+    ahead: asyncio.Queue[asyncio.Task[list[FetchResult]] | Exception | None] = asyncio.Queue()
+    slots = asyncio.Semaphore(READ_AHEAD_PAGES)
 
     async def read_ahead() -> None:
         seen: set[str] = set()
         try:
-            async for page in pages:
+            while True:
+                await slots.acquire()
+                page = await anext(pages, None)
+                if page is None:
+                    break
                 listed: dict[str, dict[str, Any]] = {}
                 for obj in page:  # a listing can repeat an id when objects change as it pages
                     object_id = str(obj.get("id") or "")
                     if object_id and object_id not in seen and rtype.captures(obj):
                         seen.add(object_id)
                         listed[object_id] = obj
-                step = asyncio.ensure_future(fetch_snapshots(
-                    tenant_id, rtype, list(listed), client=client, listed=listed))
-                try:
-                    await ahead.put(step)
-                except asyncio.CancelledError:  # the caller is gone: so is this page
-                    step.cancel()
-                    raise
+                ahead.put_nowait(asyncio.ensure_future(fetch_snapshots(
+                    tenant_id, rtype, list(listed), client=client, listed=listed)))
         except Exception as exc:  # the caller gets it after the pages listed before it
-            failed: asyncio.Future[list[FetchResult]] = asyncio.get_running_loop().create_future()
-            failed.set_exception(exc)
-            await ahead.put(failed)
-        await ahead.put(None)
+            ahead.put_nowait(exc)
+            return
+        ahead.put_nowait(None)
 
     reader = asyncio.ensure_future(read_ahead())
     try:
         while (step := await ahead.get()) is not None:
+            slots.release()
+            if isinstance(step, Exception):
+                raise step
             yield await step
     finally:  # the caller stopped early (or the listing failed): let the read ahead wind down
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
-        while not ahead.empty():
-            if (step := ahead.get_nowait()) is not None:
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await step
+        await _stop(reader, ahead)
         await pages.aclose()
+
+
+async def _stop(reader: asyncio.Task[None],
+                ahead: asyncio.Queue[asyncio.Task[list[FetchResult]] | Exception | None]
+                ) -> None:
+    """Cancel the read ahead and wait until it and every page read it started have ended
+    (their results and errors are dropped: nobody asked for them). A cancellation of the
+    caller itself still propagates."""
+    reader.cancel()
+    await asyncio.wait([reader])
+    started = []
+    while not ahead.empty():
+        if isinstance(step := ahead.get_nowait(), asyncio.Task):
+            step.cancel()
+            started.append(step)
+    if started:
+        await asyncio.wait(started)
+    for step in started:
+        if not step.cancelled():
+            step.exception()  # retrieved: no "exception was never retrieved" warning
 
 
 async def fetch_snapshot(tenant_id: str, type_key: str, item_id: str, *,
