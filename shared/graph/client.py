@@ -3,9 +3,9 @@
 One :class:`GraphClient` wraps a few ``httpx.AsyncClient`` connection pools (connection
 reuse, explicit timeouts; each call takes the pool with the fewest calls in flight, since
 httpcore's bookkeeping per request grows with the square of a pool's connections and
-waiting requests) and belongs to the event loop that built it: :func:`get_graph_client` returns the
-current loop's client, :func:`close_graph_client` closes it. :func:`build_graph_client` is the
-only constructor and the transport seam (``transport=``).
+waiting requests) and belongs to the event loop that built it: :func:`get_graph_client`
+returns the current loop's client, :func:`close_graph_client` closes it.
+:func:`build_graph_client` is the only constructor and the transport seam (``transport=``).
 
 Per tenant, a semaphore bounds concurrent calls (one large tenant cannot take every
 connection) and a *gate* holds that tenant's calls back until a ``Retry-After`` has passed, so

@@ -49,6 +49,9 @@ from shared.platform.errors import (
 log = logging.getLogger(__name__)
 
 READ_AHEAD_PAGES = 3  # list pages read, with their items, while the caller stores one
+# What read_collection's reader hands on, in list order: a page's item reads, the listing's
+# error, or None at its end.
+_ReadAhead = asyncio.Queue["asyncio.Task[list[FetchResult]] | Exception | None"]
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ async def read_collection(tenant_id: str, type_key: str, *,
     # Each page's item reads, in list order; an exception ends the listing with its error,
     # None ends it cleanly. A page is listed only once a slot is free (the caller frees one
     # as it takes a page), so every started read is in the queue and memory stays bounded.
-    ahead: asyncio.Queue[asyncio.Task[list[FetchResult]] | Exception | None] = asyncio.Queue()
+    ahead: _ReadAhead = asyncio.Queue()
     slots = asyncio.Semaphore(READ_AHEAD_PAGES)
 
     async def read_ahead() -> None:
@@ -182,9 +185,7 @@ async def read_collection(tenant_id: str, type_key: str, *,
         await pages.aclose()
 
 
-async def _stop(reader: asyncio.Task[None],
-                ahead: asyncio.Queue[asyncio.Task[list[FetchResult]] | Exception | None]
-                ) -> None:
+async def _stop(reader: asyncio.Task[None], ahead: _ReadAhead) -> None:
     """Cancel the read ahead and wait until it and every page read it started have ended
     (their results and errors are dropped: nobody asked for them). A cancellation of the
     caller itself still propagates."""

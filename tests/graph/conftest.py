@@ -7,6 +7,7 @@ and throttling gates never leak between tests.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -93,3 +94,13 @@ async def loop_client(graphsim: GraphSimulator, monkeypatch: pytest.MonkeyPatch 
     finally:
         await close_graph_client()
         get_settings.cache_clear()
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    """Wait (polling) until ``predicate()`` holds; fail naming ``what`` after ``timeout_s``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.01)

@@ -15,6 +15,7 @@ import pytest
 
 from shared.graph import CATALOG, fetch_snapshots, list_items, read_collection
 from shared.graph.reading import READ_AHEAD_PAGES
+from tests.graph.conftest import until
 
 pytestmark = pytest.mark.anyio
 
@@ -88,18 +89,8 @@ async def test_read_collection_scripts_keep_their_body_and_assignments(client, t
         assert any(d["assignments"] for d in documents.values()), key
 
 
-
 def _list_pages(graphsim, path: str) -> int:
     return sum(1 for e in _graph_requests(graphsim) if e["path"] == path)
-
-
-async def _until(predicate, what: str, timeout_s: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.01)
 
 
 async def test_read_collection_reads_the_next_pages_while_the_caller_stores_one(
@@ -114,12 +105,12 @@ async def test_read_collection_reads_the_next_pages_while_the_caller_stores_one(
     first = await anext(pages)  # the caller now holds this page and reads no further
     assert len(first) == 25
     ahead = READ_AHEAD_PAGES
-    await _until(lambda: _list_pages(graphsim, path) == 1 + ahead, "the pages read ahead")
+    await until(lambda: _list_pages(graphsim, path) == 1 + ahead, "the pages read ahead")
 
     def items() -> int:
         return sum(1 for e in _graph_requests(graphsim) if e["path"].startswith(path + "/"))
 
-    await _until(lambda: items() == 25 * (1 + ahead), "their items read")
+    await until(lambda: items() == 25 * (1 + ahead), "their items read")
     await asyncio.sleep(0.3)  # room for a reader that would not stop
     assert _list_pages(graphsim, path) == 1 + ahead
     rest = [r for page in [p async for p in pages] for r in page]

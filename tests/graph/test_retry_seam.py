@@ -29,7 +29,7 @@ from shared.platform.errors import (
     GraphThrottled,
     GraphTransient,
 )
-from tests.graph.conftest import TEST_KEK
+from tests.graph.conftest import TEST_KEK, until
 
 pytestmark = pytest.mark.anyio
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -305,10 +305,7 @@ async def test_each_call_takes_the_connection_pool_with_the_fewest_calls_in_flig
                          concurrency_per_tenant=8)
     calls = [asyncio.ensure_future(client.get_json(TENANT, "/deviceManagement/intents"))
              for _ in range(6)]
-    for _ in range(5000):
-        if sum(served.values()) == 6:
-            break
-        await asyncio.sleep(0.001)
+    await until(lambda: sum(served.values()) == 6, "every call reaching a pool")
     assert served == {"a": 3, "b": 3}
     release.set()
     assert [await c for c in calls] == [{"value": []}] * 6
