@@ -11,7 +11,17 @@ import sys
 import threading
 from pathlib import Path
 
+from local.host.durable import DurableExtension
+from local.host.durable.storage import TaskHubStorage
+from local.host.durable.workers import (
+    WAKE_FD_FLAG,
+    WORKER_FLAG,
+    ActivityWorkers,
+    WorkerTag,
+    serve_wakeups,
+)
 from local.host.errors import HostStartError
+from local.host.extensions_registry import activity_worker_extensions, default_extensions
 from local.host.function_host import FunctionHost
 from local.host.startup import configure_logging, prepare_host
 from local.host.storage_probe import probe_storage
@@ -29,24 +39,61 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="folder with host.json and local.settings.json (default: cwd)")
     parser.add_argument("--no-storage-check", action="store_true",
                         help="skip the start-up storage reachability probe")
-    return parser.parse_args(argv)
+    parser.add_argument("--activity-workers", type=int, default=0, metavar="N",
+                        help="run Durable activities in N worker processes instead of this "
+                             "one (default 0: everything in one process)")
+    parser.add_argument(WORKER_FLAG, type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(WAKE_FD_FLAG, type=int, default=-1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.activity_workers < 0:
+        parser.error("--activity-workers must be 0 or more")
+    return args
 
 
-async def serve(host: FunctionHost, *, check_storage: bool = True) -> None:
+async def serve(host: FunctionHost, *, check_storage: bool = True,
+                workers: ActivityWorkers | None = None) -> None:
     """Start, print the summary, run until SIGINT/SIGTERM, stop gracefully."""
     if check_storage:
         await probe_storage(host.storage_connection)
     await host.start()
-    print("\n".join(host.summary_lines()), flush=True)
+    try:
+        if workers is not None:
+            await workers.start(_task_hub(host))
+        print("\n".join(host.summary_lines()), flush=True)
+        await _stop_on_signals().wait()
+    finally:
+        print("local.host: stopping", flush=True)
+        # Workers drain their activities while this process drains its own work.
+        await asyncio.gather(host.stop(), *([workers.stop()] if workers else []))
+
+
+async def serve_activity_worker(host: FunctionHost, number: int, wake_fd: int) -> None:
+    """An activity worker: run until SIGTERM/SIGINT or until the main process is gone."""
+    await host.start()
+    hub = _task_hub(host)
+    stopping = _stop_on_signals()
+    serve_wakeups(hub, wake_fd, stopping.set)
+    print(f"local.host: activity worker {number} (pid {os.getpid()}) takes the work items of "
+          f"{hub.workitems.queue_name}", flush=True)
+    try:
+        await stopping.wait()
+    finally:
+        await host.stop()
+
+
+def _task_hub(host: FunctionHost) -> TaskHubStorage:
+    """The started host's Durable task hub."""
+    durable = next(e for e in host.extensions if isinstance(e, DurableExtension))
+    assert durable.storage is not None, "the host has not started"
+    return durable.storage
+
+
+def _stop_on_signals() -> asyncio.Event:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    try:
-        await stopping.wait()
-    finally:
-        print("local.host: stopping", flush=True)
-        await host.stop()
+    return stopping
 
 
 def _exit_now_if_functions_still_run() -> None:
@@ -67,11 +114,23 @@ def _exit_now_if_functions_still_run() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    worker = args.activity_worker
     configure_logging(os.environ.get("PV_HOST_LOG_LEVEL", "INFO"))
+    if worker:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(WorkerTag(worker))
     try:
-        host = prepare_host(args.app, script_root=args.script_root, host=args.host,
-                            port=args.port)
-        asyncio.run(serve(host, check_storage=not args.no_storage_check))
+        if worker:
+            host = prepare_host(args.app, script_root=args.script_root, host=args.host,
+                                extensions=activity_worker_extensions(), listen=False)
+            asyncio.run(serve_activity_worker(host, worker, args.wake_fd))
+        else:
+            workers = args.activity_workers
+            host = prepare_host(args.app, script_root=args.script_root, host=args.host,
+                                port=args.port,
+                                extensions=default_extensions(activities=not workers))
+            pool = ActivityWorkers(workers, args.app, str(host.script_root)) if workers else None
+            asyncio.run(serve(host, check_storage=not args.no_storage_check, workers=pool))
         _exit_now_if_functions_still_run()
     except KeyboardInterrupt:
         return 130

@@ -9,6 +9,14 @@ from local.host.queue_trigger import QueueExtension
 from local.host.timer_trigger import TimerExtension
 
 
-def default_extensions() -> list[TriggerExtension]:
-    """Fresh extension instances (they hold per-run state)."""
-    return [HttpExtension(), TimerExtension(), QueueExtension(), DurableExtension()]
+def default_extensions(*, activities: bool = True) -> list[TriggerExtension]:
+    """Fresh extension instances (they hold per-run state). ``activities=False``: activities
+    are left to worker processes running :func:`activity_worker_extensions`."""
+    return [HttpExtension(), TimerExtension(), QueueExtension(),
+            DurableExtension(activities=activities)]
+
+
+def activity_worker_extensions() -> list[TriggerExtension]:
+    """What an activity worker runs: activity work items, nothing else (no HTTP routes, no
+    timers, no queue triggers, no orchestrations: those stay in the one main process)."""
+    return [DurableExtension(orchestrations=False)]

@@ -86,7 +86,9 @@ class FunctionHost:
         port: int = 7071,
         script_root: Path | None = None,
         shutdown_grace_seconds: float = 5.0,
+        listen: bool = True,
     ) -> None:
+        """``listen=False``: serve no HTTP at all (an activity worker)."""
         self.app = app
         self.functions: list[FunctionSpec] = discover_functions(app)
         self.extensions = list(extensions)
@@ -103,6 +105,7 @@ class FunctionHost:
         )
         self.base_url = ""
         self._bind = (host, port)
+        self._listen = listen
         self._grace = shutdown_grace_seconds
         self._executor = ThreadPoolExecutor(_default_threads(), thread_name_prefix="function")
         self._runner: web.AppRunner | None = None
@@ -207,6 +210,24 @@ class FunctionHost:
 
     async def start(self) -> None:
         """Bind the port, start extensions (in order), then serve HTTP."""
+        sock = self._bind_socket() if self._listen else None
+        try:
+            for extension in self.extensions:
+                await extension.start(self)
+                self._started.append(extension)
+            if sock is not None:
+                self._runner = web.AppRunner(
+                    self.web_app, access_log=None, shutdown_timeout=self._grace
+                )
+                await self._runner.setup()
+                await web.SockSite(self._runner, sock).start()
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            await self.stop()
+            raise
+
+    def _bind_socket(self) -> socket.socket:
         host, port = self._bind
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -219,19 +240,7 @@ class FunctionHost:
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         shown = f"[{shown}]" if ":" in shown else shown
         self.base_url = f"http://{shown}:{sock.getsockname()[1]}"
-        try:
-            for extension in self.extensions:
-                await extension.start(self)
-                self._started.append(extension)
-            self._runner = web.AppRunner(
-                self.web_app, access_log=None, shutdown_timeout=self._grace
-            )
-            await self._runner.setup()
-            await web.SockSite(self._runner, sock).start()
-        except BaseException:
-            sock.close()
-            await self.stop()
-            raise
+        return sock
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish (bounded), stop extensions."""

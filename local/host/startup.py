@@ -27,6 +27,7 @@ def prepare_host(
     extensions: Sequence[TriggerExtension] | None = None,
     environ: MutableMapping[str, str] | None = None,
     validate_config: bool = True,
+    listen: bool = True,
 ) -> FunctionHost:
     """Load local.settings.json into `environ` (default os.environ; existing keys win), read
     host.json, import the app, run its configuration check and build the host (not started).
@@ -47,6 +48,7 @@ def prepare_host(
         host=host,
         port=port if port is not None else (local.local_http_port or DEFAULT_PORT),
         script_root=root,
+        listen=listen,
     )
 
 

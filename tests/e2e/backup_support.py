@@ -120,7 +120,8 @@ class RuntimeProcess:
     the simulator and the given storage prefix (its own tables, queues, blobs and task hub,
     so nothing another test stored is visible to it)."""
 
-    def __init__(self, sim: GraphSimulator, connection: str, prefix: str, log: Path) -> None:
+    def __init__(self, sim: GraphSimulator, connection: str, prefix: str, log: Path,
+                 activity_workers: int = 0) -> None:
         self.prefix = prefix
         self.connection = connection
         self._sim = sim
@@ -130,7 +131,8 @@ class RuntimeProcess:
         env = {**os.environ, **stack_environment(sim, connection, prefix),
                "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "local.host", "--port", "0"], cwd=REPO, env=env,
+            [sys.executable, "-m", "local.host", "--port", "0",
+             "--activity-workers", str(activity_workers)], cwd=REPO, env=env,
             stdout=self._out, stderr=subprocess.STDOUT)
         self.base_url = wait_until(self._listening_url, 120, f"the runtime (see {log})")
 
@@ -141,6 +143,15 @@ class RuntimeProcess:
             f.seek(self._start)
             match = re.search(r"listening on (\S+)", f.read().decode(errors="replace"))
         return match.group(1).rstrip("/") if match else None
+
+    def pids(self) -> list[int]:
+        """The runtime's process and its activity workers (its child processes)."""
+        pid = self.proc.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return [pid, *map(int, children)]
 
     def client(self, oid: str, roles: list[str] | None = None) -> PolicyVaultClient:
         """An API client acting as ``oid`` (a Platform.Admin unless ``roles`` say otherwise)."""

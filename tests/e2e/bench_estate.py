@@ -69,10 +69,13 @@ def _load() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 1)[0]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (``/proc/{pid}/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU time of processes ``pids`` so far (``/proc/{pid}/stat``)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -93,7 +96,8 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
         stack.enter_context(patched_environ({
             "PV_GRAPH_REQUESTS_PER_20S": str(max(1, round(APP_REQUESTS * args.scale))),
             "PV_GRAPH_WRITES_PER_20S": str(max(1, round(APP_WRITES * args.scale)))}))
-        runtime = RuntimeProcess(sim, connection, prefix, workdir / f"runtime-{tenants}.log")
+        runtime = RuntimeProcess(sim, connection, prefix, workdir / f"runtime-{tenants}.log",
+                                 activity_workers=args.activity_workers)
         stack.callback(runtime.stop)
         items = sum(len(estate(sim, t)) for t in sim.tenant_ids)
         token = sim.mint_token(oid="bench", roles=["Platform.Admin"], audience=API_AUDIENCE)
@@ -102,7 +106,7 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
             api.register_tenant(tenant_id, f"Customer {n + 1}")
         sim.reset()  # fresh buckets, log and stats: registration made no Graph calls anyway
         load_before = _load()
-        cpu_before = cpu_seconds(runtime.proc.pid)
+        cpu_before = cpu_seconds(*runtime.pids())
 
         started = time.monotonic()
         responses = [api.backup(t) for t in sim.tenant_ids]
@@ -110,12 +114,12 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
         wall = time.monotonic() - started
         if args.job == "drift_check":  # the backups are the baselines; now the checks
             sim.clear_requests()
-            cpu_before = cpu_seconds(runtime.proc.pid)
+            cpu_before = cpu_seconds(*runtime.pids())
             started = time.monotonic()
             responses = [api.drift_check(t) for t in sim.tenant_ids]
             runs = [api.wait(r, timeout=args.timeout, poll_s=0.2) for r in responses]
             wall = time.monotonic() - started
-        cpu = cpu_seconds(runtime.proc.pid) - cpu_before
+        cpu = cpu_seconds(*runtime.pids()) - cpu_before
 
         log = sim.requests()
         graph = [e for e in log if e["kind"] == "graph"]
@@ -136,7 +140,7 @@ def run_step(tenants: int, args: argparse.Namespace, connection: str, workdir: P
             round_trips=sum(1 for e in log if e["kind"] in ("graph", "batch")
                             and not e.get("batch")),
             history=history_events(connection, prefix, ""),
-            peak_rss_mb=_peak_rss_mb(runtime.proc.pid), cpu_s=cpu, statuses=statuses,
+            peak_rss_mb=sum(map(_peak_rss_mb, runtime.pids())), cpu_s=cpu, statuses=statuses,
             load=(load_before, _load()))
 
 
@@ -177,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default=None,
                         help="tenant counts to run, comma-separated (default: 1,T/2,T)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--activity-workers", type=int, default=0,
+                        help="the runtime's activity worker processes (local.host)")
     parser.add_argument("--timeout", type=float, default=600.0, help="per run")
     parser.add_argument("--job", choices=("backup", "drift_check"), default="backup",
                         help="drift_check: measure drift checks against a backup made first")

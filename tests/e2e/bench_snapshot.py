@@ -86,6 +86,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--captures", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--activity-workers", type=int, default=0,
+                        help="the runtime's activity worker processes (local.host)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="pv-bench-snapshot-"))
@@ -94,7 +96,7 @@ def main() -> None:
             running_azurite()).connection_string
         sim = stack.enter_context(GraphSimulator(tenants=3, seed=1))
         runtime = RuntimeProcess(sim, connection, "bench" + uuid.uuid4().hex[:8],
-                                 workdir / "runtime.log")
+                                 workdir / "runtime.log", args.activity_workers)
         stack.callback(runtime.stop)
         admin = stack.enter_context(runtime.client("bench-admin"))
         targets = []

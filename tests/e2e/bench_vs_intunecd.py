@@ -79,10 +79,10 @@ def _graph_counts(sim: GraphSimulator) -> tuple[int, int]:
 
 
 def run_policyvault(sim: GraphSimulator, connection: str, workdir: Path,
-                    timeout: float) -> Measure:
+                    timeout: float, activity_workers: int = 0) -> Measure:
     objects = sum(len(estate(sim, t)) for t in sim.tenant_ids)
     runtime = RuntimeProcess(sim, connection, "vs" + uuid.uuid4().hex[:8],
-                             workdir / "policyvault-runtime.log")
+                             workdir / "policyvault-runtime.log", activity_workers)
     try:
         with runtime.client("bench") as api:
             for n, tenant_id in enumerate(sim.tenant_ids):
@@ -129,7 +129,7 @@ def scenario(name: str, tenants: int, objects: int, args: argparse.Namespace,
                         limits=limits, counts=counts_for(args.mix, objects)) as sim:
         here = workdir / name
         here.mkdir()
-        pv = run_policyvault(sim, connection, here, args.timeout)
+        pv = run_policyvault(sim, connection, here, args.timeout, args.activity_workers)
         icd = run_intunecd(sim, here, args.timeout)
     return [pv, icd]
 
@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                         default="settings-catalog")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900.0, help="per run")
+    parser.add_argument("--activity-workers", type=int, default=0,
+                        help="the runtime's activity worker processes (local.host)")
     args = parser.parse_args(argv)
     try:
         import IntuneCD  # noqa: F401

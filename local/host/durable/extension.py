@@ -22,6 +22,7 @@ import json
 import logging
 import secrets
 import weakref
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import quote
 
@@ -108,15 +109,25 @@ async def _release_sdk_session() -> None:
 class DurableExtension:
     """Durable Task engine + client API for one function app."""
 
-    trigger_types = frozenset({"orchestrationTrigger", "activityTrigger"})
-    input_binding_types = frozenset({"durableClient"})
-
     def __init__(self, *, visibility_timeout: float = 30.0, partitions: int | None = None,
                  max_concurrent_activities: int | None = None,
                  max_concurrent_orchestrations: int | None = None,
-                 system_key: str | None = None) -> None:
+                 system_key: str | None = None, orchestrations: bool = True,
+                 activities: bool = True) -> None:
         """`visibility_timeout` bounds how long a killed process's messages stay hidden;
-        the other arguments override host.json (benchmarks, tests)."""
+        the `max_…` and `partitions` arguments override host.json (benchmarks, tests).
+
+        `orchestrations=False` makes an activity worker: it only takes activity work items
+        (a competing consumer of the work-item queue, like a scaled-out instance on Azure)
+        and serves no client API. `activities=False` leaves activities to such workers."""
+        if not (orchestrations or activities):
+            raise ValueError("a DurableExtension must run orchestrations, activities or both")
+        self.runs_orchestrations = orchestrations
+        self.runs_activities = activities
+        self.trigger_types = frozenset(
+            (["orchestrationTrigger"] if orchestrations else [])
+            + ["activityTrigger"])  # claimed even when left to workers: they are served
+        self.input_binding_types = frozenset(["durableClient"] if orchestrations else [])
         self.system_key = system_key or ""
         self.rpc_base_url = ""
         self._rpc_runner: web.AppRunner | None = None
@@ -129,7 +140,8 @@ class DurableExtension:
         self.orchestrations: OrchestrationDispatcher | None = None
         self.activities: ActivityDispatcher | None = None
         self.ops: DurableClientOps | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._renewers: list[asyncio.Task[None]] = []
+        self._pollers: list[asyncio.Task[None]] = []
 
     async def start(self, host: Any) -> None:
         self.host = host
@@ -140,24 +152,31 @@ class DurableExtension:
         self.storage = TaskHubStorage(host.storage_connection, self.names)
         await self.storage.create()
         orchestrators, activities = self._registry(host)
-        control = Leases(self.storage, self._visibility)
-        work = Leases(self.storage, self._visibility)
-        self.orchestrations = OrchestrationDispatcher(
-            self.storage, control, orchestrators, host.invoke, settings["orchestrations"])
-        self.activities = ActivityDispatcher(self.storage, work, activities, host.invoke,
-                                             settings["activities"])
-        self.ops = DurableClientOps(self.storage, self.orchestrations, set(orchestrators))
-        settings_of = getattr(host, "settings", None) or {}
-        self.system_key = (self.system_key or settings_of.get(KEY_SETTING)
-                           or secrets.token_urlsafe(32))
-        host.web_app.add_routes(routes(self.ops, self._links, key=self.system_key))
-        await self._serve_rpc()
-        recovered = await self.orchestrations.recover()
-        if recovered:
-            log.info("durable: re-sent the outbox of %d instance(s)", recovered)
-        loops = [control.renew_forever(), work.renew_forever(), self.activities.poll(),
-                 *(self.orchestrations.poll(p) for p in range(self.names.partitions))]
-        self._tasks = [asyncio.ensure_future(c) for c in loops]
+        renewers: list[Coroutine[Any, Any, None]] = []
+        pollers: list[Coroutine[Any, Any, None]] = []
+        if self.runs_activities:
+            work = Leases(self.storage, self._visibility)
+            self.activities = ActivityDispatcher(self.storage, work, activities, host.invoke,
+                                                 settings["activities"])
+            renewers.append(work.renew_forever())
+            pollers.append(self.activities.poll())
+        if self.runs_orchestrations:
+            control = Leases(self.storage, self._visibility)
+            self.orchestrations = OrchestrationDispatcher(
+                self.storage, control, orchestrators, host.invoke, settings["orchestrations"])
+            self.ops = DurableClientOps(self.storage, self.orchestrations, set(orchestrators))
+            settings_of = getattr(host, "settings", None) or {}
+            self.system_key = (self.system_key or settings_of.get(KEY_SETTING)
+                               or secrets.token_urlsafe(32))
+            host.web_app.add_routes(routes(self.ops, self._links, key=self.system_key))
+            await self._serve_rpc()
+            recovered = await self.orchestrations.recover()
+            if recovered:
+                log.info("durable: re-sent the outbox of %d instance(s)", recovered)
+            renewers.append(control.renew_forever())
+            pollers += [self.orchestrations.poll(p) for p in range(self.names.partitions)]
+        self._renewers = [asyncio.ensure_future(c) for c in renewers]
+        self._pollers = [asyncio.ensure_future(c) for c in pollers]
 
     async def _serve_rpc(self) -> None:
         """The SDK's keyless listener, on loopback only (ephemeral port: several hosts may
@@ -192,24 +211,29 @@ class DurableExtension:
     async def stop(self) -> None:
         """Stop polling, let running episodes and activities finish (bounded), then make every
         message still held visible again so the next process resumes at once."""
-        if self.orchestrations is None or self.activities is None or self.storage is None:
+        if self.storage is None:
             return
-        self.orchestrations.stopping = self.activities.stopping = True
+        dispatchers = [d for d in (self.orchestrations, self.activities) if d is not None]
+        for dispatcher in dispatchers:
+            dispatcher.stopping = True
         if self._rpc_runner is not None:
             runner, self._rpc_runner = self._rpc_runner, None
             await runner.cleanup()
-        self.activities.freed.set()
-        for task in self._tasks[2:]:
+        for task in self._pollers:  # lease renewal goes on while running work finishes
             task.cancel()
-        await self.activities.drain(timeout=20)
-        if self.orchestrations.tasks:
-            await asyncio.wait(list(self.orchestrations.tasks), timeout=20)
-        await self.orchestrations.clear_dirty()
-        await self.orchestrations.leases.release_all()
-        await self.activities.leases.release_all()
-        for task in self._tasks:
+        if self.activities is not None:
+            self.activities.freed.set()
+            await self.activities.drain(timeout=20)
+        if self.orchestrations is not None:
+            if self.orchestrations.tasks:
+                await asyncio.wait(list(self.orchestrations.tasks), timeout=20)
+            await self.orchestrations.clear_dirty()
+        for dispatcher in dispatchers:
+            await dispatcher.leases.release_all()
+        tasks = self._pollers + self._renewers
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.storage.close()
@@ -251,4 +275,7 @@ class DurableExtension:
                                 self.system_key)
 
     def describe(self, trigger: dict[str, Any]) -> str:
-        return str(trigger.get("type"))
+        kind = str(trigger.get("type"))
+        if kind == "activityTrigger" and not self.runs_activities:
+            return f"{kind} (in activity workers)"
+        return kind

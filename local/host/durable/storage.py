@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -58,9 +58,16 @@ class TaskHubStorage:
         self.transactions = 0  # storage requests issued (benchmark figure)
         # set when this process sends to a queue, so its idle poller looks at once
         self.wakeups: dict[str, asyncio.Event] = {}
+        # told of each send that is visible at once: other processes polling the queue
+        self.sent_hooks: list[Callable[[QueueClient], None]] = []
 
     def wakeup(self, queue: QueueClient) -> asyncio.Event:
         return self.wakeups.setdefault(queue.queue_name, asyncio.Event())
+
+    def wake(self, queues: Sequence[QueueClient]) -> None:
+        """Another process sent to these queues: their idle pollers look at once."""
+        for queue in queues:
+            self.wakeup(queue).set()
 
     async def create(self) -> None:
         """Create every table, queue and container (idempotent)."""
@@ -168,6 +175,8 @@ class TaskHubStorage:
                                  visibility_timeout=max(0, int(delay)) or None)
         if int(delay) <= 0:
             self.wakeup(queue).set()
+            for hook in self.sent_hooks:
+                hook(queue)
 
     async def send_many(self, items: Sequence[tuple[QueueClient, Message, float]],
                         concurrency: int = 48) -> None:

@@ -7,6 +7,8 @@ app, so every call goes through the real SDK and the local runtime's client API.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +49,14 @@ async def http_raise(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @app.activity_trigger(input_name="value")
 def double(value: int) -> int:
     return value * 2
+
+
+@app.activity_trigger(input_name="pause")
+def process_id(pause: float) -> int:
+    """Which process ran this activity (the activity-worker tests)."""
+    time.sleep(pause)
+    logging.getLogger("conformance").info("process_id ran")
+    return os.getpid()
 
 
 @app.activity_trigger(input_name="item")
@@ -212,6 +222,15 @@ def crash_workload(context: df.DurableOrchestrationContext):
     sub = yield context.call_sub_orchestrator(child, 7)
     yield context.create_timer(context.current_utc_datetime + timedelta(milliseconds=300))
     return {"fan_sum": sum(fanned), "chain": chain, "sub": sub["doubled"]}
+
+
+@app.orchestration_trigger(context_name="context")
+def where_activities_run(context: df.DurableOrchestrationContext):
+    """Fan out ``count`` activities that each return their process id."""
+    job = context.get_input()
+    pids = yield context.task_all([context.call_activity(process_id, job["pause"])
+                                   for _ in range(job["count"])])
+    return pids
 
 
 @app.orchestration_trigger(context_name="context")
