@@ -4,6 +4,7 @@ process that a test may kill -9."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -164,8 +165,12 @@ class RuntimeProcess:
         return rows(self.connection, self.prefix + table, partition)
 
     def kill(self) -> None:
-        """SIGKILL: no drain, no clean-up — held messages reappear after their timeout."""
-        self.proc.send_signal(signal.SIGKILL)
+        """SIGKILL, activity workers included (the instance dies): no drain, no clean-up —
+        held messages reappear after their timeout."""
+        pids = self.pids()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.proc.wait(30)
 
     def stop(self) -> None:

@@ -71,8 +71,9 @@ class Chaos:
     """One simulator and Azurite for every trial; a runtime child process per life."""
 
     def __init__(self, sim: GraphSimulator, connection: str, log_dir: Path,
-                 rng: random.Random) -> None:
+                 rng: random.Random, activity_workers: int = 0) -> None:
         self.sim, self.connection, self.log_dir, self.rng = sim, connection, log_dir, rng
+        self.activity_workers = activity_workers
         self.oid = "chaos-" + uuid.uuid4().hex[:8]
 
     # ---- one trial ----------------------------------------------------------------------
@@ -84,7 +85,7 @@ class Chaos:
         prefix = f"c{n}" + uuid.uuid4().hex[:8]
         log = self.log_dir / f"trial-{n}-{kind}.log"
         tenant_id = self.sim.tenant_ids[n % len(self.sim.tenant_ids)]
-        runtime = RuntimeProcess(self.sim, self.connection, prefix, log)
+        runtime = self._runtime(prefix, log)
         try:
             with self._api(runtime) as api:
                 api.register_tenant(tenant_id, f"Chaos customer {n}")
@@ -129,7 +130,10 @@ class Chaos:
         runtime.kill()
         result.kills += 1
         result.late_kills += finished
-        return RuntimeProcess(self.sim, self.connection, prefix, log)
+        return self._runtime(prefix, log)
+
+    def _runtime(self, prefix: str, log: Path) -> RuntimeProcess:
+        return RuntimeProcess(self.sim, self.connection, prefix, log, self.activity_workers)
 
     def _api(self, runtime: RuntimeProcess) -> PolicyVaultClient:
         return runtime.client(self.oid)
@@ -249,8 +253,9 @@ class Chaos:
 
 
 def run_trials(sim: GraphSimulator, connection: str, trials: int, seed: int,
-               log_dir: Path, kinds: tuple[str, ...] = KINDS) -> list[Trial]:
-    chaos = Chaos(sim, connection, log_dir, random.Random(seed))
+               log_dir: Path, kinds: tuple[str, ...] = KINDS,
+               activity_workers: int = 0) -> list[Trial]:
+    chaos = Chaos(sim, connection, log_dir, random.Random(seed), activity_workers)
     results = []
     for n in range(trials):
         result = chaos.trial(kinds[n % len(kinds)], n)
@@ -278,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--activity-workers", type=int, default=0,
+                        help="the runtime's activity worker processes (local.host); a kill "
+                             "takes them too")
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     from local.azurite import running_azurite
@@ -285,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="pv-chaos-") as work, \
             running_azurite() as azurite, GraphSimulator(tenants=3, seed=args.seed) as sim:
         results = run_trials(sim, azurite.connection_string, args.trials, args.seed,
-                             Path(work), kinds)
+                             Path(work), kinds, args.activity_workers)
     print(summary(results))
     return 0 if all(r.ok for r in results) else 1
 
