@@ -35,7 +35,9 @@ async def _burst(client, tenant: str, ids: list[str], count: int) -> list[int]:
 @pytest.mark.parametrize("budgeted", [True, False])
 async def test_budget_burst_beyond_the_bucket_is_spread_without_429s(
         make_client, settings, graphsim, tenants, budgeted):
-    budget = GraphBudget(requests=20, writes=5, window_s=2.0) if budgeted else None
+    # 10% under Graph's 20: the two buckets run on two clocks, and a loaded machine delays
+    # the first requests, so a budget of exactly the limit can meet one 429 at a refill edge.
+    budget = GraphBudget(requests=18, writes=5, window_s=2.0) if budgeted else None
     client = make_client(PATIENT, settings_=replace(settings, graph_budget=budget))
     ids = [r.id for r in await list_items(tenants[0], "deviceConfigurations", client=client)]
     graphsim.set_limits(LIMITS)
