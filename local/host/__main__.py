@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             handler.addFilter(WorkerTag(worker))
     try:
         if worker:
-            host = prepare_host(args.app, script_root=args.script_root, host=args.host,
+            host = prepare_host(args.app, script_root=args.script_root,
                                 extensions=activity_worker_extensions(), listen=False)
             asyncio.run(serve_activity_worker(host, worker, args.wake_fd))
         else:

@@ -4,6 +4,7 @@ process that a test may kill -9."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -114,6 +115,12 @@ def private_runtime(sim: GraphSimulator, connection: str, log_dir: Path
 def register_tenants(client: PolicyVaultClient, sim: GraphSimulator) -> None:
     for n, tenant_id in enumerate(sim.tenant_ids):
         client.register_tenant(tenant_id, f"Customer {n + 1}")
+
+
+def add_activity_workers_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """A benchmark's ``--activity-workers N``: passed on to ``python -m local.host``."""
+    parser.add_argument("--activity-workers", type=int, default=0,
+                        help=f"the runtime's activity worker processes (local.host){note}")
 
 
 class RuntimeProcess:

@@ -40,7 +40,12 @@ from local.azurite import running_azurite
 from local.graphsim import GraphSimulator, Limits
 from local.graphsim.seed import policy_counts
 from local.stack import API_AUDIENCE, patched_environ
-from tests.e2e.backup_support import RuntimeProcess, estate, history_events
+from tests.e2e.backup_support import (
+    RuntimeProcess,
+    add_activity_workers_argument,
+    estate,
+    history_events,
+)
 
 APP_REQUESTS, APP_WRITES, WINDOW_S = 1000, 100, 20.0  # Intune, per app per tenant per 20 s
 
@@ -181,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default=None,
                         help="tenant counts to run, comma-separated (default: 1,T/2,T)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--activity-workers", type=int, default=0,
-                        help="the runtime's activity worker processes (local.host)")
+    add_activity_workers_argument(parser)
     parser.add_argument("--timeout", type=float, default=600.0, help="per run")
     parser.add_argument("--job", choices=("backup", "drift_check"), default="backup",
                         help="drift_check: measure drift checks against a backup made first")

@@ -30,7 +30,7 @@ from local.api_client import PolicyVaultClient
 from local.azurite import running_azurite
 from local.graphsim import GraphSimulator
 from local.stack import API_AUDIENCE
-from tests.e2e.backup_support import RuntimeProcess
+from tests.e2e.backup_support import RuntimeProcess, add_activity_workers_argument
 
 TARGET_TYPE = "configurationPolicies"
 
@@ -86,8 +86,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--captures", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=100.0)
-    parser.add_argument("--activity-workers", type=int, default=0,
-                        help="the runtime's activity worker processes (local.host)")
+    add_activity_workers_argument(parser)
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="pv-bench-snapshot-"))

@@ -43,7 +43,7 @@ from pathlib import Path
 from local.azurite import running_azurite
 from local.graphsim import GraphSimulator, Limits
 from local.graphsim.seed import policy_counts
-from tests.e2e.backup_support import REPO, RuntimeProcess, estate
+from tests.e2e.backup_support import REPO, RuntimeProcess, add_activity_workers_argument, estate
 
 # Per 95 objects: the settings-catalog-heavy tenant of real exports the issue measured.
 SETTINGS_CATALOG_MIX = {"configurationPolicies": 78, "deviceConfigurations": 6,
@@ -159,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                         default="settings-catalog")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900.0, help="per run")
-    parser.add_argument("--activity-workers", type=int, default=0,
-                        help="the runtime's activity worker processes (local.host)")
+    add_activity_workers_argument(parser)
     args = parser.parse_args(argv)
     try:
         import IntuneCD  # noqa: F401

@@ -43,7 +43,12 @@ from local.api_client import PolicyVaultClient
 from local.graphsim import GraphSimulator
 from local.graphsim.throttle import Limits
 from shared.platform.storage import expand_connection_string
-from tests.e2e.backup_support import RuntimeProcess, estate, wait_until
+from tests.e2e.backup_support import (
+    RuntimeProcess,
+    add_activity_workers_argument,
+    estate,
+    wait_until,
+)
 from tests.e2e.restore_support import live
 from tests.e2e.test_safety import _leaks
 
@@ -283,9 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--kinds", default=",".join(KINDS))
-    parser.add_argument("--activity-workers", type=int, default=0,
-                        help="the runtime's activity worker processes (local.host); a kill "
-                             "takes them too")
+    add_activity_workers_argument(parser, "; a kill takes them too")
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     from local.azurite import running_azurite

@@ -65,7 +65,8 @@ class TaskHubStorage:
         return self.wakeups.setdefault(queue.queue_name, asyncio.Event())
 
     def wake(self, queues: Sequence[QueueClient]) -> None:
-        """Another process sent to these queues: their idle pollers look at once."""
+        """Something was sent to these queues (by this process or another): their idle
+        pollers look at once."""
         for queue in queues:
             self.wakeup(queue).set()
 
@@ -174,7 +175,7 @@ class TaskHubStorage:
         await queue.send_message(await self.encode(message), time_to_live=-1,
                                  visibility_timeout=max(0, int(delay)) or None)
         if int(delay) <= 0:
-            self.wakeup(queue).set()
+            self.wake([queue])
             for hook in self.sent_hooks:
                 hook(queue)
 

@@ -198,10 +198,6 @@ class ActivityWorkers:
         for worker in self._workers:
             self._retire(worker)
 
-    @property
-    def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers if w.process is not None]
-
 
 def _wait_all(processes: Sequence[subprocess.Popen[bytes]], timeout: float) -> None:
     deadline = time.monotonic() + timeout
