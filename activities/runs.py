@@ -28,16 +28,20 @@ log = logging.getLogger(__name__)
 @bp.activity_trigger(input_name="payload")
 async def start_run(payload: dict) -> dict:
     """Mark the run running and notify; returns the run's parameters for the orchestrator."""
-    step = StartRun.from_payload(payload)
+    return asdict(await begin_run(StartRun.from_payload(payload)))
+
+
+async def begin_run(step: StartRun) -> StartedRun:
+    """What :func:`start_run` does (a capture's one activity does it too)."""
     storage = get_storage()
     run = await RunStore(storage).update(
         step.tenant_id, step.run_id, status=RunStatus.RUNNING.value, started_at=step.at,
     )
     if run.status == RunStatus.RUNNING.value:
         await _notify(run, step.at)
-    return asdict(StartedRun(status=run.status, parameters=run.parameters,
-                             backup_set_id=run.backup_set_id, dry_run=run.dry_run,
-                             requested_by=run.requested_by, counts=asdict(run.counts)))
+    return StartedRun(status=run.status, parameters=run.parameters,
+                      backup_set_id=run.backup_set_id, dry_run=run.dry_run,
+                      requested_by=run.requested_by, counts=asdict(run.counts))
 
 
 @bp.activity_trigger(input_name="payload")
@@ -52,7 +56,11 @@ async def finish_run(payload: dict) -> dict:
     """Count the item rows, settle the final status and warnings (``Outcome``), write the
     backup set (if the run made one), and notify. ``error`` overrides the status with
     ``failed`` (the run could not go on)."""
-    step = FinishRun.from_payload(payload)
+    return asdict(await settle_run(FinishRun.from_payload(payload)))
+
+
+async def settle_run(step: FinishRun) -> FinishedRun:
+    """What :func:`finish_run` does (a capture's one activity does it too)."""
     storage = get_storage()
     runs = RunStore(storage)
     tenant_id, run_id, at = step.tenant_id, step.run_id, step.at
@@ -81,7 +89,7 @@ async def finish_run(payload: dict) -> dict:
                                 counts=asdict(counts), error=error, warnings=outcome.warnings)
         await _notify(run, at)
     log.info("run %s finished %s (%s)", run_id, run.status, counts)
-    return asdict(FinishedRun(status=run.status, counts=run.counts))
+    return FinishedRun(status=run.status, counts=run.counts)
 
 
 async def _notify(run: Run, at: str) -> None:

@@ -18,11 +18,13 @@ from typing import Any, Protocol, TypeVar
 
 from activities.blueprint import ActivityBlueprint
 from activities.capture_rows import Recorder, record_rows
+from activities.contracts.runs import FinishRun, StartRun
 from activities.contracts.snapshots import (
     CapturedBatch,
     CapturedType,
     CapturedTypes,
     CapturePolicies,
+    CaptureRun,
     CaptureType,
     CaptureTypes,
     Listing,
@@ -32,6 +34,7 @@ from activities.contracts.snapshots import (
     TransientMode,
     TypeListing,
 )
+from activities.runs import begin_run, settle_run
 from shared.backups.latest import LatestContent, LatestContentStore
 from shared.backups.sets import BackupItem
 from shared.backups.snapshots import SnapshotStore
@@ -55,7 +58,7 @@ from shared.platform.errors import (
     GraphNotFound,
     GraphTransient,
 )
-from shared.platform.keys import parse_iso
+from shared.platform.keys import iso, parse_iso, utc_now
 from shared.platform.storage import Storage, get_storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
 from shared.runs.scope import require_own_set
@@ -208,7 +211,10 @@ async def capture_policies(payload: dict) -> dict:
     groups for a later batch — one bad item never holds back its batch-mates;
     ``RECORD_FAILED`` (a backup's last try) records them as failed with their codes.
     """
-    job = CapturePolicies.from_payload(payload)
+    return asdict(await _capture_batch(CapturePolicies.from_payload(payload)))
+
+
+async def _capture_batch(job: CapturePolicies) -> CapturedBatch:
     await require_own_set(get_storage(), job.run_id, job.tenant_id, job.backup_set_id)
     fetched = await asyncio.gather(*(
         _fetch_group(job.tenant_id, g, per_item=job.mode is not TransientMode.RAISE)
@@ -221,8 +227,28 @@ async def capture_policies(payload: dict) -> dict:
     retry: dict[str, list[str]] = {}
     for policy_type, item_id in later:
         retry.setdefault(policy_type, []).append(item_id)
-    return asdict(CapturedBatch(tally=tally, retry=[PolicyGroup(t, ids)
-                                                    for t, ids in retry.items()]))
+    return CapturedBatch(tally=tally, retry=[PolicyGroup(t, ids) for t, ids in retry.items()])
+
+
+@bp.activity_trigger(input_name="payload")
+async def capture_run(payload: dict) -> dict:
+    """A whole capture run in one activity (the orchestration's flow
+    ``CAPTURE_IN_ONE_ACTIVITY``): start the run, capture its policy as
+    :func:`capture_policies` does with ``RAISE``, settle the run. Each step is idempotent, so
+    a retry (a fault Graph may recover from fails the activity) does them again; a run found
+    finished is returned as it is. Saves the engine two activity round trips per capture."""
+    job = CaptureRun.from_payload(payload)
+    started = await begin_run(StartRun.for_run(job, at=job.at))
+    if started.terminal:
+        return started.finished()
+    params = started.parameters
+    await _capture_batch(CapturePolicies.for_run(
+        job, backup_set_id=started.backup_set_id, at=job.at,
+        groups=[PolicyGroup(params["policy_type"], [params["policy_id"]])],
+        mode=TransientMode.RAISE))
+    # The run's end is when it ended: the activity's clock (a retry settles a run once).
+    return asdict(await settle_run(FinishRun.for_run(job, at=iso(utc_now()),
+                                                     backup_set_kind="capture")))
 
 
 @bp.activity_trigger(input_name="payload")

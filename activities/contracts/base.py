@@ -32,3 +32,11 @@ class RunRef(Payload):
     def for_run(cls, ref: RunRef, **values: Any) -> Self:
         """This step's input for ``ref``'s run."""
         return cls(run_id=ref.run_id, tenant_id=ref.tenant_id, **values)
+
+
+@dataclass(frozen=True)
+class RunInput(RunRef):
+    """An orchestration's input: its run, and the flow it was scheduled with
+    (``shared.runs.starter.orchestration_input``; 1: an input from before the field)."""
+
+    flow: int = 1

@@ -107,6 +107,14 @@ class CapturePolicies(RunRef):
 
 
 @dataclass(frozen=True)
+class CaptureRun(RunRef):
+    """A capture run in one activity (``activities.snapshots.capture_run``): ``at``, the
+    orchestration's time, is the run's start and its snapshot's capture time."""
+
+    at: str
+
+
+@dataclass(frozen=True)
 class CapturedBatch(Payload):
     """The batch's counts, and (``RETURN_FOR_RETRY``) the items to fetch in a later batch."""
 

@@ -29,6 +29,12 @@ REPAIR_GRACE = timedelta(seconds=10)
 _DEAD = frozenset({"Failed", "Terminated"})  # ended without settling its run
 _MAX_ATTEMPTS = 25
 
+# The flow an orchestration is scheduled with: an orchestrator picks its steps by the flow in
+# its input, so an instance in flight at an upgrade replays the steps it was started with.
+# 1: inputs without ``flow`` (every run scheduled before it); 2: a capture is one activity.
+CAPTURE_IN_ONE_ACTIVITY = 2
+CURRENT_FLOW = CAPTURE_IN_ONE_ACTIVITY
+
 
 class Scheduler(Protocol):
     async def schedule(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
@@ -40,8 +46,9 @@ class Scheduler(Protocol):
 
 
 def orchestration_input(run: Run) -> dict[str, Any]:
-    """What the orchestrator receives: references only, never documents."""
-    return {"run_id": run.run_id, "tenant_id": run.tenant_id}
+    """What the orchestrator receives: references only, never documents, and the flow it
+    is scheduled with (:data:`CURRENT_FLOW`)."""
+    return {"run_id": run.run_id, "tenant_id": run.tenant_id, "flow": CURRENT_FLOW}
 
 
 async def start_job(

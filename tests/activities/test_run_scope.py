@@ -11,20 +11,20 @@ from dataclasses import asdict
 
 import pytest
 
-from activities import restore, snapshots
+from activities import restore, runs, snapshots
 from activities.contracts.restore import (
     BeginRestore,
     PlanRestore,
     PreviewItems,
     SealPreRestoreSet,
 )
-from activities.contracts.snapshots import CaptureType, TransientMode
+from activities.contracts.snapshots import CaptureRun, CaptureType, TransientMode
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.platform.config import get_settings
-from shared.platform.errors import RunFinished, TenantMismatch
+from shared.platform.errors import NotFound, RunFinished, TenantMismatch
 from shared.platform.keys import is_ulid, new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import Run, item_key
@@ -44,6 +44,7 @@ def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage,
     get_settings.cache_clear()
     monkeypatch.setattr(restore, "get_storage", lambda: storage)
     monkeypatch.setattr(snapshots, "get_storage", lambda: storage)
+    monkeypatch.setattr(runs, "get_storage", lambda: storage)
     yield storage
     get_settings.cache_clear()
 
@@ -160,6 +161,35 @@ async def test_an_activity_of_a_finished_run_writes_nothing(graphsim, wired):  #
         await restore.plan_restore(asdict(PlanRestore(run_id=run.run_id, tenant_id=tenant_id,
                                                       backup_set_id=set_id)))
     assert await BackupSetStore(wired).get(tenant_id, pre_id) is None
+
+
+async def test_a_capture_run_for_another_tenants_run_writes_nothing(graphsim, wired):  # noqa: F811
+    ours, theirs = graphsim.tenant_ids[:2]
+    policy_id = graphsim.objects(ours, TYPE)[0]["id"]
+    run = await _run(wired, ours, "capture_snapshot", new_ulid(), policy_type=TYPE,
+                     policy_id=policy_id)
+
+    with pytest.raises(NotFound):  # the run is not in that tenant's partition
+        await snapshots.capture_run(asdict(CaptureRun(run_id=run.run_id, tenant_id=theirs,
+                                                      at=AT)))
+    assert await RunStore(wired).all_items(run.run_id) == []
+    assert (await RunStore(wired).get(ours, run.run_id)).status == "running"
+
+
+async def test_a_capture_run_of_a_finished_run_captures_nothing_and_returns_it(
+        graphsim, wired):  # noqa: F811
+    tenant_id = graphsim.tenant_ids[0]
+    policy_id = graphsim.objects(tenant_id, TYPE)[0]["id"]
+    run = await _run(wired, tenant_id, "capture_snapshot", new_ulid(), policy_type=TYPE,
+                     policy_id=policy_id)
+    await RunStore(wired).update(tenant_id, run.run_id, status="failed", finished_at=AT)
+
+    output = await snapshots.capture_run(asdict(CaptureRun(run_id=run.run_id,
+                                                           tenant_id=tenant_id, at=AT)))
+
+    assert output["status"] == "failed"
+    assert await RunStore(wired).all_items(run.run_id) == []
+    assert await BackupSetStore(wired).get(tenant_id, run.backup_set_id) is None
 
 
 async def test_duplicate_begin_restores_agree_on_the_pre_restore_set(graphsim, wired):  # noqa: F811

@@ -50,3 +50,28 @@ def test_a_settings_catalog_policy_keeps_every_setting_beyond_the_first_page(adm
     assert [s["settingInstance"] for s in stored["settings"]] == [
         s["settingInstance"] for s in policy["settings"]]
     assert len(stored["assignments"]) == len(policy["assignments"])
+
+
+def test_a_capture_graph_refuses_at_first_succeeds_on_its_retry_and_notifies_once_each(
+        admin, sim, tenant_id):
+    policy = _largest(sim, tenant_id, "deviceCompliancePolicies")
+    # More 503s than the Graph client's own attempts: the capture's one activity fails and
+    # its retry policy runs start, capture and settle again.
+    attempts = 8  # shared.graph.retry: max_attempts
+    sim.add_fault("503", retry_after=0, method="GET", count=attempts,
+                  path_prefix=f"/deviceManagement/deviceCompliancePolicies/{policy['id']}")
+    since = sim.request_cursor()
+
+    run = admin.wait(admin.capture(tenant_id, "deviceCompliancePolicies", policy["id"]))
+
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["succeeded"] == 1
+    [item] = admin.items(tenant_id, run["run_id"])
+    assert item["status"] == "succeeded"
+    notes = [n["status"] for n in admin.notifications() if n["run_id"] == run["run_id"]]
+    assert sorted(notes) == ["running", "succeeded"]  # a retried step notifies once
+    assert run["started_at"] < run["finished_at"]
+    tries = [r for r in sim.requests(since) if policy["id"] in r["path"]]
+    statuses = [r["status"] for r in tries]
+    assert statuses[:attempts] == [503] * attempts  # the first activity gave up
+    assert statuses[attempts:] and set(statuses[attempts:]) == {200}  # its retry read it

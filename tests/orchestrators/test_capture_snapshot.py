@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.contracts.snapshots import CapturePolicies, PolicyGroup, TransientMode
+from activities.contracts.snapshots import (
+    CapturePolicies,
+    CaptureRun,
+    PolicyGroup,
+    TransientMode,
+)
 from orchestrators.capture_snapshot import capture_snapshot
+from shared.runs.starter import CURRENT_FLOW
 from shared.platform.codes import ErrorCode
 from tests.orchestrators.fake_context import FakeContext, run
 
 
-def _context(capture: Any) -> FakeContext:
-    return FakeContext(input={"run_id": "run-1", "tenant_id": "tenant-1"}, answers={
+def _context(capture: Any, *, flow: int | None = None,
+             capture_run: Any = None) -> FakeContext:
+    scheduled = {"run_id": "run-1", "tenant_id": "tenant-1"}
+    if flow is not None:
+        scheduled["flow"] = flow
+    return FakeContext(input=scheduled, answers={
+        "capture_run": capture_run,
         "start_run": lambda _: {
             "status": "running", "backup_set_id": "set-1", "dry_run": False,
             "requested_by": "engineer",
@@ -22,7 +33,32 @@ def _context(capture: Any) -> FakeContext:
     })
 
 
-def test_capture_fetches_its_one_policy_and_fails_the_activity_on_transient_faults():
+def test_a_capture_scheduled_now_is_one_activity_whose_output_is_the_settled_run():
+    settled = {"status": "succeeded", "counts": {"succeeded": 1}}
+    context = _context(None, flow=CURRENT_FLOW, capture_run=lambda _: settled)
+
+    output = run(capture_snapshot, context)
+
+    assert [c.name for c in context.calls] == ["capture_run"]
+    job = CaptureRun.from_payload(context.calls[0].input)
+    assert (job.run_id, job.tenant_id) == ("run-1", "tenant-1")
+    assert job.at == context.calls[0].input["at"] and job.at  # the orchestration's clock
+    assert output == settled
+
+
+def test_a_one_activity_capture_that_kept_failing_is_settled_failed_with_a_safe_error():
+    context = _context(None, flow=CURRENT_FLOW,
+                       capture_run=lambda _: RuntimeError("Authorization: Bearer eyJ"))
+
+    output = run(capture_snapshot, context)
+
+    assert [c.name for c in context.calls] == ["capture_run", "finish_run"]
+    assert output["kind"] == "capture"
+    assert output["error"]["code"] == ErrorCode.INTERNAL_ERROR
+    assert "Bearer" not in output["error"]["message"]
+
+
+def test_capture_scheduled_before_the_flow_field_replays_its_three_activities():
     context = _context(lambda _: {"tally": {"succeeded": 1}, "retry": []})
 
     output = run(capture_snapshot, context)
@@ -35,7 +71,7 @@ def test_capture_fetches_its_one_policy_and_fails_the_activity_on_transient_faul
     assert output == {"status": "settled", "error": None, "kind": "capture"}
 
 
-def test_capture_whose_activity_kept_failing_finishes_the_run_with_a_safe_error():
+def test_capture_of_the_three_step_flow_whose_activity_kept_failing_finishes_with_a_safe_error():
     context = _context(lambda _: RuntimeError("token=secret"))
 
     output = run(capture_snapshot, context)
