@@ -9,13 +9,15 @@ unless the test says otherwise.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from local.api_client import PolicyVaultClient
 from local.stack import Stack, running_stack
+from tests.e2e.backup_support import RuntimeProcess
 from tests.e2e.contract import ContractCheck
 
 
@@ -53,3 +55,23 @@ def admin(stack: Stack, sim) -> Iterator[PolicyVaultClient]:
 @pytest.fixture
 def tenant_id(sim) -> str:
     return sim.tenant_ids[0]
+
+
+@pytest.fixture
+def runtimes(stack: Stack, sim, storage_prefix: str,
+             tmp_path: Path) -> Iterator[Callable[[], RuntimeProcess]]:
+    """Start runtimes as child processes (``python -m local.host``) on the test's own storage
+    prefix and task hub, to be killed and restarted; every one still alive is stopped at the
+    end, and the simulator's latency set back."""
+    started: list[RuntimeProcess] = []
+
+    def launch() -> RuntimeProcess:
+        runtime = RuntimeProcess(sim, stack.storage_connection, storage_prefix,
+                                 tmp_path / "runtime.log")
+        started.append(runtime)
+        return runtime
+
+    yield launch
+    sim.set_latency(0)
+    for runtime in started:
+        runtime.stop()

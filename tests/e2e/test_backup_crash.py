@@ -9,32 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from local.api_client import PolicyVaultClient
-from local.stack import API_AUDIENCE, Stack
-from tests.e2e.backup_support import RuntimeProcess, estate, rows, wait_until
+from local.stack import API_AUDIENCE
+from tests.e2e.backup_support import estate, rows, wait_until
 
 pytestmark = pytest.mark.slow
 OID = "crash-admin"
-
-
-@pytest.fixture
-def runtimes(stack: Stack, sim, storage_prefix: str, tmp_path: Path) -> Iterator:
-    """Start runtimes on one prefix; every one still alive is stopped at the end."""
-    started: list[RuntimeProcess] = []
-
-    def launch() -> RuntimeProcess:
-        runtime = RuntimeProcess(sim, stack.storage_connection, storage_prefix,
-                                 tmp_path / "runtime.log")
-        started.append(runtime)
-        return runtime
-
-    yield launch
-    for runtime in started:
-        runtime.stop()
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,22 +25,6 @@ pytestmark = pytest.mark.slow
 ADMIN, OPERATOR, READER = "offboard-admin", str(uuid.uuid4()), str(uuid.uuid4())
 MSP = "msp"  # the MSP's own partition: where the offboarding run and its audit live
 TYPES = ["configurationPolicies", "deviceConfigurations", "roleScopeTags"]
-
-
-@pytest.fixture
-def runtimes(sim, stack, storage_prefix: str, tmp_path: Path) -> Iterator:
-    started: list[RuntimeProcess] = []
-
-    def launch() -> RuntimeProcess:
-        runtime = RuntimeProcess(sim, stack.storage_connection, storage_prefix,
-                                 tmp_path / "runtime.log")
-        started.append(runtime)
-        return runtime
-
-    yield launch
-    sim.set_latency(0)
-    for runtime in started:
-        runtime.stop()
 
 
 def _customer(api: PolicyVaultClient, operator: PolicyVaultClient, sim, tenant_id: str
