@@ -76,6 +76,9 @@ def main() -> None:
         "min_steady_s": round(steady_min, 1), "min_with_burst_s": round(burst_min, 1),
         "ratio_to_steady_min": round(wall / steady_min, 2) if steady_min else None,
         "ratio_to_burst_min": round(wall / burst_min, 2) if burst_min else None,
+        # the measure: the write phase alone against the throttle bound
+        "write_phase_to_burst_min": (round((writes[-1]["time"] - writes[0]["time"])
+                                           / burst_min, 2) if writes and burst_min else None),
     }
     print(json.dumps(result, indent=2))
 

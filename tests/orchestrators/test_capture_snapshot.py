@@ -11,8 +11,8 @@ from activities.contracts.snapshots import (
     TransientMode,
 )
 from orchestrators.capture_snapshot import capture_snapshot
-from shared.runs.starter import CURRENT_FLOW
 from shared.platform.codes import ErrorCode
+from shared.runs.starter import CURRENT_FLOW
 from tests.orchestrators.fake_context import FakeContext, run
 
 
