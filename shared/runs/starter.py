@@ -110,14 +110,17 @@ async def start_job(
 
 async def _refuse_if_offboarding(storage: Storage, tenant_id: str,
                                  known: Tenant | None = None) -> None:
-    """``known``: the tenant as just read, if it is this one (else it is read now)."""
+    """``known``: the tenant as just read, if it is this one (else it is read now). A tenant
+    no longer registered is refused as one being offboarded."""
     if tenant_id == MSP_SCOPE:
         return
     if known is not None and known.tenant_id == tenant_id:
-        offboarding = known.offboarding
+        tenant: Tenant | None = known
     else:
-        offboarding = await TenantStore(storage).offboarding(tenant_id)
-    if offboarding:
+        tenant = await TenantStore(storage).get(tenant_id)
+    # Gone counts as offboarded: the row is deleted when an offboarding ends, possibly
+    # between the first look and the re-check.
+    if tenant is None or tenant.offboarding:
         raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
 
 

@@ -11,8 +11,8 @@ from local.host.app_loader import discover_functions
 from shared.graph.catalog import SUPPORTED_KEYS
 from shared.offboarding.job import offboard_job
 from shared.platform.codes import ErrorCode
-from shared.platform.errors import IdempotencyMismatch
-from shared.platform.keys import utc_now
+from shared.platform.errors import IdempotencyMismatch, TenantOffboarding
+from shared.platform.keys import iso, utc_now
 from shared.runs.jobs import (
     PROGRESS_EVERY,
     READ_BY_COLLECTION,
@@ -27,11 +27,23 @@ from shared.runs.jobs import (
     restore_job,
 )
 from shared.runs.model import RunStatus, RunType
-from shared.runs.starter import REPAIR_GRACE, start_job
+from shared.runs.starter import (
+    CAPTURE_IN_ONE_ACTIVITY,
+    CURRENT_FLOW,
+    REPAIR_GRACE,
+    start_job,
+)
 from shared.runs.store import RunStore
+from shared.tenants.store import TENANTS, Tenant, TenantStore
 
 pytestmark = pytest.mark.anyio
 TENANT = "11111111-1111-1111-1111-111111111111"
+
+
+async def registered(storage) -> None:
+    """Register :data:`TENANT`: a job starts only in a registered tenant."""
+    now = iso(utc_now())
+    await TenantStore(storage).put(Tenant(TENANT, "Customer", now, now))
 
 
 class RecordingScheduler:
@@ -41,15 +53,49 @@ class RecordingScheduler:
     def __init__(self) -> None:
         self.started: list[str] = []
         self.statuses: dict[str, str] = {}
+        self.inputs: dict[str, dict[str, Any]] = {}
 
     async def schedule(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
         if instance_id not in self.started:
             self.started.append(instance_id)
+            self.inputs[instance_id] = payload
 
     async def status(self, instance_id: str) -> str | None:
         if instance_id not in self.started:
             return None
         return self.statuses.get(instance_id, "Running")
+
+
+async def test_start_job_schedules_references_only_with_the_current_flow(storage):
+    await registered(storage)
+    scheduler = RecordingScheduler()
+
+    run, _ = await start_job(_request(), storage=storage, scheduler=scheduler)
+
+    # a capture scheduled now is one activity (orchestrators.capture_snapshot)
+    assert CURRENT_FLOW == CAPTURE_IN_ONE_ACTIVITY
+    assert scheduler.inputs == {run.instance_id: {
+        "run_id": run.run_id, "tenant_id": TENANT, "flow": CURRENT_FLOW}}
+
+
+async def test_start_job_in_a_tenant_gone_before_the_recheck_fails_the_run_unscheduled(
+        storage, monkeypatch):
+    await registered(storage)
+    scheduler = RecordingScheduler()
+    record = RunStore.create
+
+    async def then_offboarding_ends(store: RunStore, run) -> None:
+        await record(store, run)  # the run is recorded, then the tenant's row is deleted
+        table = await storage.table(TENANTS)
+        await table.delete_entity("tenant", TENANT)
+
+    monkeypatch.setattr(RunStore, "create", then_offboarding_ends)
+    with pytest.raises(TenantOffboarding):
+        await start_job(_request(), storage=storage, scheduler=scheduler)
+
+    [run] = (await RunStore(storage).list(TENANT, top=10)).value
+    assert run.status == RunStatus.FAILED.value
+    assert scheduler.started == []
 
 
 def _request(key: str = f"{TENANT}|capture|deviceConfigurations|p1", *,
@@ -62,6 +108,7 @@ def _request(key: str = f"{TENANT}|capture|deviceConfigurations|p1", *,
 
 
 async def test_start_job_concurrent_identical_starts_make_one_run(storage):
+    await registered(storage)
     scheduler = RecordingScheduler()
     results = await asyncio.gather(
         *[start_job(_request(), storage=storage, scheduler=scheduler) for _ in range(50)]
@@ -75,6 +122,7 @@ async def test_start_job_concurrent_identical_starts_make_one_run(storage):
 
 
 async def test_start_job_after_terminal_run_starts_new_generation(storage):
+    await registered(storage)
     scheduler = RecordingScheduler()
     first, _ = await start_job(_request(), storage=storage, scheduler=scheduler)
     await RunStore(storage).update(TENANT, first.run_id, status=RunStatus.SUCCEEDED.value)
@@ -86,6 +134,7 @@ async def test_start_job_after_terminal_run_starts_new_generation(storage):
 
 
 async def test_start_job_client_key_returns_same_run_even_when_terminal(storage):
+    await registered(storage)
     scheduler = RecordingScheduler()
     request = _request(key=f"{TENANT}|client|abc", client_key=True)
     first, _ = await start_job(request, storage=storage, scheduler=scheduler)
@@ -95,6 +144,7 @@ async def test_start_job_client_key_returns_same_run_even_when_terminal(storage)
 
 
 async def test_start_job_client_key_with_other_fingerprint_is_refused_and_writes_nothing(storage):
+    await registered(storage)
     scheduler = RecordingScheduler()
     await start_job(
         _request(key=f"{TENANT}|client|abc", client_key=True), storage=storage, scheduler=scheduler
@@ -109,6 +159,7 @@ async def test_start_job_client_key_with_other_fingerprint_is_refused_and_writes
 
 
 async def test_start_job_client_key_after_24_hours_starts_a_new_run(storage):
+    await registered(storage)
     scheduler = RecordingScheduler()
     request = _request(key=f"{TENANT}|client|abc", client_key=True)
     first, _ = await start_job(request, storage=storage, scheduler=scheduler)
@@ -123,6 +174,7 @@ async def test_start_job_client_key_after_24_hours_starts_a_new_run(storage):
 
 
 async def test_start_job_queued_run_never_scheduled_is_scheduled_again(storage):
+    await registered(storage)
     lost = RecordingScheduler()
     run, _ = await start_job(_request(), storage=storage, scheduler=lost)
     fresh = RecordingScheduler()  # the first schedule "crashed": this engine never saw it
@@ -134,6 +186,7 @@ async def test_start_job_queued_run_never_scheduled_is_scheduled_again(storage):
 
 
 async def test_start_job_young_queued_run_is_left_to_its_creator(storage):
+    await registered(storage)
     first = RecordingScheduler()
     await start_job(_request(), storage=storage, scheduler=first)
     other = RecordingScheduler()
@@ -142,6 +195,7 @@ async def test_start_job_young_queued_run_is_left_to_its_creator(storage):
 
 
 async def test_start_job_run_whose_orchestration_died_is_failed_and_a_new_run_starts(storage):
+    await registered(storage)
     scheduler = RecordingScheduler()
     dead, _ = await start_job(_request(), storage=storage, scheduler=scheduler)
     scheduler.statuses[dead.instance_id] = "Failed"  # its bookkeeping kept failing
@@ -156,6 +210,7 @@ async def test_start_job_run_whose_orchestration_died_is_failed_and_a_new_run_st
 
 
 async def test_start_job_running_orchestration_is_reused_however_old(storage):
+    await registered(storage)
     scheduler = RecordingScheduler()
     running, _ = await start_job(_request(), storage=storage, scheduler=scheduler)
 

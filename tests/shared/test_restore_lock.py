@@ -19,7 +19,7 @@ from shared.restore.lock import (
 from shared.runs.model import RunStatus
 from shared.runs.starter import start_job
 from shared.runs.store import RunStore
-from tests.shared.test_jobs import TENANT, RecordingScheduler, _request
+from tests.shared.test_jobs import TENANT, RecordingScheduler, _request, registered
 
 pytestmark = pytest.mark.anyio
 KEY_A, KEY_B = f"{TENANT}|restore|A|false|*|true|report_only", f"{TENANT}|restore|B|false"
@@ -33,6 +33,7 @@ async def _start(storage, key: str, now=None):
 
 
 async def test_restore_lock_second_key_refused_while_first_runs_then_free(storage):
+    await registered(storage)
     run = await _start(storage, KEY_A)
     await claim_live_restore(storage, TENANT, KEY_A, utc_now())  # its own key passes
 
@@ -48,6 +49,7 @@ async def test_restore_lock_second_key_refused_while_first_runs_then_free(storag
 
 
 async def test_restore_lock_claimed_without_a_run_expires_after_the_grace(storage):
+    await registered(storage)
     now = utc_now()
     await claim_live_restore(storage, TENANT, KEY_A, now)  # the claimer crashed here
     with pytest.raises(RestoreInProgress):
@@ -56,6 +58,7 @@ async def test_restore_lock_claimed_without_a_run_expires_after_the_grace(storag
 
 
 async def test_restore_lock_concurrent_different_keys_one_wins(storage):
+    await registered(storage)
     keys = [f"{TENANT}|restore|{n}" for n in range(10)]
     results = await asyncio.gather(*(claim_live_restore(storage, TENANT, k, utc_now())
                                      for k in keys), return_exceptions=True)
@@ -64,6 +67,7 @@ async def test_restore_lock_concurrent_different_keys_one_wins(storage):
 
 
 async def test_restore_lock_released_by_its_holder_is_free_at_once(storage):
+    await registered(storage)
     await claim_live_restore(storage, TENANT, KEY_A, utc_now())
     await claim_live_restore(storage, TENANT, KEY_A, utc_now())  # its own key passes
 
@@ -99,6 +103,7 @@ async def test_restore_lock_released_between_read_and_claim_is_taken_not_an_erro
 
 # ---- issue 19, finding 4: ETag-guarded on every path ----------------------------------------
 async def test_restore_lock_the_finished_holders_key_and_another_key_never_both_run(storage):
+    await registered(storage)
     first = await _start(storage, KEY_A)
     await RunStore(storage).update(TENANT, first.run_id, status=RunStatus.SUCCEEDED.value)
     now = utc_now()
@@ -115,6 +120,7 @@ async def test_restore_lock_the_finished_holders_key_and_another_key_never_both_
 
 
 async def test_restore_lock_an_expired_client_key_cannot_start_beside_its_live_run(storage):
+    await registered(storage)
     key = f"{TENANT}|client|retry-me"
     now = utc_now()
     await claim_live_restore(storage, TENANT, key, now)
@@ -127,6 +133,7 @@ async def test_restore_lock_an_expired_client_key_cannot_start_beside_its_live_r
 
 
 async def test_restore_lock_is_kept_when_the_start_failed_after_recording_its_run(storage):
+    await registered(storage)
     await _start(storage, KEY_A)  # recorded and scheduled; then the response failed
 
     await release_live_restore(storage, TENANT, KEY_A)  # the start's error path
@@ -136,6 +143,7 @@ async def test_restore_lock_is_kept_when_the_start_failed_after_recording_its_ru
 
 
 async def test_restore_lock_concurrent_identical_starts_all_pass(storage):
+    await registered(storage)
     results = await asyncio.gather(*(claim_live_restore(storage, TENANT, KEY_A, utc_now())
                                      for _ in range(20)), return_exceptions=True)
     assert results == [None] * 20

@@ -192,6 +192,7 @@ async def test_run_index_write_is_retried_until_it_lands(storage, monkeypatch):
             raise StorageError("Azure Storage could not write a row of runindex: HTTP 503")
         return await written(table, entity, **kwargs)
 
+    await _tenant(storage)
     monkeypatch.setattr(tables, "upsert", flaky)
     run = await _recorded(storage, utc_now())
     monkeypatch.undo()
