@@ -2,7 +2,9 @@
 
 Counters are computed here from the item rows on the orchestrator's request — never
 incremented by concurrent activities — so a retried activity cannot count twice. Times come
-from the orchestrator (``at``), so a retried activity rewrites the same rows. Inputs and
+from the orchestrator (``at``), so a retried activity rewrites the same rows; a capture's one
+activity settles at its own clock, and the end's notification is keyed by the end the run
+row keeps, so a second copy of the step rewrites that row too. Inputs and
 outcomes: ``activities.contracts.runs``.
 """
 
@@ -87,7 +89,9 @@ async def settle_run(step: FinishRun) -> FinishedRun:
     if not run.terminal:
         run = await runs.update(tenant_id, run_id, status=status.value, finished_at=at,
                                 counts=asdict(counts), error=error, warnings=outcome.warnings)
-        await _notify(run, at)
+        # Keyed by the stored end, so a second copy of the step (a redelivered activity
+        # that found the run settled by the first) rewrites the same notification row.
+        await _notify(run, run.finished_at or at)
     log.info("run %s finished %s (%s)", run_id, run.status, counts)
     return FinishedRun(status=run.status, counts=run.counts)
 

@@ -3,8 +3,10 @@
 An instance scheduled with the flow ``CAPTURE_IN_ONE_ACTIVITY`` (``shared.runs.starter``)
 does it in one activity, ``capture_run``: start, capture and settle, about half the engine's
 storage operations of three activities. Should that activity still fail after its retries,
-``finish_run`` settles the run failed. Instances scheduled before (no ``flow`` in their
-input) replay their three activities.
+the three steps follow one by one, each with its own retry policy (bookkeeping rides out a
+storage outage longer than Graph's three tries), and ``finish_run`` settles the run failed if
+the capture fails again. Instances scheduled before (no ``flow`` in their input) take the
+three steps at once.
 """
 
 from dataclasses import asdict
@@ -31,8 +33,9 @@ def capture_snapshot(context: df.DurableOrchestrationContext):
     try:
         return (yield context.call_activity_with_retry(
             capture_run, GRAPH_BATCH, asdict(CaptureRun.for_run(ref, at=now_iso(context)))))
-    except Exception as exc:  # the activity exhausted its retries
-        return (yield from _finish(context, ref, failed_run_error(exc)))
+    except Exception:  # the activity exhausted its retries: the steps one by one, each with
+        # its own retries (a storage outage outlasts Graph's three tries, not bookkeeping's)
+        return (yield from _in_three_steps(context, ref))
 
 
 def _in_three_steps(context: df.DurableOrchestrationContext, ref: RunRef):

@@ -18,6 +18,7 @@ from activities.contracts.restore import (
     PreviewItems,
     SealPreRestoreSet,
 )
+from activities.contracts.runs import FinishRun
 from activities.contracts.snapshots import CaptureRun, CaptureType, TransientMode
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
@@ -28,6 +29,7 @@ from shared.platform.errors import NotFound, RunFinished, TenantMismatch
 from shared.platform.keys import is_ulid, new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import Run, item_key
+from shared.runs.notifications import NotificationStore
 from shared.runs.store import RunStore
 from tests.graph.conftest import sim_env
 
@@ -183,6 +185,7 @@ async def test_a_capture_run_of_a_finished_run_captures_nothing_and_returns_it(
     run = await _run(wired, tenant_id, "capture_snapshot", new_ulid(), policy_type=TYPE,
                      policy_id=policy_id)
     await RunStore(wired).update(tenant_id, run.run_id, status="failed", finished_at=AT)
+    since = graphsim.request_cursor()
 
     output = await snapshots.capture_run(asdict(CaptureRun(run_id=run.run_id,
                                                            tenant_id=tenant_id, at=AT)))
@@ -190,6 +193,7 @@ async def test_a_capture_run_of_a_finished_run_captures_nothing_and_returns_it(
     assert output["status"] == "failed"
     assert await RunStore(wired).all_items(run.run_id) == []
     assert await BackupSetStore(wired).get(tenant_id, run.backup_set_id) is None
+    assert graphsim.requests(since) == []  # Graph was not asked
 
 
 async def test_duplicate_begin_restores_agree_on_the_pre_restore_set(graphsim, wired):  # noqa: F811
@@ -222,3 +226,31 @@ async def test_seal_pre_restore_set_of_another_set_id_cannot_repoint_the_run(
     stored = await RunStore(wired).get(tenant_id, run.run_id)
     assert stored.pre_restore_backup_set_id == begun["pre_restore_backup_set_id"]
     assert await BackupSetStore(wired).get(tenant_id, stray) is None
+
+
+
+async def test_two_copies_of_a_settle_racing_notify_the_runs_end_once(
+        graphsim, wired, monkeypatch):  # noqa: F811
+    tenant_id = graphsim.tenant_ids[0]
+    run = await _run(wired, tenant_id, "capture_snapshot", new_ulid())
+    # Both copies (a redelivered capture_run beside the first) read the run before either
+    # settles it, each with its own clock.
+    both_read, get = asyncio.Barrier(2), RunStore.get
+
+    async def get_in_step(store: RunStore, tenant: str, run_id: str):
+        found = await get(store, tenant, run_id)
+        await both_read.wait()
+        return found
+
+    monkeypatch.setattr(RunStore, "get", get_in_step)
+    await asyncio.gather(*(runs.settle_run(FinishRun(
+        run_id=run.run_id, tenant_id=tenant_id, at=at, backup_set_kind="capture"))
+        for at in ("2025-01-01T01:00:01Z", "2025-01-01T01:00:02Z")))
+    monkeypatch.undo()
+
+    notes = [n for n in (await NotificationStore(wired).list(
+        "engineer", unread_only=False, top=50, continuation=None)).value
+        if n["run_id"] == run.run_id]
+    settled = await RunStore(wired).get(tenant_id, run.run_id)
+    assert [(n["status"], n["created_at"]) for n in notes] == [
+        (settled.status, settled.finished_at)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.graph import comparable, supported_type
+from shared.platform.keys import parse_iso
 
 
 def _largest(sim, tenant_id: str, policy_type: str) -> dict:
@@ -70,7 +71,7 @@ def test_a_capture_graph_refuses_at_first_succeeds_on_its_retry_and_notifies_onc
     assert item["status"] == "succeeded"
     notes = [n["status"] for n in admin.notifications() if n["run_id"] == run["run_id"]]
     assert sorted(notes) == ["running", "succeeded"]  # a retried step notifies once
-    assert run["started_at"] < run["finished_at"]
+    assert parse_iso(run["started_at"]) < parse_iso(run["finished_at"])
     tries = [r for r in sim.requests(since) if policy["id"] in r["path"]]
     statuses = [r["status"] for r in tries]
     assert statuses[:attempts] == [503] * attempts  # the first activity gave up

@@ -42,17 +42,28 @@ def test_a_capture_scheduled_now_is_one_activity_whose_output_is_the_settled_run
     assert [c.name for c in context.calls] == ["capture_run"]
     job = CaptureRun.from_payload(context.calls[0].input)
     assert (job.run_id, job.tenant_id) == ("run-1", "tenant-1")
-    assert job.at == context.calls[0].input["at"] and job.at  # the orchestration's clock
+    assert job.at == "2025-01-01T01:00:00Z"  # the orchestration's clock
     assert output == settled
 
 
-def test_a_one_activity_capture_that_kept_failing_is_settled_failed_with_a_safe_error():
-    context = _context(None, flow=CURRENT_FLOW,
+def test_a_one_activity_capture_that_kept_failing_takes_the_three_steps_with_their_retries():
+    context = _context(lambda _: {"tally": {"succeeded": 1}, "retry": []}, flow=CURRENT_FLOW,
+                       capture_run=lambda _: RuntimeError("storage unavailable"))
+
+    output = run(capture_snapshot, context)
+
+    assert [c.name for c in context.calls] == [
+        "capture_run", "start_run", "capture_policies", "finish_run"]
+    assert output == {"status": "settled", "error": None, "kind": "capture"}
+
+
+def test_a_capture_whose_one_activity_and_capture_step_kept_failing_ends_with_a_safe_error():
+    context = _context(lambda _: RuntimeError("Authorization: Bearer eyJ"), flow=CURRENT_FLOW,
                        capture_run=lambda _: RuntimeError("Authorization: Bearer eyJ"))
 
     output = run(capture_snapshot, context)
 
-    assert [c.name for c in context.calls] == ["capture_run", "finish_run"]
+    assert [c.name for c in context.calls][-1] == "finish_run"
     assert output["kind"] == "capture"
     assert output["error"]["code"] == ErrorCode.INTERNAL_ERROR
     assert "Bearer" not in output["error"]["message"]
