@@ -241,11 +241,7 @@ async def capture_run(payload: dict) -> dict:
     started = await begin_run(StartRun.for_run(job, at=job.at))
     if started.terminal:
         return started.finished()
-    params = started.parameters
-    await _capture_batch(CapturePolicies.for_run(
-        job, backup_set_id=started.backup_set_id, at=job.at,
-        groups=[PolicyGroup(params["policy_type"], [params["policy_id"]])],
-        mode=TransientMode.RAISE))
+    await _capture_batch(CapturePolicies.of_capture(job, started, job.at))
     # The run's end is when it ended: the activity's clock (a retry settles a run once).
     return asdict(await settle_run(FinishRun.for_run(job, at=iso(utc_now()),
                                                      backup_set_kind="capture")))

@@ -15,7 +15,7 @@ import azure.durable_functions as df
 
 from activities.contracts.base import RunInput, RunRef
 from activities.contracts.runs import FinishRun, StartedRun, StartRun
-from activities.contracts.snapshots import CapturePolicies, CaptureRun, PolicyGroup, TransientMode
+from activities.contracts.snapshots import CapturePolicies, CaptureRun
 from activities.runs import finish_run, start_run
 from activities.snapshots import capture_policies, capture_run
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
@@ -39,26 +39,17 @@ def capture_snapshot(context: df.DurableOrchestrationContext):
 
 
 def _in_three_steps(context: df.DurableOrchestrationContext, ref: RunRef):
-    """The flow of instances scheduled before ``CAPTURE_IN_ONE_ACTIVITY``."""
+    """Start, capture and settle as three activities: the flow of instances scheduled before
+    ``CAPTURE_IN_ONE_ACTIVITY``, and the fallback of one whose ``capture_run`` kept failing."""
     run = StartedRun.from_payload((yield context.call_activity_with_retry(
         start_run, BOOKKEEPING, asdict(StartRun.for_run(ref, at=now_iso(context))))))
     if run.terminal:  # started again for a finished run: nothing to do
         return run.finished()
-    params = run.parameters
     error = None
     try:
-        # A fault Graph may recover from fails the activity: its retry policy fetches again.
         yield context.call_activity_with_retry(capture_policies, GRAPH_BATCH, asdict(
-            CapturePolicies.for_run(
-                ref, backup_set_id=run.backup_set_id, at=now_iso(context),
-                groups=[PolicyGroup(params["policy_type"], [params["policy_id"]])],
-                mode=TransientMode.RAISE)))
+            CapturePolicies.of_capture(ref, run, now_iso(context))))
     except Exception as exc:  # the activity exhausted its retries
         error = failed_run_error(exc)
-    return (yield from _finish(context, ref, error))
-
-
-def _finish(context: df.DurableOrchestrationContext, ref: RunRef,
-            error: dict[str, str] | None):
     return (yield context.call_activity_with_retry(finish_run, BOOKKEEPING, asdict(
         FinishRun.for_run(ref, at=now_iso(context), error=error, backup_set_kind="capture"))))

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Self
 
 from activities.contracts.base import Payload, RunRef
+from activities.contracts.runs import StartedRun
 from shared.runs.model import ItemTally
 
 
@@ -104,6 +105,14 @@ class CapturePolicies(RunRef):
         return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
                    backup_set_id=payload["backup_set_id"], at=payload["at"],
                    groups=_groups(payload), mode=TransientMode.of(payload))
+
+    @classmethod
+    def of_capture(cls, ref: RunRef, run: StartedRun, at: str) -> CapturePolicies:
+        """A capture run's one policy (its parameters), into the run's set. A fault Graph may
+        recover from fails the activity (``RAISE``): its retry policy fetches again."""
+        policy = PolicyGroup(run.parameters["policy_type"], [run.parameters["policy_id"]])
+        return cls.for_run(ref, backup_set_id=run.backup_set_id, at=at, groups=[policy],
+                           mode=TransientMode.RAISE)
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,6 @@ async def test_seal_pre_restore_set_of_another_set_id_cannot_repoint_the_run(
     assert await BackupSetStore(wired).get(tenant_id, stray) is None
 
 
-
 async def test_two_copies_of_a_settle_racing_notify_the_runs_end_once(
         graphsim, wired, monkeypatch):  # noqa: F811
     tenant_id = graphsim.tenant_ids[0]
