@@ -143,10 +143,12 @@ class TenantKeys:
         return DataKey(tenant_id, version, await self._kek_().unwrap(_wrapped(row)))
 
     async def _refuse_if_offboarding(self, tenant_id: str) -> None:
-        """No new key for a tenant being offboarded: a write that lands while its data is
-        being destroyed must not leave a fresh key (and what it sealed) behind."""
-        if await TenantStore(self._storage).offboarding(tenant_id):
-            raise KeyUnavailable(f"tenant {tenant_id} is being offboarded: no new data key")
+        """No new key for a tenant being offboarded or already offboarded: a write that lands
+        while (or after) its data is destroyed must not leave a fresh key, and what it sealed,
+        behind."""
+        if await TenantStore(self._storage).closed_to_new_work(tenant_id):
+            raise KeyUnavailable(f"tenant {tenant_id} is offboarded or being offboarded: "
+                                 "no new data key")
 
     async def rewrap_all(self, old: Kek, new: Kek) -> Rewrapped:
         """Re-wrap every tenant's data keys with ``new``: unwrap with whichever of ``old`` and

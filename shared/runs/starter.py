@@ -20,7 +20,7 @@ from shared.runs.idempotency import IdempotencyRecord, IdempotencyStore, LostRac
 from shared.runs.jobs import JobRequest
 from shared.runs.model import Run, RunStatus
 from shared.runs.store import RunStore
-from shared.tenants.store import MSP_SCOPE, Tenant, TenantStore
+from shared.tenants.store import MSP_SCOPE, Tenant, TenantStore, closed_to_new_work
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +115,10 @@ async def _refuse_if_offboarding(storage: Storage, tenant_id: str,
     if tenant_id == MSP_SCOPE:
         return
     if known is not None and known.tenant_id == tenant_id:
-        tenant: Tenant | None = known
+        closed = closed_to_new_work(known)
     else:
-        tenant = await TenantStore(storage).get(tenant_id)
-    # Gone counts as offboarded: the row is deleted when an offboarding ends, possibly
-    # between the first look and the re-check.
-    if tenant is None or tenant.offboarding:
+        closed = await TenantStore(storage).closed_to_new_work(tenant_id)
+    if closed:
         raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
 
 

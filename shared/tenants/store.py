@@ -77,6 +77,12 @@ class Grant:
     granted_at: str
 
 
+def closed_to_new_work(tenant: Tenant | None) -> bool:
+    """A tenant being offboarded, or no longer registered: its row is deleted when an
+    offboarding ends, possibly between a caller's first look and its re-check (DESIGN §12)."""
+    return tenant is None or tenant.offboarding
+
+
 class TenantStore:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -86,10 +92,10 @@ class TenantStore:
         entity = await tables.get_or_none(table, "tenant", tenant_id)
         return None if entity is None else _tenant(entity)
 
-    async def offboarding(self, tenant_id: str) -> bool:
-        """Whether the tenant is registered and being offboarded (read now, not cached)."""
-        tenant = await self.get(tenant_id)
-        return tenant is not None and tenant.offboarding
+    async def closed_to_new_work(self, tenant_id: str) -> bool:
+        """Whether nothing new may start or be sealed for the tenant (read now, not cached):
+        see :func:`closed_to_new_work`."""
+        return closed_to_new_work(await self.get(tenant_id))
 
     async def put(self, tenant: Tenant) -> None:
         """Register or update; never touches the offboarding mark (a registration racing

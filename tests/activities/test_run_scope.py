@@ -6,7 +6,7 @@ simulator and Azurite."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 
 import pytest
@@ -32,6 +32,7 @@ from shared.runs.model import Run, item_key
 from shared.runs.notifications import NotificationStore
 from shared.runs.store import RunStore
 from tests.graph.conftest import sim_env
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TYPE = "assignmentFilters"
@@ -39,8 +40,10 @@ AT = "2025-01-01T01:00:00Z"
 
 
 @pytest.fixture
-def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage,
-          graphsim: GraphSimulator) -> Iterator[Storage]:  # noqa: F811
+async def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage,
+                graphsim: GraphSimulator) -> AsyncIterator[Storage]:  # noqa: F811
+    """The activities on this test's storage, the simulator's tenants registered."""
+    await register(storage, *graphsim.tenant_ids)
     for name, value in sim_env(graphsim).items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

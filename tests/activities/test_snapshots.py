@@ -7,7 +7,7 @@ tenant's ``subscribedSkus``; a refusal after pages were served fails the type in
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 
 import pytest
@@ -34,6 +34,7 @@ from shared.platform.storage import Storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemTally, Run, RunItem
 from shared.runs.store import RunStore
 from tests.graph.conftest import FAST, graph_requests, sim_env
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 REFUSED = "windowsDriverUpdateProfiles"
@@ -51,10 +52,12 @@ async def client(graphsim: GraphSimulator) -> AsyncIterator[GraphClient]:  # noq
 
 
 @pytest.fixture
-def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage, client: GraphClient,
-          graphsim: GraphSimulator) -> Iterator[Storage]:  # noqa: F811
+async def wired(monkeypatch: pytest.MonkeyPatch, storage: Storage, client: GraphClient,
+                graphsim: GraphSimulator) -> AsyncIterator[Storage]:  # noqa: F811
     """The activities on this test's storage and Graph client (the simulator), with the
-    settings (the snapshot key among them) from the environment, as the runtime's are."""
+    settings (the snapshot key among them) from the environment, as the runtime's are, and
+    the simulator's tenants registered."""
+    await register(storage, *graphsim.tenant_ids)
     for name, value in sim_env(graphsim).items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

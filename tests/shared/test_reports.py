@@ -37,13 +37,15 @@ from shared.reports.store import REPORTS, ReportStore, report_path
 from shared.retention.aged import purge_aged
 from shared.runs.model import item_key
 from tests.graph.conftest import FAST, sim_env
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANT = "5a7e0c11-0000-4000-8000-00000000000a"
 
 
 @pytest.fixture
-def keys(storage: Storage) -> TenantKeys:
+async def keys(storage: Storage) -> TenantKeys:
+    await register(storage, TENANT)
     return TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache())
 
 
@@ -170,7 +172,8 @@ def test_compare_lists_each_changed_setting_and_assignment_only():
 async def _seeded_set(storage: Storage, keys: TenantKeys, sim: GraphSimulator,
                       tenant_id: str, policy_types: tuple[str, ...]) -> str:
     """A backup set of the simulator's objects of ``policy_types``, stored as a backup
-    stores it (sealed snapshots, item rows, the set row)."""
+    stores it (sealed snapshots, item rows, the set row), the tenant registered."""
+    await register(storage, tenant_id)
     snapshots, sets = SnapshotStore(storage, keys), BackupSetStore(storage)
     set_id = new_ulid()
     items = []

@@ -15,6 +15,7 @@ from shared.backups.tenant_keys import KeyCache, TenantKeys
 from shared.crypto.kek import LocalKek
 from shared.platform.storage import BlobState, Storage, blob_state
 from shared.retention import orphans
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANT = "5a7e0c11-0000-4000-8000-0000000000a1"
@@ -25,7 +26,8 @@ AFTER_GRACE = MARKED_AT + GRACE
 
 
 @pytest.fixture
-def snapshots(storage: Storage) -> SnapshotStore:
+async def snapshots(storage: Storage) -> SnapshotStore:
+    await register(storage, TENANT)
     return SnapshotStore(storage, TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()))
 
 

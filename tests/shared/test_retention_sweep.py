@@ -21,6 +21,7 @@ from shared.platform.keys import iso
 from shared.platform.storage import Storage, blob_state
 from shared.retention import orphans
 from shared.retention.sweep import sweep_snapshots
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANT = "5a7e0c11-0000-4000-8000-0000000000c1"
@@ -34,7 +35,8 @@ class Crash(Exception):
 
 
 @pytest.fixture
-def snapshots(storage: Storage) -> SnapshotStore:
+async def snapshots(storage: Storage) -> SnapshotStore:
+    await register(storage, TENANT)
     return SnapshotStore(storage, TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()))
 
 

@@ -19,6 +19,7 @@ from shared.platform import tables
 from shared.platform.errors import KeyUnavailable
 from shared.platform.storage import Storage
 from tests.shared.test_key_vault import KEY, FakeVault
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANTS = [f"9e1f7a20-0000-4000-8000-00000000000{n}" for n in range(3)]
@@ -31,6 +32,7 @@ def _store(storage: Storage, kek) -> SnapshotStore:
 
 
 async def _backed_up(storage: Storage, kek: LocalKek) -> dict[str, str]:
+    await register(storage, *TENANTS)
     paths = {}
     for tenant in TENANTS:
         _, paths[tenant], _ = await _store(storage, kek).put(

@@ -17,6 +17,7 @@ from shared.crypto.kek import LocalKek
 from shared.graph.documents import canonical_json
 from shared.platform.errors import NotFound, SnapshotUnreadable
 from shared.platform.storage import Storage
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANT = "5a7e0c11-0000-4000-8000-000000000001"
@@ -25,7 +26,8 @@ DOCUMENT = {"id": "p1", "displayName": "Contoso BitLocker", "settings": [{"v": 1
 
 
 @pytest.fixture
-def snapshots(storage: Storage) -> SnapshotStore:
+async def snapshots(storage: Storage) -> SnapshotStore:
+    await register(storage, TENANT, OTHER)
     return SnapshotStore(storage, TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()))
 
 

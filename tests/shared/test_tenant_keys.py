@@ -14,12 +14,21 @@ from shared.crypto.envelope import DataKey
 from shared.crypto.kek import LocalKek, WrappedKey
 from shared.platform import tables
 from shared.platform.errors import KeyUnavailable
-from shared.platform.keys import iso, utc_now
 from shared.platform.storage import Storage
-from shared.tenants.store import Tenant, TenantStore
+from shared.tenants.store import TENANTS, TenantStore
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANT = "0d3c1f52-0000-4000-8000-00000000000a"
+OTHER = TENANT.replace("000a", "000b")
+OFFBOARDING_RUN = "01OFFBOARDINGRUN0000000000"
+
+
+@pytest.fixture
+async def storage(storage: Storage) -> Storage:
+    """This module's tenants registered: a data key is made only for a registered tenant."""
+    await register(storage, TENANT, OTHER)
+    return storage
 
 
 class MeetingKek(LocalKek):
@@ -65,8 +74,7 @@ async def test_data_key_is_stored_only_wrapped(storage: Storage) -> None:
 
 async def test_each_tenant_gets_its_own_key(storage: Storage) -> None:
     keys = TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache())
-    other = TENANT.replace("000a", "000b")
-    assert (await keys.current(TENANT)).raw != (await keys.current(other)).raw
+    assert (await keys.current(TENANT)).raw != (await keys.current(OTHER)).raw
     assert len(await _rows(storage)) == 2
 
 
@@ -127,27 +135,20 @@ class MarkingKek(LocalKek):
         self._storage = storage
 
     async def wrap(self, key: bytes) -> WrappedKey:
-        await TenantStore(self._storage).mark_offboarding(TENANT, "01OFFBOARDINGRUN0000000000")
+        await TenantStore(self._storage).mark_offboarding(TENANT, OFFBOARDING_RUN)
         return await super().wrap(key)
-
-
-async def _register(storage: Storage) -> None:
-    now = iso(utc_now())
-    await TenantStore(storage).put(Tenant(TENANT, "Customer", now, now))
 
 
 async def test_a_tenant_being_offboarded_gets_no_new_data_key(storage: Storage) -> None:
     """A snapshot write landing while offboarding destroys the tenant's data must fail, not
     leave a fresh key behind for what it sealed."""
-    await _register(storage)
-    await TenantStore(storage).mark_offboarding(TENANT, "01OFFBOARDINGRUN0000000000")
+    await TenantStore(storage).mark_offboarding(TENANT, OFFBOARDING_RUN)
     with pytest.raises(KeyUnavailable, match="offboarded"):
         await TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()).current(TENANT)
     assert await _rows(storage) == []
 
 
 async def test_an_offboarding_marked_while_the_key_is_made_leaves_no_key(storage: Storage) -> None:
-    await _register(storage)
     keys = TenantKeys(storage, MarkingKek(os.urandom(32), storage), KeyCache())
     with pytest.raises(KeyUnavailable, match="offboarded"):
         await keys.current(TENANT)
@@ -156,8 +157,18 @@ async def test_an_offboarding_marked_while_the_key_is_made_leaves_no_key(storage
 
 async def test_an_existing_key_still_opens_during_offboarding(storage: Storage) -> None:
     """Reading what was sealed is not making a key: the sweep itself may still need it."""
-    await _register(storage)
     kek = LocalKek(os.urandom(32))
     made = await TenantKeys(storage, kek, KeyCache()).current(TENANT)
-    await TenantStore(storage).mark_offboarding(TENANT, "01OFFBOARDINGRUN0000000000")
+    await TenantStore(storage).mark_offboarding(TENANT, OFFBOARDING_RUN)
     assert (await TenantKeys(storage, kek, KeyCache()).get(TENANT, 1)).raw == made.raw
+
+
+async def test_an_offboarded_tenant_gets_no_new_data_key(storage: Storage) -> None:
+    """A write landing after an offboarding finished (the tenant's row, which held the mark,
+    deleted last) must not make a key the offboarding will never sweep."""
+    await tables.delete(await storage.table(TENANTS), "tenant", TENANT)
+    with pytest.raises(KeyUnavailable, match="offboarded"):
+        await TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()).current(TENANT)
+    assert await _rows(storage) == []
+    await TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()).current(OTHER)
+    assert [row["RowKey"] for row in await _rows(storage)] == [f"{OTHER}|1"]

@@ -36,6 +36,7 @@ from shared.webhooks.delivery import (
     next_delay_s,
 )
 from shared.webhooks.store import WEBHOOKS, DeliveryLog, WebhookStore
+from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -63,7 +64,8 @@ def receiver(tls, monkeypatch):
 
 
 @pytest.fixture
-def keys(storage: Storage) -> TenantKeys:
+async def keys(storage: Storage) -> TenantKeys:
+    await register(storage, TENANT)
     return TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache())
 
 
