@@ -76,8 +76,9 @@ async def settle_run(step: FinishRun) -> FinishedRun:
     if error is None and status is not RunStatus.SUCCEEDED:
         error = outcome.error or {
             "code": ErrorCode.INTERNAL_ERROR, "message": "the run produced no items"}
-    run = await runs.get(tenant_id, run_id)
-    assert run is not None
+    seen = await runs.get_seen(tenant_id, run_id)
+    assert seen is not None
+    run = seen.run
     if kind and run.backup_set_id and (
             counts.succeeded or (kind == "backup" and status is not RunStatus.FAILED)):
         await BackupSetStore(storage).put(BackupSet(
@@ -87,8 +88,9 @@ async def settle_run(step: FinishRun) -> FinishedRun:
             all_types=kind == "backup" and backs_up_every_type(run),
         ))
     if not run.terminal:
-        run = await runs.update(tenant_id, run_id, status=status.value, finished_at=at,
-                                counts=asdict(counts), error=error, warnings=outcome.warnings)
+        run = await runs.update(tenant_id, run_id, seen=seen, status=status.value,
+                                finished_at=at, counts=asdict(counts), error=error,
+                                warnings=outcome.warnings)
         # Keyed by the stored end, so a second copy of the step (a redelivered activity
         # that found the run settled by the first) rewrites the same notification row.
         await _notify(run, run.finished_at or at)

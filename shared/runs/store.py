@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,14 @@ def _from_entity(entity: dict[str, Any]) -> Run:
     return Run(**data)
 
 
+@dataclass(frozen=True)
+class SeenRun:
+    """A run as read, with the ETag of that read."""
+
+    run: Run
+    etag: str
+
+
 class RunStore:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -77,32 +85,41 @@ class RunStore:
         return True  # pragma: no cover
 
     async def get(self, tenant_id: str, run_id: str) -> Run | None:
+        seen = await self.get_seen(tenant_id, run_id)
+        return None if seen is None else seen.run
+
+    async def get_seen(self, tenant_id: str, run_id: str) -> SeenRun | None:
+        """The run with the ETag it was read at, for an :meth:`update` that follows."""
         runs = await self._storage.table(RUNS)
         entity = await tables.get_or_none(runs, tenant_id, inverted_ulid(run_id))
-        return None if entity is None else _from_entity(entity)
+        return None if entity is None else SeenRun(_from_entity(entity), tables.etag(entity))
 
     async def tenant_of(self, run_id: str) -> str | None:
         index = await self._storage.table(RUN_INDEX)
         entity = await tables.get_or_none(index, run_id, "run")
         return None if entity is None else entity["tenant_id"]
 
-    async def update(self, tenant_id: str, run_id: str, **changes: Any) -> Run:
+    async def update(self, tenant_id: str, run_id: str, *, seen: SeenRun | None = None,
+                     **changes: Any) -> Run:
         """Apply ``changes`` unless the run is already terminal (terminal states never change).
 
-        ETag-guarded: concurrent updates retry on a fresh read rather than overwrite.
+        ETag-guarded: concurrent updates retry on a fresh read rather than overwrite. ``seen``:
+        the run as the caller has just read it (:meth:`get_seen`), so it is not read again
+        unless it changed meanwhile.
         """
         runs = await self._storage.table(RUNS)
         while True:
-            entity = await tables.get_or_none(runs, tenant_id, inverted_ulid(run_id))
-            if entity is None:
-                raise NotFound("the run to update does not exist")
-            run = _from_entity(entity)
+            if seen is None:
+                seen = await self.get_seen(tenant_id, run_id)
+                if seen is None:
+                    raise NotFound("the run to update does not exist")
+            run, etag, seen = replace(seen.run), seen.etag, None
             if run.terminal:
                 return run
             for name, value in changes.items():
                 setattr(run, name, Counts(**value) if name == "counts" and isinstance(
                     value, dict) else value)
-            if await tables.replace_if_unchanged(runs, _to_entity(run), tables.etag(entity)):
+            if await tables.replace_if_unchanged(runs, _to_entity(run), etag):
                 return run
 
     async def list(

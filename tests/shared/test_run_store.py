@@ -114,3 +114,22 @@ async def test_run_store_warnings_round_trip_and_a_run_without_them_has_none(sto
 
     assert (await store.get(TENANT, warned.run_id)).warnings == warnings
     assert (await store.get(TENANT, plain.run_id)).warnings == []
+
+
+async def test_run_store_update_from_a_stale_read_applies_to_the_run_as_it_is_now(storage):
+    """An update handed the run as read earlier (``seen``) does not overwrite a change made
+    since: it reads again and applies its changes on top, or leaves a run settled meanwhile."""
+    store = RunStore(storage)
+    run = _run()
+    await store.create(run)
+    seen = await store.get_seen(TENANT, run.run_id)
+    await store.update(TENANT, run.run_id, status="running", started_at="2026-11-29T00:00:01Z")
+    after = await store.update(TENANT, run.run_id, seen=seen, counts=Counts(total=3).__dict__)
+    assert (after.status, after.started_at, after.counts.total) == (
+        "running", "2026-11-29T00:00:01Z", 3)
+    assert await store.get(TENANT, run.run_id) == after
+    stale = await store.get_seen(TENANT, run.run_id)
+    await store.update(TENANT, run.run_id, status="succeeded")
+    settled = await store.update(TENANT, run.run_id, seen=stale, status="failed")
+    assert settled.status == "succeeded" and (await store.get(TENANT, run.run_id)).status == (
+        "succeeded")
