@@ -237,18 +237,21 @@ async def test_two_copies_of_a_settle_racing_notify_the_runs_end_once(
     run = await _run(wired, tenant_id, "capture_snapshot", new_ulid())
     # Both copies (a redelivered capture_run beside the first) read the run before either
     # settles it, each with its own clock.
-    both_read, get = asyncio.Barrier(2), RunStore.get
+    both_read, get_seen, reads = asyncio.Barrier(2), RunStore.get_seen, []
 
-    async def get_in_step(store: RunStore, tenant: str, run_id: str):
-        found = await get(store, tenant, run_id)
-        await both_read.wait()
+    async def first_reads_in_step(store: RunStore, tenant: str, run_id: str):
+        found = await get_seen(store, tenant, run_id)
+        reads.append(found)
+        if len(reads) <= 2:  # the loser's re-read, after its write is refused, goes on alone
+            await both_read.wait()
         return found
 
-    monkeypatch.setattr(RunStore, "get", get_in_step)
+    monkeypatch.setattr(RunStore, "get_seen", first_reads_in_step)
     await asyncio.gather(*(runs.settle_run(FinishRun(
         run_id=run.run_id, tenant_id=tenant_id, at=at, backup_set_kind="capture"))
         for at in ("2025-01-01T01:00:01Z", "2025-01-01T01:00:02Z")))
     monkeypatch.undo()
+    assert len(reads) == 3  # both read the run unsettled; the loser read it again
 
     notes = [n for n in (await NotificationStore(wired).list(
         "engineer", unread_only=False, top=50, continuation=None)).value
