@@ -16,12 +16,13 @@ from activities.contracts.runs import FinishedRun, FinishRun, RecordProgress, St
 from shared.backups.sets import BackupSet, BackupSetStore
 from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
+from shared.platform.errors import NotFound
 from shared.platform.keys import parse_iso
 from shared.platform.storage import get_storage
 from shared.runs.jobs import backs_up_every_type
 from shared.runs.model import Outcome, Run, RunStatus
 from shared.runs.notifications import NotificationStore, notification_for
-from shared.runs.store import RunStore
+from shared.runs.store import RunStore, SeenRun
 
 bp = ActivityBlueprint()
 log = logging.getLogger(__name__)
@@ -30,20 +31,24 @@ log = logging.getLogger(__name__)
 @bp.activity_trigger(input_name="payload")
 async def start_run(payload: dict) -> dict:
     """Mark the run running and notify; returns the run's parameters for the orchestrator."""
-    return asdict(await begin_run(StartRun.from_payload(payload)))
+    started, _ = await begin_run(StartRun.from_payload(payload))
+    return asdict(started)
 
 
-async def begin_run(step: StartRun) -> StartedRun:
-    """What :func:`start_run` does (a capture's one activity does it too)."""
-    storage = get_storage()
-    run = await RunStore(storage).update(
-        step.tenant_id, step.run_id, status=RunStatus.RUNNING.value, started_at=step.at,
+async def begin_run(step: StartRun, *, seen: SeenRun | None = None
+                    ) -> tuple[StartedRun, SeenRun]:
+    """What :func:`start_run` does (a capture's one activity does it too); also returns the
+    run as written, for a next step. ``seen``: the run as the caller has just read it."""
+    written = await RunStore(get_storage()).update_seen(
+        step.tenant_id, step.run_id, seen=seen, status=RunStatus.RUNNING.value,
+        started_at=step.at,
     )
+    run = written.run
     if run.status == RunStatus.RUNNING.value:
         await _notify(run, step.at)
     return StartedRun(status=run.status, parameters=run.parameters,
                       backup_set_id=run.backup_set_id, dry_run=run.dry_run,
-                      requested_by=run.requested_by, counts=asdict(run.counts))
+                      requested_by=run.requested_by, counts=asdict(run.counts)), written
 
 
 @bp.activity_trigger(input_name="payload")
@@ -61,8 +66,9 @@ async def finish_run(payload: dict) -> dict:
     return asdict(await settle_run(FinishRun.from_payload(payload)))
 
 
-async def settle_run(step: FinishRun) -> FinishedRun:
-    """What :func:`finish_run` does (a capture's one activity does it too)."""
+async def settle_run(step: FinishRun, *, seen: SeenRun | None = None) -> FinishedRun:
+    """What :func:`finish_run` does (a capture's one activity does it too). ``seen``: the
+    run as the caller last read or wrote it (else it is read now)."""
     storage = get_storage()
     runs = RunStore(storage)
     tenant_id, run_id, at = step.tenant_id, step.run_id, step.at
@@ -76,8 +82,9 @@ async def settle_run(step: FinishRun) -> FinishedRun:
     if error is None and status is not RunStatus.SUCCEEDED:
         error = outcome.error or {
             "code": ErrorCode.INTERNAL_ERROR, "message": "the run produced no items"}
-    seen = await runs.get_seen(tenant_id, run_id)
-    assert seen is not None
+    seen = seen or await runs.get_seen(tenant_id, run_id)
+    if seen is None:
+        raise NotFound("the run to settle does not exist")
     run = seen.run
     if kind and run.backup_set_id and (
             counts.succeeded or (kind == "backup" and status is not RunStatus.FAILED)):

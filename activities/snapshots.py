@@ -61,7 +61,7 @@ from shared.platform.errors import (
 from shared.platform.keys import iso, parse_iso, utc_now
 from shared.platform.storage import Storage, get_storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
-from shared.runs.scope import require_own_set
+from shared.runs.scope import own_run, require_own_set
 from shared.runs.store import RunStore
 
 bp = ActivityBlueprint()
@@ -211,11 +211,13 @@ async def capture_policies(payload: dict) -> dict:
     groups for a later batch — one bad item never holds back its batch-mates;
     ``RECORD_FAILED`` (a backup's last try) records them as failed with their codes.
     """
-    return asdict(await _capture_batch(CapturePolicies.from_payload(payload)))
+    job = CapturePolicies.from_payload(payload)
+    await require_own_set(get_storage(), job.run_id, job.tenant_id, job.backup_set_id)
+    return asdict(await _capture_batch(job))
 
 
 async def _capture_batch(job: CapturePolicies) -> CapturedBatch:
-    await require_own_set(get_storage(), job.run_id, job.tenant_id, job.backup_set_id)
+    """Capture ``job``'s policies into its run's set; the caller has checked the scope."""
     fetched = await asyncio.gather(*(
         _fetch_group(job.tenant_id, g, per_item=job.mode is not TransientMode.RAISE)
         for g in job.groups))
@@ -236,15 +238,20 @@ async def capture_run(payload: dict) -> dict:
     ``CAPTURE_IN_ONE_ACTIVITY``): start the run, capture its policy as
     :func:`capture_policies` does with ``RAISE``, settle the run. Each step is idempotent, so
     a retry (a fault Graph may recover from fails the activity) does them again; a run found
-    finished is returned as it is. Saves the engine two activity round trips per capture."""
+    finished is returned as it is. Saves the engine two activity round trips per capture.
+
+    The run is read once, with its scope check: each step hands the next the run as it
+    wrote it (a step whose write finds the run changed reads it again)."""
     job = CaptureRun.from_payload(payload)
-    started = await begin_run(StartRun.for_run(job, at=job.at))
+    seen = await own_run(get_storage(), job.run_id, job.tenant_id)
+    started, seen = await begin_run(StartRun.for_run(job, at=job.at), seen=seen)
     if started.terminal:
         return started.finished()
+    # The set is the run's own: the batch is built from the run just written.
     await _capture_batch(CapturePolicies.of_capture(job, started, job.at))
     # The run's end is when it ended: the activity's clock (a retry settles a run once).
     return asdict(await settle_run(FinishRun.for_run(job, at=iso(utc_now()),
-                                                     backup_set_kind="capture")))
+                                                     backup_set_kind="capture"), seen=seen))
 
 
 @bp.activity_trigger(input_name="payload")

@@ -61,23 +61,30 @@ async def insert_once(table: TableClient, entity: Entity) -> bool:
 
 async def replace_if_unchanged(table: TableClient, entity: Entity, etag: str) -> bool:
     """Replace the row read with ``etag``; False when it changed or vanished since."""
+    return await replaced_etag(table, entity, etag) is not None
+
+
+async def replaced_etag(table: TableClient, entity: Entity, etag: str) -> str | None:
+    """:func:`replace_if_unchanged`, returning the row's new ETag (None: not replaced), so
+    the writer can change the row again without reading it first."""
     return await _update(table, entity, UpdateMode.REPLACE, etag)
 
 
 async def merge_if_present(table: TableClient, entity: Entity) -> bool:
     """Merge ``entity``'s properties into an existing row; False when there is no row."""
-    return await _update(table, entity, UpdateMode.MERGE, None)
+    return await _update(table, entity, UpdateMode.MERGE, None) is not None
 
 
 async def _update(table: TableClient, entity: Entity, mode: UpdateMode, etag: str | None
-                  ) -> bool:
+                  ) -> str | None:
     condition = MatchConditions.Unconditionally if etag is None else MatchConditions.IfNotModified
     with storage_errors(f"update a row of {table.table_name}"):
         try:
-            await table.update_entity(entity, mode=mode, etag=etag, match_condition=condition)
+            written = await table.update_entity(entity, mode=mode, etag=etag,
+                                                match_condition=condition)
         except (ResourceModifiedError, ResourceNotFoundError):
-            return False
-    return True
+            return None
+    return str(written["etag"])
 
 
 async def upsert(table: TableClient, entity: Entity, *, merge: bool = False) -> None:

@@ -9,12 +9,13 @@ run recorded when it was started (``source_tenant_id``, as an attribute or a run
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from shared.platform.errors import RunFinished, TenantMismatch
 from shared.platform.storage import Storage
 from shared.runs.model import Run
-from shared.runs.store import RunStore
+from shared.runs.store import RunStore, SeenRun
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,21 @@ async def run_scope(storage: Storage, run_id: str, tenant_id: str) -> RunScope:
     """The scope of ``run_id``; raises :class:`TenantMismatch` unless it is ``tenant_id``'s,
     and :class:`RunFinished` once the run is finished (terminal runs never change: an activity
     of a run started again by hand does nothing, issue 19 finding 3)."""
-    runs = RunStore(storage)
-    run = await runs.get(tenant_id, run_id)
-    if run is None or await runs.tenant_of(run_id) not in (None, tenant_id):
-        raise TenantMismatch("the run is not this tenant's")
+    run = (await own_run(storage, run_id, tenant_id)).run
     if run.terminal:
         raise RunFinished("the run is already finished")
     return RunScope(run)
+
+
+async def own_run(storage: Storage, run_id: str, tenant_id: str) -> SeenRun:
+    """``run_id`` as read now, finished or not; raises :class:`TenantMismatch` unless it is
+    ``tenant_id``'s (its row in the tenant's partition, and the run index agrees)."""
+    runs = RunStore(storage)
+    seen, indexed = await asyncio.gather(runs.get_seen(tenant_id, run_id),
+                                         runs.tenant_of(run_id))
+    if seen is None or indexed not in (None, tenant_id):
+        raise TenantMismatch("the run is not this tenant's")
+    return seen
 
 
 async def require_own_set(storage: Storage, run_id: str, tenant_id: str,

@@ -104,23 +104,30 @@ class RunStore:
         """Apply ``changes`` unless the run is already terminal (terminal states never change).
 
         ETag-guarded: concurrent updates retry on a fresh read rather than overwrite. ``seen``:
-        the run as the caller has just read it (:meth:`get_seen`), so it is not read again
-        unless it changed meanwhile.
+        the run as the caller has just read or written it (:meth:`get_seen`,
+        :meth:`update_seen`), so it is not read again unless it changed meanwhile.
         """
+        return (await self.update_seen(tenant_id, run_id, seen=seen, **changes)).run
+
+    async def update_seen(self, tenant_id: str, run_id: str, *, seen: SeenRun | None = None,
+                          **changes: Any) -> SeenRun:
+        """:meth:`update`, returning the run with the ETag it now has."""
         runs = await self._storage.table(RUNS)
         while True:
             if seen is None:
                 seen = await self.get_seen(tenant_id, run_id)
                 if seen is None:
                     raise NotFound("the run to update does not exist")
-            run, etag, seen = replace(seen.run), seen.etag, None
-            if run.terminal:
-                return run
+            if seen.run.terminal:
+                return seen
+            run = replace(seen.run)
             for name, value in changes.items():
                 setattr(run, name, Counts(**value) if name == "counts" and isinstance(
                     value, dict) else value)
-            if await tables.replace_if_unchanged(runs, _to_entity(run), etag):
-                return run
+            etag = await tables.replaced_etag(runs, _to_entity(run), seen.etag)
+            if etag is not None:
+                return SeenRun(run, etag)
+            seen = None
 
     async def list(
         self,

@@ -25,7 +25,7 @@ from local.graphsim.simulator import GraphSimulator
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.platform.config import get_settings
-from shared.platform.errors import NotFound, RunFinished, TenantMismatch
+from shared.platform.errors import RunFinished, TenantMismatch
 from shared.platform.keys import is_ulid, new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import Run, item_key
@@ -174,7 +174,7 @@ async def test_a_capture_run_for_another_tenants_run_writes_nothing(graphsim, wi
     run = await _run(wired, ours, "capture_snapshot", new_ulid(), policy_type=TYPE,
                      policy_id=policy_id)
 
-    with pytest.raises(NotFound):  # the run is not in that tenant's partition
+    with pytest.raises(TenantMismatch):  # the run is not in that tenant's partition
         await snapshots.capture_run(asdict(CaptureRun(run_id=run.run_id, tenant_id=theirs,
                                                       at=AT)))
     assert await RunStore(wired).all_items(run.run_id) == []
@@ -197,6 +197,38 @@ async def test_a_capture_run_of_a_finished_run_captures_nothing_and_returns_it(
     assert await RunStore(wired).all_items(run.run_id) == []
     assert await BackupSetStore(wired).get(tenant_id, run.backup_set_id) is None
     assert graphsim.requests(since) == []  # Graph was not asked
+
+
+async def test_a_run_failed_while_its_capture_reads_graph_stays_failed(
+        graphsim, wired, monkeypatch):  # noqa: F811
+    """capture_run hands its steps the run as it last wrote it; a run changed meanwhile (an
+    offboarding stopping it) is read again, not overwritten by the capture's end."""
+    tenant_id = graphsim.tenant_ids[0]
+    policy_id = graphsim.objects(tenant_id, TYPE)[0]["id"]
+    run = await _run(wired, tenant_id, "capture_snapshot", new_ulid(), policy_type=TYPE,
+                     policy_id=policy_id)
+    await RunStore(wired).update(run.tenant_id, run.run_id, status="queued")  # as started
+    capture = snapshots._capture_batch
+
+    async def stopped_meanwhile(job):
+        captured = await capture(job)
+        await RunStore(wired).update(tenant_id, run.run_id, status="failed", finished_at=AT,
+                                     error={"code": "tenant_offboarding", "message": "gone"})
+        return captured
+
+    monkeypatch.setattr(snapshots, "_capture_batch", stopped_meanwhile)
+    output = await snapshots.capture_run(asdict(CaptureRun(run_id=run.run_id,
+                                                           tenant_id=tenant_id, at=AT)))
+
+    stored = await RunStore(wired).get(tenant_id, run.run_id)
+    assert output["status"] == stored.status == "failed"
+    assert stored.error["code"] == "tenant_offboarding"
+    notes = (await NotificationStore(wired).list("engineer", unread_only=False, top=50,
+                                                 continuation=None)).value
+    # One notification per state; the end's is keyed by the stored end, so it is the row
+    # the stopper's own notification of that end writes.
+    assert sorted((n["status"], n["created_at"]) for n in notes if n["run_id"] == run.run_id
+                  ) == [("failed", AT), ("running", AT)]
 
 
 async def test_duplicate_begin_restores_agree_on_the_pre_restore_set(graphsim, wired):  # noqa: F811
