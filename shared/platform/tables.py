@@ -1,7 +1,8 @@
 """Azure Table primitives: every store reads and writes tables through these (DESIGN §5).
 
 Expected conditions are return values — an absent row is None, a row that already exists or
-changed since it was read is False — so stores branch on them without knowing the SDK. Any
+changed since it was read is False (None from :func:`replaced_etag`, which returns the new
+ETag) — so stores branch on them without knowing the SDK. Any
 other failure leaves as :class:`~shared.platform.errors.StorageError` (see
 :func:`~shared.platform.storage.storage_errors`). Every query reads one partition, because
 every store keys its lists by partition: :func:`query_all` reads all of it, :func:`query_page`

@@ -199,10 +199,11 @@ async def test_a_capture_run_of_a_finished_run_captures_nothing_and_returns_it(
     assert graphsim.requests(since) == []  # Graph was not asked
 
 
-async def test_a_run_failed_while_its_capture_reads_graph_stays_failed(
+async def test_a_run_ended_while_its_capture_reads_graph_keeps_that_end(
         graphsim, wired, monkeypatch):  # noqa: F811
-    """capture_run hands its steps the run as it last wrote it; a run changed meanwhile (an
-    offboarding stopping it) is read again, not overwritten by the capture's end."""
+    """capture_run hands its steps the run as it last wrote it; a run another writer ends
+    meanwhile (the repair of a run whose orchestration died, say) is read again, not
+    overwritten by the capture's end, and its requester is told of the end once."""
     tenant_id = graphsim.tenant_ids[0]
     policy_id = graphsim.objects(tenant_id, TYPE)[0]["id"]
     run = await _run(wired, tenant_id, "capture_snapshot", new_ulid(), policy_type=TYPE,
@@ -213,7 +214,7 @@ async def test_a_run_failed_while_its_capture_reads_graph_stays_failed(
     async def stopped_meanwhile(job):
         captured = await capture(job)
         await RunStore(wired).update(tenant_id, run.run_id, status="failed", finished_at=AT,
-                                     error={"code": "tenant_offboarding", "message": "gone"})
+                                     error={"code": "internal_error", "message": "stopped"})
         return captured
 
     monkeypatch.setattr(snapshots, "_capture_batch", stopped_meanwhile)
@@ -222,11 +223,11 @@ async def test_a_run_failed_while_its_capture_reads_graph_stays_failed(
 
     stored = await RunStore(wired).get(tenant_id, run.run_id)
     assert output["status"] == stored.status == "failed"
-    assert stored.error["code"] == "tenant_offboarding"
+    assert stored.error["code"] == "internal_error"
     notes = (await NotificationStore(wired).list("engineer", unread_only=False, top=50,
                                                  continuation=None)).value
-    # One notification per state; the end's is keyed by the stored end, so it is the row
-    # the stopper's own notification of that end writes.
+    # One notification per state (DESIGN §4), the end's keyed by the stored end: a second
+    # copy of the step, or a writer that notifies too, rewrites the same row.
     assert sorted((n["status"], n["created_at"]) for n in notes if n["run_id"] == run.run_id
                   ) == [("failed", AT), ("running", AT)]
 
