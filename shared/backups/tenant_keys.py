@@ -6,6 +6,12 @@ created insert-if-absent and then read back, so concurrent first writers — act
 backup, two processes — all end up with the one key that was inserted first. Unwrapped keys
 are kept per process for a few minutes (bounded), so a backup unwraps once, not per object.
 
+Nothing new is sealed for a tenant being offboarded or gone (DESIGN §12): :meth:`current` looks
+at the tenant row again once :data:`OPEN_RECHECK_S` has passed since it last found the tenant
+open, in this process. An activity that outlives its terminated orchestration stops sealing
+(and so capturing) within that time of the offboarding's mark, well inside the offboarding's
+drain, so its final sweep finds everything that activity wrote.
+
 Rotation of the KEK (:meth:`TenantKeys.rewrap_all`, ``python -m shared.backups.rotate_kek``)
 re-wraps rows and never touches a blob: the data keys themselves do not change.
 """
@@ -38,15 +44,22 @@ _PARTITION = "datakey"
 _REWRAP_ATTEMPTS = 3
 
 CacheKey = tuple[str, str, str, int]  # storage account, prefix, tenant, key version
+TenantIdent = tuple[str, str, str]  # storage account, prefix, tenant
+# How long a tenant found open for sealing stays so in a process: well under the offboarding's
+# drain (shared.offboarding.job.DRAIN_SECONDS), with room for the writes that follow a seal.
+OPEN_RECHECK_S = 5.0
 
 
 class KeyCache:
     """Unwrapped data keys for ``ttl_s`` seconds, at most ``max_entries`` (least recently
-    used go first). Concurrent misses of one key in one event loop share one load."""
+    used go first). Concurrent misses of one key in one event loop share one load. Also which
+    tenants were found open for sealing, for ``open_s`` seconds."""
 
-    def __init__(self, ttl_s: float = 300.0, max_entries: int = 1024) -> None:
-        self._ttl_s, self._max = ttl_s, max_entries
+    def __init__(self, ttl_s: float = 300.0, max_entries: int = 1024,
+                 open_s: float = OPEN_RECHECK_S) -> None:
+        self._ttl_s, self._max, self._open_s = ttl_s, max_entries, open_s
         self._keys: OrderedDict[CacheKey, tuple[float, DataKey]] = OrderedDict()
+        self._open: dict[TenantIdent, float] = {}
         self._lock = threading.Lock()
         self._loading: LoopLocal[dict[CacheKey, asyncio.Future[DataKey]]] = LoopLocal(dict)
 
@@ -70,6 +83,19 @@ class KeyCache:
         with self._lock:
             for ident in [i for i in self._keys if i[:3] == (account, prefix, tenant_id)]:
                 del self._keys[ident]
+            self._open.pop((account, prefix, tenant_id), None)
+
+    def seen_open(self, tenant: TenantIdent) -> bool:
+        with self._lock:
+            until = self._open.get(tenant)
+            return until is not None and time.monotonic() < until
+
+    def saw_open(self, tenant: TenantIdent) -> None:
+        with self._lock:
+            if len(self._open) >= self._max:
+                now = time.monotonic()
+                self._open = {t: u for t, u in self._open.items() if u > now}
+            self._open[tenant] = time.monotonic() + self._open_s
 
     async def load(self, ident: CacheKey, loader: Callable[[], Awaitable[DataKey]]
                    ) -> DataKey:
@@ -104,7 +130,13 @@ class TenantKeys:
         self._cache = PROCESS_KEYS if cache is None else cache
 
     async def current(self, tenant_id: str) -> DataKey:
-        """The key new snapshots of the tenant are sealed with; created on first use."""
+        """The key new snapshots of the tenant are sealed with; created on first use.
+        :class:`KeyUnavailable` for a tenant being offboarded or gone (seen within
+        :data:`OPEN_RECHECK_S`), even with the key cached."""
+        tenant = (self._storage.connection, self._storage.prefix, tenant_id)
+        if not self._cache.seen_open(tenant):
+            await self._refuse_if_offboarding(tenant_id)
+            self._cache.saw_open(tenant)
         return await self._cached(tenant_id, CURRENT_VERSION, create=True)
 
     async def get(self, tenant_id: str, version: int) -> DataKey:
@@ -124,8 +156,7 @@ class TenantKeys:
         table = await self._storage.table(TENANT_KEYS)
         row_key = _row_key(tenant_id, version)
         row = await tables.get_or_none(table, _PARTITION, row_key)
-        if row is None and create:
-            await self._refuse_if_offboarding(tenant_id)
+        if row is None and create:  # the tenant was found open by current() just now
             fresh = DataKey.generate(tenant_id, version)
             wrapped = await self._kek_().wrap(fresh.raw)
             if await tables.insert_once(table, _entity(tenant_id, version, wrapped)):

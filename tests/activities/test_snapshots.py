@@ -25,14 +25,20 @@ from activities.contracts.snapshots import (
 from local.graphsim.licences import WINDOWS_365 as WINDOWS_365_SKU
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
+from shared.backups import tenant_keys
+from shared.backups.sets import BackupSetStore
+from shared.backups.snapshots import SNAPSHOTS
+from shared.backups.tenant_keys import KeyCache, TenantKeys
 from shared.graph import GraphClient, build_graph_client, list_items, read_collection
 from shared.graph.licences import TenantLicences
 from shared.graph.tokens import MsalTokenProvider
 from shared.platform.config import get_settings, load_settings
+from shared.platform.errors import KeyUnavailable
 from shared.platform.keys import new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemTally, Run, RunItem
 from shared.runs.store import RunStore
+from shared.tenants.store import TenantStore
 from tests.graph.conftest import FAST, graph_requests, sim_env
 from tests.tenants import register
 
@@ -246,3 +252,29 @@ async def test_capture_types_reads_each_type_whole_and_one_refusal_stays_that_ty
     assert sorted(i.policy_id for i in items if i.policy_type == READABLE) == sorted(
         o["id"] for o in objects)
     assert (await _type_item(wired, run_id, REFUSED)).error_code == "not_available"
+
+
+async def test_a_capture_running_into_its_tenants_offboarding_stops_at_its_next_seal(
+        graphsim, wired, monkeypatch):  # noqa: F811
+    """An activity still running when its tenant's offboarding begins (its orchestration is
+    terminated, the activity runs on) stops at its next seal, though this process holds the
+    tenant's key: no blob and no row is left for after the offboarding's last sweep."""
+    monkeypatch.setattr(tenant_keys, "PROCESS_KEYS", KeyCache(open_s=0))  # sees the mark now
+    tenant_id, run_id, backup_set_id = graphsim.tenant_ids[0], new_ulid(), new_ulid()
+    await RunStore(wired).create(Run(
+        run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",
+        requested_by="engineer", idempotency_key=run_id, created_at="2025-01-01T01:00:00Z",
+        instance_id="pv-test", backup_set_id=backup_set_id))
+    await TenantKeys(wired).current(tenant_id)  # sealed before: the key is cached
+    await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
+    job = CaptureTypes(run_id=run_id, tenant_id=tenant_id, backup_set_id=backup_set_id,
+                       at="2025-01-01T01:00:00Z", policy_types=[READABLE],
+                       mode=TransientMode.RETURN_FOR_RETRY)
+
+    with pytest.raises(KeyUnavailable, match="offboarded"):
+        await snapshots.capture_types(asdict(job))
+
+    container = await wired.container(SNAPSHOTS)
+    assert [b.name async for b in container.list_blobs(name_starts_with=f"{tenant_id}/")] == []
+    assert await RunStore(wired).all_items(run_id) == []
+    assert await BackupSetStore(wired).items(backup_set_id) == []
