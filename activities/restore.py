@@ -39,7 +39,7 @@ from shared.deploy.batch import fit_batch
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
 from shared.graph.entries.groups import GROUPS
 from shared.graph.secrets import secret_warnings
-from shared.platform.errors import GraphError, TenantMismatch
+from shared.platform.errors import GraphError, TenantMismatch, TenantOffboarding
 from shared.platform.keys import derived_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
 from shared.restore.match import Assessment, RestoredGroups, assess_batch
@@ -56,6 +56,7 @@ from shared.runs.model import (
 )
 from shared.runs.scope import RunScope, run_scope
 from shared.runs.store import RunStore
+from shared.tenants import gate
 from shared.tenants.audit import AuditEvent, AuditLog
 
 bp = ActivityBlueprint()
@@ -330,6 +331,9 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
     run_id, tenant_id = job.run_id, job.tenant_id
     policy_type, ca_state = job.policy_type, job.ca_state
     runs, state = RunStore(storage), RestoreState(storage)
+    if await gate.PROCESS_OPEN_TENANTS.closed(storage, tenant_id):
+        # A batch outliving its terminated orchestration writes nothing more (DESIGN §12).
+        raise TenantOffboarding("the tenant is being offboarded: nothing more is restored")
     if a.action in ("skip", "fail"):
         action = ItemAction.SKIPPED if a.action == "skip" else ItemAction.FAILED
         await runs.put_item(run_id, _row(item, a, action))

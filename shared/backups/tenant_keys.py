@@ -6,11 +6,10 @@ created insert-if-absent and then read back, so concurrent first writers — act
 backup, two processes — all end up with the one key that was inserted first. Unwrapped keys
 are kept per process for a few minutes (bounded), so a backup unwraps once, not per object.
 
-Nothing new is sealed for a tenant being offboarded or gone (DESIGN §12): :meth:`current` looks
-at the tenant row again once :data:`OPEN_RECHECK_S` has passed since it last found the tenant
-open, in this process. An activity that outlives its terminated orchestration stops sealing
-(and so capturing) within that time of the offboarding's mark, well inside the offboarding's
-drain, so its final sweep finds everything that activity wrote.
+Nothing new is sealed for a tenant being offboarded or gone (DESIGN §12): :meth:`current` asks
+:mod:`shared.tenants.gate` first, so an activity that outlives its terminated orchestration
+stops sealing (and so capturing) within seconds of the offboarding's mark, even with the key
+cached.
 
 Rotation of the KEK (:meth:`TenantKeys.rewrap_all`, ``python -m shared.backups.rotate_kek``)
 re-wraps rows and never touches a blob: the data keys themselves do not change.
@@ -36,6 +35,8 @@ from shared.platform.errors import KeyUnavailable
 from shared.platform.keys import iso, utc_now
 from shared.platform.loop_local import LoopLocal
 from shared.platform.storage import Storage
+from shared.tenants import gate
+from shared.tenants.gate import OpenTenants
 from shared.tenants.store import TenantStore
 
 TENANT_KEYS = "tenantkeys"
@@ -44,22 +45,15 @@ _PARTITION = "datakey"
 _REWRAP_ATTEMPTS = 3
 
 CacheKey = tuple[str, str, str, int]  # storage account, prefix, tenant, key version
-TenantIdent = tuple[str, str, str]  # storage account, prefix, tenant
-# How long a tenant found open for sealing stays so in a process: well under the offboarding's
-# drain (shared.offboarding.job.DRAIN_SECONDS), with room for the writes that follow a seal.
-OPEN_RECHECK_S = 5.0
 
 
 class KeyCache:
     """Unwrapped data keys for ``ttl_s`` seconds, at most ``max_entries`` (least recently
-    used go first). Concurrent misses of one key in one event loop share one load. Also which
-    tenants were found open for sealing, for ``open_s`` seconds."""
+    used go first). Concurrent misses of one key in one event loop share one load."""
 
-    def __init__(self, ttl_s: float = 300.0, max_entries: int = 1024,
-                 open_s: float = OPEN_RECHECK_S) -> None:
-        self._ttl_s, self._max, self._open_s = ttl_s, max_entries, open_s
+    def __init__(self, ttl_s: float = 300.0, max_entries: int = 1024) -> None:
+        self._ttl_s, self._max = ttl_s, max_entries
         self._keys: OrderedDict[CacheKey, tuple[float, DataKey]] = OrderedDict()
-        self._open: dict[TenantIdent, float] = {}
         self._lock = threading.Lock()
         self._loading: LoopLocal[dict[CacheKey, asyncio.Future[DataKey]]] = LoopLocal(dict)
 
@@ -83,19 +77,6 @@ class KeyCache:
         with self._lock:
             for ident in [i for i in self._keys if i[:3] == (account, prefix, tenant_id)]:
                 del self._keys[ident]
-            self._open.pop((account, prefix, tenant_id), None)
-
-    def seen_open(self, tenant: TenantIdent) -> bool:
-        with self._lock:
-            until = self._open.get(tenant)
-            return until is not None and time.monotonic() < until
-
-    def saw_open(self, tenant: TenantIdent) -> None:
-        with self._lock:
-            if len(self._open) >= self._max:
-                now = time.monotonic()
-                self._open = {t: u for t, u in self._open.items() if u > now}
-            self._open[tenant] = time.monotonic() + self._open_s
 
     async def load(self, ident: CacheKey, loader: Callable[[], Awaitable[DataKey]]
                    ) -> DataKey:
@@ -124,19 +105,19 @@ class Rewrapped:
 
 class TenantKeys:
     def __init__(self, storage: Storage, kek: Kek | None = None,
-                 cache: KeyCache | None = None) -> None:
+                 cache: KeyCache | None = None, open_tenants: OpenTenants | None = None
+                 ) -> None:
         self._storage = storage
         self._kek = kek
         self._cache = PROCESS_KEYS if cache is None else cache
+        self._open = gate.PROCESS_OPEN_TENANTS if open_tenants is None else open_tenants
 
     async def current(self, tenant_id: str) -> DataKey:
         """The key new snapshots of the tenant are sealed with; created on first use.
-        :class:`KeyUnavailable` for a tenant being offboarded or gone (seen within
-        :data:`OPEN_RECHECK_S`), even with the key cached."""
-        tenant = (self._storage.connection, self._storage.prefix, tenant_id)
-        if not self._cache.seen_open(tenant):
-            await self._refuse_if_offboarding(tenant_id)
-            self._cache.saw_open(tenant)
+        :class:`KeyUnavailable` for a tenant being offboarded or gone, as the gate sees it,
+        even with the key cached."""
+        if await self._open.closed(self._storage, tenant_id):
+            raise _refused(tenant_id)
         return await self._cached(tenant_id, CURRENT_VERSION, create=True)
 
     async def get(self, tenant_id: str, version: int) -> DataKey:
@@ -145,8 +126,9 @@ class TenantKeys:
         return await self._cached(tenant_id, version, create=False)
 
     def forget(self, tenant_id: str) -> None:
-        """Drop the tenant's unwrapped keys from this process's cache."""
+        """Drop the tenant's unwrapped keys, and that it was found open, from this process."""
         self._cache.forget(self._storage.connection, self._storage.prefix, tenant_id)
+        self._open.forget(self._storage, tenant_id)
 
     async def _cached(self, tenant_id: str, version: int, *, create: bool) -> DataKey:
         ident = (self._storage.connection, self._storage.prefix, tenant_id, version)
@@ -156,14 +138,14 @@ class TenantKeys:
         table = await self._storage.table(TENANT_KEYS)
         row_key = _row_key(tenant_id, version)
         row = await tables.get_or_none(table, _PARTITION, row_key)
-        if row is None and create:  # the tenant was found open by current() just now
+        if row is None and create:  # current() found the tenant open just now
             fresh = DataKey.generate(tenant_id, version)
             wrapped = await self._kek_().wrap(fresh.raw)
             if await tables.insert_once(table, _entity(tenant_id, version, wrapped)):
                 # Look again: an offboarding marked meanwhile sweeps the keys only after its
                 # mark, so either it deletes this key or this look sees the mark.
                 try:
-                    await self._refuse_if_offboarding(tenant_id)
+                    await self._refuse_if_closed(tenant_id)
                 except KeyUnavailable:
                     await tables.delete(table, _PARTITION, row_key)
                     raise
@@ -173,13 +155,12 @@ class TenantKeys:
             raise KeyUnavailable(f"tenant {tenant_id} has no data key (version {version})")
         return DataKey(tenant_id, version, await self._kek_().unwrap(_wrapped(row)))
 
-    async def _refuse_if_offboarding(self, tenant_id: str) -> None:
+    async def _refuse_if_closed(self, tenant_id: str) -> None:
         """No new key for a tenant being offboarded or already offboarded: a write that lands
         while (or after) its data is destroyed must not leave a fresh key, and what it sealed,
-        behind."""
+        behind. Read now, not through the gate."""
         if await TenantStore(self._storage).closed_to_new_work(tenant_id):
-            raise KeyUnavailable(f"tenant {tenant_id} is offboarded or being offboarded: "
-                                 "no new data key")
+            raise _refused(tenant_id)
 
     async def rewrap_all(self, old: Kek, new: Kek) -> Rewrapped:
         """Re-wrap every tenant's data keys with ``new``: unwrap with whichever of ``old`` and
@@ -195,6 +176,11 @@ class TenantKeys:
         if self._kek is None:
             self._kek = get_kek()
         return self._kek
+
+
+def _refused(tenant_id: str) -> KeyUnavailable:
+    return KeyUnavailable(f"tenant {tenant_id} is offboarded or being offboarded: "
+                          "nothing new is sealed")
 
 
 async def _rewrap_row(table: TableClient, row: TableEntity, old: Kek, new: Kek) -> str:

@@ -25,10 +25,9 @@ from activities.contracts.snapshots import (
 from local.graphsim.licences import WINDOWS_365 as WINDOWS_365_SKU
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from local.graphsim.simulator import GraphSimulator
-from shared.backups import tenant_keys
 from shared.backups.sets import BackupSetStore
 from shared.backups.snapshots import SNAPSHOTS
-from shared.backups.tenant_keys import KeyCache, TenantKeys
+from shared.backups.tenant_keys import TenantKeys
 from shared.graph import GraphClient, build_graph_client, list_items, read_collection
 from shared.graph.licences import TenantLicences
 from shared.graph.tokens import MsalTokenProvider
@@ -38,6 +37,8 @@ from shared.platform.keys import new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemTally, Run, RunItem
 from shared.runs.store import RunStore
+from shared.tenants import gate
+from shared.tenants.gate import OpenTenants
 from shared.tenants.store import TenantStore
 from tests.graph.conftest import FAST, graph_requests, sim_env
 from tests.tenants import register
@@ -259,7 +260,7 @@ async def test_a_capture_running_into_its_tenants_offboarding_stops_at_its_next_
     """An activity still running when its tenant's offboarding begins (its orchestration is
     terminated, the activity runs on) stops at its next seal, though this process holds the
     tenant's key: no blob and no row is left for after the offboarding's last sweep."""
-    monkeypatch.setattr(tenant_keys, "PROCESS_KEYS", KeyCache(open_s=0))  # sees the mark now
+    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))  # sees the mark
     tenant_id, run_id, backup_set_id = graphsim.tenant_ids[0], new_ulid(), new_ulid()
     await RunStore(wired).create(Run(
         run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",

@@ -9,13 +9,13 @@ import os
 
 import pytest
 
-from shared.backups.tenant_keys import OPEN_RECHECK_S, TENANT_KEYS, KeyCache, TenantKeys
+from shared.backups.tenant_keys import TENANT_KEYS, KeyCache, TenantKeys
 from shared.crypto.envelope import DataKey
 from shared.crypto.kek import LocalKek, WrappedKey
-from shared.offboarding.job import DRAIN_SECONDS
 from shared.platform import tables
 from shared.platform.errors import KeyUnavailable
 from shared.platform.storage import Storage
+from shared.tenants.gate import OpenTenants
 from shared.tenants.store import TENANTS, TenantStore
 from tests.tenants import register
 
@@ -175,22 +175,16 @@ async def test_an_offboarded_tenant_gets_no_new_data_key(storage: Storage) -> No
     assert [row["RowKey"] for row in await _rows(storage)] == [f"{OTHER}|1"]
 
 
+
 async def test_a_cached_key_seals_nothing_once_its_tenant_is_being_offboarded(
         storage: Storage) -> None:
     """A process holding the key (a backup sealing page after page) stops sealing once it
     sees the mark; what was sealed still opens, for the sweep."""
-    cache = KeyCache(open_s=0)  # look at the tenant on every seal
+    cache, gate = KeyCache(), OpenTenants(open_s=0)  # look at the tenant on every seal
     kek = LocalKek(os.urandom(32))
-    made = await TenantKeys(storage, kek, cache).current(TENANT)
+    made = await TenantKeys(storage, kek, cache, gate).current(TENANT)
     await TenantStore(storage).mark_offboarding(TENANT, OFFBOARDING_RUN)
     with pytest.raises(KeyUnavailable, match="offboarded"):
-        await TenantKeys(storage, kek, cache).current(TENANT)
-    assert (await TenantKeys(storage, kek, cache).get(TENANT, 1)).raw == made.raw
-    assert (await TenantKeys(storage, kek, cache).current(OTHER)).raw != made.raw
-
-
-def test_a_tenant_found_open_is_looked_at_again_well_inside_the_offboarding_drain() -> None:
-    """An activity outliving its terminated orchestration must stop sealing before the
-    offboarding's last sweep: the re-check interval, plus the writes that follow a seal, has
-    to fit in the drain that comes before that sweep."""
-    assert OPEN_RECHECK_S <= DRAIN_SECONDS / 3
+        await TenantKeys(storage, kek, cache, gate).current(TENANT)
+    assert (await TenantKeys(storage, kek, cache, gate).get(TENANT, 1)).raw == made.raw
+    assert (await TenantKeys(storage, kek, cache, gate).current(OTHER)).raw != made.raw

@@ -1,0 +1,44 @@
+"""A live restore batch that outlives its terminated orchestration (DESIGN §12), against the
+simulator and Azurite: once its tenant is being offboarded, it writes nothing more — not to
+Graph, not a row the offboarding's last sweep would miss."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from activities import restore
+from activities.contracts.restore import ApplyItems
+from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
+from shared.platform.errors import TenantOffboarding
+from shared.platform.keys import new_ulid
+from shared.restore.state import RestoreState
+from shared.runs.store import RunStore
+from shared.tenants import gate
+from shared.tenants.gate import OpenTenants
+from shared.tenants.store import TenantStore
+from tests.activities.test_run_scope import TYPE, _item, _run, _set, wired  # noqa: F401
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_restore_batch_running_into_its_tenants_offboarding_writes_nothing_more(
+        graphsim, wired, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))  # sees the mark
+    tenant_id = graphsim.tenant_ids[0]
+    set_id = await _set(wired, tenant_id)
+    item_id = await _item(wired, set_id, tenant_id, "44444444-4444-4444-4444-444444444444")
+    run = await _run(wired, tenant_id, "restore", set_id)
+    await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
+    cursor = graphsim.request_cursor()
+
+    with pytest.raises(TenantOffboarding):
+        await restore.apply_items(asdict(ApplyItems(
+            run_id=run.run_id, tenant_id=tenant_id, backup_set_id=set_id,
+            include_assignments=False, ca_state="report_only", policy_type=TYPE,
+            item_ids=[item_id])))
+
+    assert graphsim.writes(cursor) == []
+    assert await RunStore(wired).all_items(run.run_id) == []
+    assert await RestoreState(wired).step(run.run_id, item_id) is None
