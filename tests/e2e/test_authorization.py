@@ -29,8 +29,8 @@ import httpx
 import jwt
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableServiceClient
-from azure.storage.blob import BlobServiceClient
+from azure.data.tables import TableClient, TableServiceClient
+from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient, QueueServiceClient
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -201,36 +201,26 @@ class StorageView:
         """Every app row, blob and queued message (rows and blobs with their ETag, so even an
         identical rewrite shows), and the task hub's orchestration instances. The hub's
         history and work queues are left out: orchestrations that finished earlier may still
-        be writing their last events there."""
+        be writing their last events there. The clients are made here, in one thread: azure-core
+        links a sub-client's pipeline as it is made, so making them in the pool's threads at
+        once races ("_SansIOHTTPPolicyRunner has no attribute 'next'")."""
         reads: dict[str, Callable[[], set[Any]]] = {}
         for table in self._tables.list_tables():
-            name = table.name.lower()
+            name, client = table.name.lower(), self._tables.get_table_client(table.name)
             if name == f"{self._hub}instances":
-                reads[name] = partial(self._instances, table.name)
+                reads[name] = partial(_instances, client)
             elif name.startswith(self._prefix) and not name.startswith(self._hub):
-                reads[name] = partial(self._rows, table.name)
+                reads[name] = partial(_rows, client)
         for container in self._blobs.list_containers(name_starts_with=self._prefix):
             if not container.name.startswith(self._hub):
-                reads[container.name] = partial(self._blob_tags, container.name)
+                reads[container.name] = partial(
+                    _blob_tags, self._blobs.get_container_client(container.name))
         for queue in self._queues.list_queues(name_starts_with=self._prefix):
             if not queue.name.startswith(self._hub):
-                reads[queue.name] = partial(self._message_ids, queue.name)
+                reads[queue.name] = partial(_message_ids,
+                                            self._queues.get_queue_client(queue.name))
         return dict(zip(reads, self._pool.map(lambda read: read(), reads.values()),
                         strict=True))
-
-    def _rows(self, table: str) -> set[tuple[str, str, str]]:
-        return {(e.metadata["etag"], e["PartitionKey"], e["RowKey"])
-                for e in self._tables.get_table_client(table).list_entities()}
-
-    def _instances(self, table: str) -> set[str]:
-        return {e["PartitionKey"] for e in self._tables.get_table_client(table).list_entities()}
-
-    def _blob_tags(self, container: str) -> set[tuple[str, str]]:
-        box = self._blobs.get_container_client(container)
-        return {(b.name, b.etag) for b in box.list_blobs()}
-
-    def _message_ids(self, queue: str) -> set[str]:
-        return {m.id for m in self._queues.get_queue_client(queue).peek_messages(32)}
 
     def drain_events(self) -> list[dict[str, Any]]:
         """Receive and delete every `run-events` message now queued."""
@@ -244,6 +234,22 @@ class StorageView:
                 out.append(json.loads(message.content))
                 self._events.delete_message(message)
         return out
+
+
+def _rows(table: TableClient) -> set[tuple[str, str, str]]:
+    return {(e.metadata["etag"], e["PartitionKey"], e["RowKey"]) for e in table.list_entities()}
+
+
+def _instances(table: TableClient) -> set[str]:
+    return {e["PartitionKey"] for e in table.list_entities()}
+
+
+def _blob_tags(box: ContainerClient) -> set[tuple[str, str]]:
+    return {(b.name, b.etag) for b in box.list_blobs()}
+
+
+def _message_ids(queue: QueueClient) -> set[str]:
+    return {m.id for m in queue.peek_messages(32)}
 
 
 # ---- the module's world ----------------------------------------------------------------------
