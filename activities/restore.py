@@ -331,9 +331,7 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
     run_id, tenant_id = job.run_id, job.tenant_id
     policy_type, ca_state = job.policy_type, job.ca_state
     runs, state = RunStore(storage), RestoreState(storage)
-    if await gate.PROCESS_OPEN_TENANTS.closed(storage, tenant_id):
-        # A batch outliving its terminated orchestration writes nothing more (DESIGN §12).
-        raise TenantOffboarding("the tenant is being offboarded: nothing more is restored")
+    await _still_open(storage, job)
     if a.action in ("skip", "fail"):
         action = ItemAction.SKIPPED if a.action == "skip" else ItemAction.FAILED
         await runs.put_item(run_id, _row(item, a, action))
@@ -346,6 +344,7 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
             found = await look_before_recreate(tenant_id, supported_type(policy_type),
                                                a.display_name)
         if found is not None:  # the earlier POST made it: finish it as that attempt would
+            await _still_open(storage, job)
             await state.put_step(run_id, item.item_id, Step(StepState.CREATED, found))
             await state.map_id(run_id, policy_type, a.policy_id, found)
             await update_item(tenant_id, policy_type, found, a.desired, ca_state=ca_state)
@@ -357,6 +356,7 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
             await state.put_step(run_id, item.item_id, Step(StepState.CREATING))
 
             async def created(new_id: str) -> None:  # recorded before any follow-up write
+                await _still_open(storage, job)
                 await state.put_step(run_id, item.item_id, Step(StepState.CREATED, new_id))
                 await state.map_id(run_id, policy_type, a.policy_id, new_id)
 
@@ -397,10 +397,23 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
         if exc.retryable:
             raise
         log.warning("run %s: %s not restored (%s)", run_id, item.item_id, exc.code)
+        await _still_open(storage, job)
         await runs.put_item(run_id, _row(item, a, ItemAction.FAILED, exc.to_dict()))
         return ItemAction.FAILED
+    await _still_open(storage, job)
     await runs.put_item(run_id, _row(item, a, action, error=None))
     return action
+
+
+async def _still_open(storage: Storage, job: ApplyItems) -> None:
+    """Before each write of an item, to Graph or a row after a Graph call (which may take
+    minutes while throttled): a batch outliving its terminated orchestration writes nothing
+    more once the tenant, or a deployment's source, is being offboarded (DESIGN §12), so the
+    offboarding's last sweep finds all it wrote."""
+    for tenant_id in dict.fromkeys((job.tenant_id, job.source_tenant_id or job.tenant_id)):
+        if await gate.PROCESS_OPEN_TENANTS.closed(storage, tenant_id):
+            raise TenantOffboarding(f"tenant {tenant_id} is being offboarded: nothing more is "
+                                    "restored")
 
 
 @bp.activity_trigger(input_name="payload")

@@ -42,3 +42,58 @@ async def test_a_restore_batch_running_into_its_tenants_offboarding_writes_nothi
     assert graphsim.writes(cursor) == []
     assert await RunStore(wired).all_items(run.run_id) == []
     assert await RestoreState(wired).step(run.run_id, item_id) is None
+
+
+async def test_a_restore_item_whose_tenant_is_marked_while_it_creates_records_nothing_after(
+        graphsim, wired, monkeypatch):  # noqa: F811
+    """The offboarding is marked while the item's POST is in flight (a throttled write can
+    take minutes, far longer than the drain): the object Graph made stays the customer's, but
+    no row of it lands after the mark for the last sweep to miss."""
+    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))
+    tenant_id = graphsim.tenant_ids[0]
+    set_id = await _set(wired, tenant_id)
+    item_id = await _item(wired, set_id, tenant_id, "55555555-5555-5555-5555-555555555555")
+    run = await _run(wired, tenant_id, "restore", set_id)
+    creating = restore.create_item
+
+    async def marked_meanwhile(*args, **kwargs):
+        await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
+        return await creating(*args, **kwargs)
+
+    monkeypatch.setattr(restore, "create_item", marked_meanwhile)
+    cursor = graphsim.request_cursor()
+
+    with pytest.raises(TenantOffboarding):
+        await restore.apply_items(asdict(ApplyItems(
+            run_id=run.run_id, tenant_id=tenant_id, backup_set_id=set_id,
+            include_assignments=False, ca_state="report_only", policy_type=TYPE,
+            item_ids=[item_id])))
+
+    assert [w["method"] for w in graphsim.writes(cursor)] == ["POST"]  # it was in flight
+    assert await RunStore(wired).all_items(run.run_id) == []
+    step = await RestoreState(wired).step(run.run_id, item_id)
+    assert step is not None and step.state == "creating"  # written before the mark: swept
+    assert await RestoreState(wired).id_map(run.run_id) == {}
+
+
+async def test_a_deployment_batch_writes_nothing_once_its_source_is_being_offboarded(
+        graphsim, wired, monkeypatch):  # noqa: F811
+    """DESIGN §12 stops runs where the tenant is target or source: a batch that outlives its
+    deployment's orchestration stops too when only the source is being offboarded."""
+    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))
+    target, source = graphsim.tenant_ids[:2]
+    source_set = await _set(wired, source)
+    item_id = await _item(wired, source_set, source, "66666666-6666-6666-6666-666666666666")
+    run = await _run(wired, target, "restore", source_set, source_tenant_id=source)
+    await TenantStore(wired).mark_offboarding(source, new_ulid())
+    cursor = graphsim.request_cursor()
+
+    with pytest.raises(TenantOffboarding, match=source):
+        await restore.apply_items(asdict(ApplyItems(
+            run_id=run.run_id, tenant_id=target, backup_set_id=source_set,
+            include_assignments=False, ca_state="report_only", policy_type=TYPE,
+            item_ids=[item_id], source_tenant_id=source)))
+
+    assert graphsim.writes(cursor) == []
+    assert await RunStore(wired).all_items(run.run_id) == []
+    assert await RestoreState(wired).step(run.run_id, item_id) is None
