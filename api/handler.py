@@ -25,7 +25,12 @@ from api.models.responses import Problem, ResponseBody
 from api.routes import Access, current_operation
 from shared.platform.codes import ErrorCode
 from shared.platform.config import get_settings
-from shared.platform.errors import Forbidden, PolicyVaultError, ValidationFailed
+from shared.platform.errors import (
+    Forbidden,
+    PolicyVaultError,
+    TenantOffboarding,
+    ValidationFailed,
+)
 from shared.platform.keys import is_guid, is_ulid
 from shared.platform.log_context import log_context
 from shared.platform.loop_local import LoopLocal
@@ -33,7 +38,7 @@ from shared.platform.redact import redact
 from shared.platform.storage import Storage, get_storage
 from shared.runs.store import RunStore
 from shared.tenants.auth import Principal, TokenValidator
-from shared.tenants.store import Role, Tenant, TenantStore, require_role
+from shared.tenants.store import Role, Tenant, TenantStore, lacks_role, require_role
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +122,14 @@ async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse
             raise ValidationFailed("the body is larger than 1 MiB")
         with log_context(tenant_id=call.tenant.tenant_id if call.tenant else None,
                          run_id=call.route("run_id").upper() or None):
-            return await endpoint(call)
+            try:
+                return await endpoint(call)
+            except TenantOffboarding:
+                if access.tenant_role is None or current_operation().starts_run:
+                    raise
+                # Marked since this call was authorized: from the mark on, the tenant's own
+                # routes answer as for an unknown tenant (DESIGN §12).
+                raise lacks_role(access.tenant_role) from None
     except PolicyVaultError as exc:
         if exc.http_status >= 500:
             log.error("request failed: %s %s", exc.code, exc.message)

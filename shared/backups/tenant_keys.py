@@ -4,7 +4,10 @@ Table ``tenantkeys``: PartitionKey ``datakey``, RowKey ``{tenant}|{version}``; t
 the wrapped key and which KEK (``kek_id``, with its Key Vault version) wrapped it. A key is
 created insert-if-absent and then read back, so concurrent first writers — activities of one
 backup, two processes — all end up with the one key that was inserted first. Unwrapped keys
-are kept per process for a few minutes (bounded), so a backup unwraps once, not per object.
+are kept per process for a few minutes (bounded), so a backup unwraps once, not per object,
+under the tenant's registration as :mod:`shared.tenants.gate` last saw it: a tenant offboarded
+and registered again has a new key of the same version, which a process must not mistake for
+the one it still holds.
 
 Nothing new is sealed for a tenant being offboarded or gone (DESIGN §12): :meth:`current` asks
 :mod:`shared.tenants.gate` first, so an activity that outlives its terminated orchestration
@@ -17,7 +20,6 @@ re-wraps rows and never touches a blob: the data keys themselves do not change.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import threading
 import time
@@ -31,9 +33,9 @@ from azure.data.tables.aio import TableClient
 from shared.crypto.envelope import DataKey
 from shared.crypto.kek import Kek, WrappedKey, get_kek
 from shared.platform import tables
-from shared.platform.errors import KeyUnavailable
+from shared.platform.errors import KeyUnavailable, TenantOffboarding
 from shared.platform.keys import iso, utc_now
-from shared.platform.loop_local import LoopLocal
+from shared.platform.loop_local import SharedLoads
 from shared.platform.storage import Storage
 from shared.tenants import gate
 from shared.tenants.gate import OpenTenants
@@ -44,7 +46,8 @@ CURRENT_VERSION = 1
 _PARTITION = "datakey"
 _REWRAP_ATTEMPTS = 3
 
-CacheKey = tuple[str, str, str, int]  # storage account, prefix, tenant, key version
+# storage account, prefix, tenant, key version, registration ("" while closed: not cached)
+CacheKey = tuple[str, str, str, int, str]
 
 
 class KeyCache:
@@ -55,7 +58,7 @@ class KeyCache:
         self._ttl_s, self._max = ttl_s, max_entries
         self._keys: OrderedDict[CacheKey, tuple[float, DataKey]] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: LoopLocal[dict[CacheKey, asyncio.Future[DataKey]]] = LoopLocal(dict)
+        self._loading: SharedLoads[CacheKey, DataKey] = SharedLoads()
 
     def get(self, ident: CacheKey) -> DataKey | None:
         with self._lock:
@@ -83,11 +86,7 @@ class KeyCache:
         key = self.get(ident)
         if key is not None:
             return key
-        loading = self._loading.get()
-        if ident not in loading:
-            loading[ident] = asyncio.ensure_future(loader())
-            loading[ident].add_done_callback(lambda _: loading.pop(ident, None))
-        key = await asyncio.shield(loading[ident])
+        key = await self._loading.load(ident, loader)
         self.put(ident, key)
         return key
 
@@ -114,24 +113,31 @@ class TenantKeys:
 
     async def current(self, tenant_id: str) -> DataKey:
         """The key new snapshots of the tenant are sealed with; created on first use.
-        :class:`KeyUnavailable` for a tenant being offboarded or gone, as the gate sees it,
-        even with the key cached."""
-        if await self._open.closed(self._storage, tenant_id):
+        :class:`TenantOffboarding` for a tenant being offboarded or gone, as the gate sees
+        it, even with the key cached."""
+        registration = await self._open.registration(self._storage, tenant_id)
+        if registration is None:
             raise _refused(tenant_id)
-        return await self._cached(tenant_id, CURRENT_VERSION, create=True)
+        return await self._cached(tenant_id, CURRENT_VERSION, registration, create=True)
 
     async def get(self, tenant_id: str, version: int) -> DataKey:
         """A key that sealed existing snapshots; :class:`KeyUnavailable` when it is gone
-        (reading never makes a key: a new one would open nothing)."""
-        return await self._cached(tenant_id, version, create=False)
+        (reading never makes a key: a new one would open nothing). Readable while the tenant
+        is being offboarded, but then not kept: its registration is ending."""
+        registration = await self._open.registration(self._storage, tenant_id)
+        if registration is None:
+            return await self._load(tenant_id, version, create=False)
+        return await self._cached(tenant_id, version, registration, create=False)
 
     def forget(self, tenant_id: str) -> None:
         """Drop the tenant's unwrapped keys, and that it was found open, from this process."""
         self._cache.forget(self._storage.connection, self._storage.prefix, tenant_id)
         self._open.forget(self._storage, tenant_id)
 
-    async def _cached(self, tenant_id: str, version: int, *, create: bool) -> DataKey:
-        ident = (self._storage.connection, self._storage.prefix, tenant_id, version)
+    async def _cached(self, tenant_id: str, version: int, registration: str, *,
+                      create: bool) -> DataKey:
+        ident = (self._storage.connection, self._storage.prefix, tenant_id, version,
+                 registration)
         return await self._cache.load(ident, lambda: self._load(tenant_id, version, create))
 
     async def _load(self, tenant_id: str, version: int, create: bool) -> DataKey:
@@ -146,7 +152,7 @@ class TenantKeys:
                 # mark, so either it deletes this key or this look sees the mark.
                 try:
                     await self._refuse_if_closed(tenant_id)
-                except KeyUnavailable:
+                except TenantOffboarding:
                     await tables.delete(table, _PARTITION, row_key)
                     raise
                 return fresh
@@ -178,9 +184,9 @@ class TenantKeys:
         return self._kek
 
 
-def _refused(tenant_id: str) -> KeyUnavailable:
-    return KeyUnavailable(f"tenant {tenant_id} is offboarded or being offboarded: "
-                          "nothing new is sealed")
+def _refused(tenant_id: str) -> TenantOffboarding:
+    return TenantOffboarding(f"tenant {tenant_id} is offboarded or being offboarded: "
+                             "nothing new is sealed")
 
 
 async def _rewrap_row(table: TableClient, row: TableEntity, old: Kek, new: Kek) -> str:

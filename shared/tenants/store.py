@@ -165,7 +165,13 @@ async def require_role(
             return tenant
         if starting:
             raise TenantOffboarding("this tenant is being offboarded; nothing new starts")
-    raise Forbidden(f"you need the {role.label} role on this tenant")
+    raise lacks_role(role)
+
+
+def lacks_role(role: Role) -> Forbidden:
+    """The 403 for a caller without ``role`` on a tenant — the same for a tenant that does
+    not exist or is being offboarded."""
+    return Forbidden(f"you need the {role.label} role on this tenant")
 
 
 async def _holds(store: TenantStore, principal: Principal, tenant_id: str, role: Role) -> bool:

@@ -32,7 +32,7 @@ from shared.graph import GraphClient, build_graph_client, list_items, read_colle
 from shared.graph.licences import TenantLicences
 from shared.graph.tokens import MsalTokenProvider
 from shared.platform.config import get_settings, load_settings
-from shared.platform.errors import KeyUnavailable
+from shared.platform.errors import TenantOffboarding
 from shared.platform.keys import new_ulid
 from shared.platform.storage import Storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemTally, Run, RunItem
@@ -272,7 +272,7 @@ async def test_a_capture_running_into_its_tenants_offboarding_stops_at_its_next_
                        at="2025-01-01T01:00:00Z", policy_types=[READABLE],
                        mode=TransientMode.RETURN_FOR_RETRY)
 
-    with pytest.raises(KeyUnavailable, match="offboarded"):
+    with pytest.raises(TenantOffboarding, match="offboarded"):
         await snapshots.capture_types(asdict(job))
 
     container = await wired.container(SNAPSHOTS)

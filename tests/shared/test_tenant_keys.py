@@ -13,16 +13,17 @@ from shared.backups.tenant_keys import TENANT_KEYS, KeyCache, TenantKeys
 from shared.crypto.envelope import DataKey
 from shared.crypto.kek import LocalKek, WrappedKey
 from shared.platform import tables
-from shared.platform.errors import KeyUnavailable
+from shared.platform.errors import KeyUnavailable, TenantOffboarding
 from shared.platform.storage import Storage
 from shared.tenants.gate import OpenTenants
-from shared.tenants.store import TENANTS, TenantStore
+from shared.tenants.store import TENANTS, Tenant, TenantStore
 from tests.tenants import register
 
 pytestmark = pytest.mark.anyio
 TENANT = "0d3c1f52-0000-4000-8000-00000000000a"
 OTHER = TENANT.replace("000a", "000b")
 OFFBOARDING_RUN = "01OFFBOARDINGRUN0000000000"
+LATER = "2099-01-01T00:00:00Z"  # a registration after the one the fixture made
 
 
 @pytest.fixture
@@ -144,14 +145,14 @@ async def test_a_tenant_being_offboarded_gets_no_new_data_key(storage: Storage) 
     """A snapshot write landing while offboarding destroys the tenant's data must fail, not
     leave a fresh key behind for what it sealed."""
     await TenantStore(storage).mark_offboarding(TENANT, OFFBOARDING_RUN)
-    with pytest.raises(KeyUnavailable, match="offboarded"):
+    with pytest.raises(TenantOffboarding, match="offboarded"):
         await TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()).current(TENANT)
     assert await _rows(storage) == []
 
 
 async def test_an_offboarding_marked_while_the_key_is_made_leaves_no_key(storage: Storage) -> None:
     keys = TenantKeys(storage, MarkingKek(os.urandom(32), storage), KeyCache())
-    with pytest.raises(KeyUnavailable, match="offboarded"):
+    with pytest.raises(TenantOffboarding, match="offboarded"):
         await keys.current(TENANT)
     assert await _rows(storage) == []
 
@@ -168,7 +169,7 @@ async def test_an_offboarded_tenant_gets_no_new_data_key(storage: Storage) -> No
     """A write landing after an offboarding finished (the tenant's row, which held the mark,
     deleted last) must not make a key the offboarding will never sweep."""
     await tables.delete(await storage.table(TENANTS), "tenant", TENANT)
-    with pytest.raises(KeyUnavailable, match="offboarded"):
+    with pytest.raises(TenantOffboarding, match="offboarded"):
         await TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()).current(TENANT)
     assert await _rows(storage) == []
     await TenantKeys(storage, LocalKek(os.urandom(32)), KeyCache()).current(OTHER)
@@ -184,7 +185,27 @@ async def test_a_cached_key_seals_nothing_once_its_tenant_is_being_offboarded(
     kek = LocalKek(os.urandom(32))
     made = await TenantKeys(storage, kek, cache, gate).current(TENANT)
     await TenantStore(storage).mark_offboarding(TENANT, OFFBOARDING_RUN)
-    with pytest.raises(KeyUnavailable, match="offboarded"):
+    with pytest.raises(TenantOffboarding, match="offboarded"):
         await TenantKeys(storage, kek, cache, gate).current(TENANT)
     assert (await TenantKeys(storage, kek, cache, gate).get(TENANT, 1)).raw == made.raw
     assert (await TenantKeys(storage, kek, cache, gate).current(OTHER)).raw != made.raw
+
+
+async def test_a_tenant_registered_again_is_sealed_with_its_new_key_by_a_process_holding_the_old(
+        storage: Storage) -> None:
+    """Offboarded by another process (whose forget() this one never hears of) and registered
+    again: its new key has the same version, so a process still holding the old unwrapped key
+    would seal with it, and those backups would never open. Keyed by the registration, the
+    old key is not used for the new one."""
+    kek = LocalKek(os.urandom(32))
+    here = TenantKeys(storage, kek, KeyCache(), OpenTenants(open_s=0))
+    old = await here.current(TENANT)
+    # The offboarding, elsewhere: the key, then the tenant row (deleted last).
+    await tables.delete(await storage.table(TENANT_KEYS), "datakey", f"{TENANT}|1")
+    await tables.delete(await storage.table(TENANTS), "tenant", TENANT)
+    await TenantStore(storage).put(Tenant(TENANT, "Customer again", LATER, LATER))
+    new = await TenantKeys(storage, kek, KeyCache()).current(TENANT)  # at registration
+
+    assert new.raw != old.raw
+    assert (await here.current(TENANT)).raw == new.raw
+    assert (await here.get(TENANT, 1)).raw == new.raw
