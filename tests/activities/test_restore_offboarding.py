@@ -23,9 +23,22 @@ from tests.activities.test_run_scope import TYPE, _item, _run, _set, wired  # no
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture(autouse=True)
+def sees_the_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate reads the tenant row each time, so the mark is seen at the next write."""
+    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))
+
+
+async def _apply_one(tenant_id: str, run, set_id: str, item_id: str,
+                     source_tenant_id: str | None = None) -> None:
+    await restore.apply_items(asdict(ApplyItems(
+        run_id=run.run_id, tenant_id=tenant_id, backup_set_id=set_id,
+        include_assignments=False, ca_state="report_only", policy_type=TYPE,
+        item_ids=[item_id], source_tenant_id=source_tenant_id)))
+
+
 async def test_a_restore_batch_running_into_its_tenants_offboarding_writes_nothing_more(
-        graphsim, wired, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))  # sees the mark
+        graphsim, wired):  # noqa: F811
     tenant_id = graphsim.tenant_ids[0]
     set_id = await _set(wired, tenant_id)
     item_id = await _item(wired, set_id, tenant_id, "44444444-4444-4444-4444-444444444444")
@@ -34,10 +47,7 @@ async def test_a_restore_batch_running_into_its_tenants_offboarding_writes_nothi
     cursor = graphsim.request_cursor()
 
     with pytest.raises(TenantOffboarding):
-        await restore.apply_items(asdict(ApplyItems(
-            run_id=run.run_id, tenant_id=tenant_id, backup_set_id=set_id,
-            include_assignments=False, ca_state="report_only", policy_type=TYPE,
-            item_ids=[item_id])))
+        await _apply_one(tenant_id, run, set_id, item_id)
 
     assert graphsim.writes(cursor) == []
     assert await RunStore(wired).all_items(run.run_id) == []
@@ -49,7 +59,6 @@ async def test_a_restore_item_whose_tenant_is_marked_while_it_creates_records_no
     """The offboarding is marked while the item's POST is in flight (a throttled write can
     take minutes, far longer than the drain): the object Graph made stays the customer's, but
     no row of it lands after the mark for the last sweep to miss."""
-    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))
     tenant_id = graphsim.tenant_ids[0]
     set_id = await _set(wired, tenant_id)
     item_id = await _item(wired, set_id, tenant_id, "55555555-5555-5555-5555-555555555555")
@@ -64,10 +73,7 @@ async def test_a_restore_item_whose_tenant_is_marked_while_it_creates_records_no
     cursor = graphsim.request_cursor()
 
     with pytest.raises(TenantOffboarding):
-        await restore.apply_items(asdict(ApplyItems(
-            run_id=run.run_id, tenant_id=tenant_id, backup_set_id=set_id,
-            include_assignments=False, ca_state="report_only", policy_type=TYPE,
-            item_ids=[item_id])))
+        await _apply_one(tenant_id, run, set_id, item_id)
 
     assert [w["method"] for w in graphsim.writes(cursor)] == ["POST"]  # it was in flight
     assert await RunStore(wired).all_items(run.run_id) == []
@@ -77,10 +83,9 @@ async def test_a_restore_item_whose_tenant_is_marked_while_it_creates_records_no
 
 
 async def test_a_deployment_batch_writes_nothing_once_its_source_is_being_offboarded(
-        graphsim, wired, monkeypatch):  # noqa: F811
+        graphsim, wired):  # noqa: F811
     """DESIGN §12 stops runs where the tenant is target or source: a batch that outlives its
     deployment's orchestration stops too when only the source is being offboarded."""
-    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))
     target, source = graphsim.tenant_ids[:2]
     source_set = await _set(wired, source)
     item_id = await _item(wired, source_set, source, "66666666-6666-6666-6666-666666666666")
@@ -89,10 +94,7 @@ async def test_a_deployment_batch_writes_nothing_once_its_source_is_being_offboa
     cursor = graphsim.request_cursor()
 
     with pytest.raises(TenantOffboarding, match=source):
-        await restore.apply_items(asdict(ApplyItems(
-            run_id=run.run_id, tenant_id=target, backup_set_id=source_set,
-            include_assignments=False, ca_state="report_only", policy_type=TYPE,
-            item_ids=[item_id], source_tenant_id=source)))
+        await _apply_one(target, run, source_set, item_id, source_tenant_id=source)
 
     assert graphsim.writes(cursor) == []
     assert await RunStore(wired).all_items(run.run_id) == []
