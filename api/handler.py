@@ -106,7 +106,8 @@ Endpoint = Callable[[ApiCall], Awaitable[func.HttpResponse]]
 
 async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse:
     """Run ``endpoint`` for a caller the route's declared access admits."""
-    access = current_operation().access
+    operation = current_operation()
+    access = operation.access
     if not access.authenticated:
         raise RuntimeError("an Access.ANYONE route answers without handle()")
     try:
@@ -116,8 +117,7 @@ async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse
         if access is Access.PLATFORM_ADMIN and not principal.platform_admin:
             raise Forbidden("this needs the Platform.Admin role")
         if access.tenant_role is not None:
-            call.tenant = await _authorize(call, access.tenant_role,
-                                           current_operation().starts_run)
+            call.tenant = await _authorize(call, access.tenant_role, operation.starts_run)
         if len(req.get_body() or b"") > MAX_BODY_BYTES:
             raise ValidationFailed("the body is larger than 1 MiB")
         with log_context(tenant_id=call.tenant.tenant_id if call.tenant else None,
@@ -125,7 +125,7 @@ async def handle(req: func.HttpRequest, endpoint: Endpoint) -> func.HttpResponse
             try:
                 return await endpoint(call)
             except TenantOffboarding:
-                if access.tenant_role is None or current_operation().starts_run:
+                if access.tenant_role is None or operation.starts_run:
                     raise
                 # Marked since this call was authorized: from the mark on, the tenant's own
                 # routes answer as for an unknown tenant (DESIGN §12).

@@ -46,7 +46,7 @@ CURRENT_VERSION = 1
 _PARTITION = "datakey"
 _REWRAP_ATTEMPTS = 3
 
-# storage account, prefix, tenant, key version, registration ("" while closed: not cached)
+# storage account, prefix, tenant, key version, registration (the tenant row's created_at)
 CacheKey = tuple[str, str, str, int, str]
 
 
