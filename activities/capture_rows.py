@@ -37,7 +37,8 @@ class Recorder:
     the run), then — with ``hints`` — the latest-content rows pointing at them, never before
     them. Flushed every :data:`FLUSH_ROWS` items and by the caller at the end, so an activity
     of several small types pays a transaction per kind, not one per type and page. Rows not
-    yet flushed when an activity dies are written by its retry, as a failed page's are."""
+    yet flushed when an activity dies are written by its retry, as a failed page's are.
+    ``recorded``: the run items written so far."""
 
     def __init__(self, storage: Storage, job: CaptureJob, *, hints: bool = False) -> None:
         self._storage, self._job, self._hints = storage, job, hints
@@ -45,6 +46,7 @@ class Recorder:
         self._failed: list[RunItem] = []
         self._fresh: list[tuple[str, LatestContent]] = []
         self._lock = asyncio.Lock()
+        self.recorded: list[RunItem] = []
 
     async def add(self, captured: list[tuple[BackupItem, RunItem]], failed: list[RunItem],
                   fresh: list[tuple[str, LatestContent]]) -> None:
@@ -59,6 +61,7 @@ class Recorder:
             captured, failed, fresh = self._captured, self._failed, self._fresh
             self._captured, self._failed, self._fresh = [], [], []
             await record_rows(self._storage, self._job, captured, failed)
+            self.recorded += [run_item for _, run_item in captured] + failed
             if not self._hints:
                 return
             await LatestContentStore(self._storage).put_many(self._job.tenant_id, fresh)

@@ -9,6 +9,7 @@ outcomes: ``activities.contracts.runs``.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from activities.blueprint import ActivityBlueprint
@@ -20,7 +21,7 @@ from shared.platform.errors import NotFound
 from shared.platform.keys import parse_iso
 from shared.platform.storage import get_storage
 from shared.runs.jobs import backs_up_every_type
-from shared.runs.model import Outcome, Run, RunStatus
+from shared.runs.model import Outcome, Run, RunItem, RunStatus
 from shared.runs.notifications import NotificationStore, notification_for
 from shared.runs.store import RunStore, SeenRun
 
@@ -35,17 +36,18 @@ async def start_run(payload: dict) -> dict:
     return asdict(started)
 
 
-async def begin_run(step: StartRun, *, seen: SeenRun | None = None
-                    ) -> tuple[StartedRun, SeenRun]:
+async def begin_run(step: StartRun, *, seen: SeenRun | None = None,
+                    notices: NotificationStore | None = None) -> tuple[StartedRun, SeenRun]:
     """What :func:`start_run` does (a capture's one activity does it too); also returns the
-    run as written, for a next step. ``seen``: the run as the caller has just read it."""
+    run as written, for a next step. ``seen``: the run as the caller has just read it;
+    ``notices``: where to notify (one store across a caller's steps lists webhooks once)."""
     written = await RunStore(get_storage()).update_seen(
         step.tenant_id, step.run_id, seen=seen, status=RunStatus.RUNNING.value,
         started_at=step.at,
     )
     run = written.run
     if run.status == RunStatus.RUNNING.value:
-        await _notify(run, step.at)
+        await _notify(run, step.at, notices)
     return StartedRun(status=run.status, parameters=run.parameters,
                       backup_set_id=run.backup_set_id, dry_run=run.dry_run,
                       requested_by=run.requested_by, counts=asdict(run.counts)), written
@@ -66,13 +68,17 @@ async def finish_run(payload: dict) -> dict:
     return asdict(await settle_run(FinishRun.from_payload(payload)))
 
 
-async def settle_run(step: FinishRun, *, seen: SeenRun | None = None) -> FinishedRun:
+async def settle_run(step: FinishRun, *, seen: SeenRun | None = None,
+                     items: Sequence[RunItem] | None = None,
+                     notices: NotificationStore | None = None) -> FinishedRun:
     """What :func:`finish_run` does (a capture's one activity does it too). ``seen``: the
-    run as the caller last read or wrote it (else it is read now)."""
+    run as the caller last read or wrote it (else it is read now); ``items``: every item of
+    the run, when the caller wrote them all itself (else they are read now); ``notices`` as
+    for :func:`begin_run`."""
     storage = get_storage()
     runs = RunStore(storage)
     tenant_id, run_id, at = step.tenant_id, step.run_id, step.at
-    items = await runs.all_items(run_id)
+    items = await runs.all_items(run_id) if items is None else items
     outcome = Outcome.of(items)
     counts, error, kind = outcome.counts, step.error, step.backup_set_kind
     # A capture must produce its item; a backup of a tenant with nothing to back up (a new
@@ -100,13 +106,14 @@ async def settle_run(step: FinishRun, *, seen: SeenRun | None = None) -> Finishe
                                 warnings=outcome.warnings)
         # Keyed by the stored end, so a second copy of the step (a redelivered activity
         # that found the run settled by the first) rewrites the same notification row.
-        await _notify(run, run.finished_at or at)
+        await _notify(run, run.finished_at or at, notices)
     log.info("run %s finished %s (%s)", run_id, run.status, counts)
     return FinishedRun(status=run.status, counts=run.counts)
 
 
-async def _notify(run: Run, at: str) -> None:
+async def _notify(run: Run, at: str, notices: NotificationStore | None) -> None:
     note = notification_for(run, parse_iso(at), get_settings().portal_base_url)
-    await NotificationStore(get_storage()).publish(run.requested_by, note, parse_iso(at))
+    await (notices or NotificationStore(get_storage())).publish(run.requested_by, note,
+                                                                parse_iso(at))
 
 

@@ -61,8 +61,10 @@ from shared.platform.errors import (
 from shared.platform.keys import iso, parse_iso, utc_now
 from shared.platform.storage import Storage, get_storage
 from shared.runs.model import TYPE_LEVEL_ID, ItemAction, ItemTally, RunItem, item_key
+from shared.runs.notifications import NotificationStore
 from shared.runs.scope import own_run, require_own_set
 from shared.runs.store import RunStore
+from shared.webhooks.delivery import TenantWebhooks
 
 bp = ActivityBlueprint()
 log = logging.getLogger(__name__)
@@ -213,11 +215,13 @@ async def capture_policies(payload: dict) -> dict:
     """
     job = CapturePolicies.from_payload(payload)
     await require_own_set(get_storage(), job.run_id, job.tenant_id, job.backup_set_id)
-    return asdict(await _capture_batch(job))
+    batch, _ = await _capture_batch(job)
+    return asdict(batch)
 
 
-async def _capture_batch(job: CapturePolicies) -> CapturedBatch:
-    """Capture ``job``'s policies into its run's set; the caller has checked the scope."""
+async def _capture_batch(job: CapturePolicies) -> tuple[CapturedBatch, list[RunItem]]:
+    """Capture ``job``'s policies into its run's set; the caller has checked the scope.
+    Also returns the run items written."""
     fetched = await asyncio.gather(*(
         _fetch_group(job.tenant_id, g, per_item=job.mode is not TransientMode.RAISE)
         for g in job.groups))
@@ -229,7 +233,8 @@ async def _capture_batch(job: CapturePolicies) -> CapturedBatch:
     retry: dict[str, list[str]] = {}
     for policy_type, item_id in later:
         retry.setdefault(policy_type, []).append(item_id)
-    return CapturedBatch(tally=tally, retry=[PolicyGroup(t, ids) for t, ids in retry.items()])
+    batch = CapturedBatch(tally=tally, retry=[PolicyGroup(t, ids) for t, ids in retry.items()])
+    return batch, recorder.recorded
 
 
 @bp.activity_trigger(input_name="payload")
@@ -241,17 +246,23 @@ async def capture_run(payload: dict) -> dict:
     finished is returned as it is. Saves the engine two activity round trips per capture.
 
     The run is read once, with its scope check: each step hands the next the run as it
-    wrote it (a step whose write finds the run changed reads it again)."""
+    wrote it (a step whose write finds the run changed reads it again). The run's items are
+    the ones this activity wrote (a capture's one policy, which a retry writes again under
+    the same key), and the tenant's webhooks are listed once for the start and the end."""
     job = CaptureRun.from_payload(payload)
-    seen = await own_run(get_storage(), job.run_id, job.tenant_id)
-    started, seen = await begin_run(StartRun.for_run(job, at=job.at), seen=seen)
+    storage = get_storage()
+    seen = await own_run(storage, job.run_id, job.tenant_id)
+    notices = NotificationStore(storage, webhooks=TenantWebhooks(storage))
+    started, seen = await begin_run(StartRun.for_run(job, at=job.at), seen=seen,
+                                    notices=notices)
     if started.terminal:
         return started.finished()
     # The set is the run's own: the batch is built from the run just written.
-    await _capture_batch(CapturePolicies.of_capture(job, started, job.at))
+    _, items = await _capture_batch(CapturePolicies.of_capture(job, started, job.at))
     # The run's end is when it ended: the activity's clock (a retry settles a run once).
-    return asdict(await settle_run(FinishRun.for_run(job, at=iso(utc_now()),
-                                                     backup_set_kind="capture"), seen=seen))
+    return asdict(await settle_run(
+        FinishRun.for_run(job, at=iso(utc_now()), backup_set_kind="capture"), seen=seen,
+        items=items, notices=notices))
 
 
 @bp.activity_trigger(input_name="payload")

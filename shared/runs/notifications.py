@@ -18,7 +18,7 @@ from shared.platform.keys import inverted_time, iso, stable_id
 from shared.platform.paging import Page
 from shared.platform.storage import Storage, send_message
 from shared.runs.model import Run
-from shared.webhooks.delivery import enqueue_event
+from shared.webhooks.delivery import TenantWebhooks, enqueue_event
 
 NOTIFICATIONS, RUN_EVENTS = "notifications", "run-events"
 
@@ -64,8 +64,11 @@ def notification_for(run: Run, at: datetime, portal_base_url: str = "") -> Notif
 
 
 class NotificationStore:
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    """``webhooks``: share one listing of the tenants' webhooks across this store's
+    publications (one activity publishing several events of a run); else each lists them."""
+
+    def __init__(self, storage: Storage, *, webhooks: TenantWebhooks | None = None) -> None:
+        self._storage, self._webhooks = storage, webhooks
 
     async def publish(self, principal_id: str, note: Notification, at: datetime) -> None:
         await self.publish_to([principal_id], note, at)
@@ -88,7 +91,7 @@ class NotificationStore:
         message = {"event_id": note.notification_id, **body}
         message.pop("read")
         await send_message(queue, json.dumps(message, sort_keys=True).encode())
-        await enqueue_event(self._storage, message)
+        await enqueue_event(self._storage, message, webhooks=self._webhooks)
 
     async def list(
         self, principal_id: str, *, unread_only: bool, top: int, continuation: str | None

@@ -29,7 +29,7 @@ from shared.platform.keys import inverted_time, iso, parse_iso, stable_id, utc_n
 from shared.platform.storage import Storage, send_message
 from shared.webhooks import sender, signing
 from shared.webhooks.address import AddressRefused, Resolver, parse_url, shown, system_resolver
-from shared.webhooks.store import DeliveryLog, WebhookStore, delivery_row_key
+from shared.webhooks.store import DeliveryLog, Webhook, WebhookStore, delivery_row_key
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,31 @@ def next_delay_s(attempt: int, first_attempt_at: datetime, now: datetime) -> int
     return max(1, int(min(delay, remaining)))
 
 
-async def enqueue_event(storage: Storage, message: dict[str, Any]) -> int:
+class TenantWebhooks:
+    """Each tenant's webhooks, listed once for as long as this object lives: an activity that
+    publishes a run's start and its end (a capture's one activity) lists them once. A webhook
+    registered in between hears neither event, as one registered a moment later would; one
+    deleted in between gets a job that its attempt drops (:func:`attempt` looks it up)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._store = WebhookStore(storage)
+        self._listed: dict[str, list[Webhook]] = {}
+
+    async def of(self, tenant_id: str) -> list[Webhook]:
+        if tenant_id not in self._listed:
+            self._listed[tenant_id] = await self._store.list(tenant_id)
+        return self._listed[tenant_id]
+
+
+async def enqueue_event(storage: Storage, message: dict[str, Any], *,
+                        webhooks: TenantWebhooks | None = None) -> int:
     """One delivery job for each of the tenant's webhooks subscribed to ``message``'s type;
-    how many were queued."""
+    how many were queued. ``webhooks``: the tenant's webhooks as already listed (else they
+    are listed now)."""
     kind = event_type(str(message["status"]))
     body = json.dumps({**message, "type": kind}, sort_keys=True, ensure_ascii=False)
-    hooks = [w for w in await WebhookStore(storage).list(str(message["tenant_id"]))
-             if kind in w.events]
+    listed = await (webhooks or TenantWebhooks(storage)).of(str(message["tenant_id"]))
+    hooks = [w for w in listed if kind in w.events]
     if not hooks:
         return 0
     queue = await storage.queue(DELIVERY_QUEUE)
@@ -145,4 +163,4 @@ async def attempt(storage: Storage, job: DeliveryJob, *, allowed_hosts: Collecti
 
 
 __all__ = ["DELIVERY_QUEUE", "RETRY_DELAYS_S", "RETRY_FOR", "Attempted", "DeliveryJob",
-           "attempt", "enqueue_event", "event_type", "next_delay_s"]
+           "TenantWebhooks", "attempt", "enqueue_event", "event_type", "next_delay_s"]

@@ -6,6 +6,7 @@ simulator and Azurite."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 
@@ -31,6 +32,8 @@ from shared.platform.storage import Storage
 from shared.runs.model import Run, item_key
 from shared.runs.notifications import NotificationStore
 from shared.runs.store import RunStore
+from shared.webhooks.delivery import DELIVERY_QUEUE, DeliveryJob
+from shared.webhooks.store import WebhookStore
 from tests.graph.conftest import sim_env
 from tests.tenants import register
 
@@ -230,6 +233,59 @@ async def test_a_run_ended_while_its_capture_reads_graph_keeps_that_end(
     # copy of the step, or a writer that notifies too, rewrites the same row.
     assert sorted((n["status"], n["created_at"]) for n in notes if n["run_id"] == run.run_id
                   ) == [("failed", AT), ("running", AT)]
+
+
+@pytest.mark.parametrize("served", [True, False], ids=["captured", "not-found"])
+async def test_a_capture_run_counts_its_run_from_the_item_it_wrote(
+        graphsim, wired, monkeypatch, served):  # noqa: F811
+    """A capture's one activity settles its run from the item it wrote itself, captured or
+    failed, without reading the run's items back."""
+    tenant_id = graphsim.tenant_ids[0]
+    policy_id = (graphsim.objects(tenant_id, TYPE)[0]["id"] if served
+                 else "00000000-0000-0000-0000-0000000000ff")
+    run = await _run(wired, tenant_id, "capture_snapshot", new_ulid(), policy_type=TYPE,
+                     policy_id=policy_id)
+    all_items = RunStore.all_items
+
+    async def not_read_back(*_):
+        raise AssertionError("the run's items were read back")
+
+    monkeypatch.setattr(RunStore, "all_items", not_read_back)
+    output = await snapshots.capture_run(asdict(CaptureRun(run_id=run.run_id,
+                                                           tenant_id=tenant_id, at=AT)))
+
+    stored = await RunStore(wired).get(tenant_id, run.run_id)
+    [item] = await all_items(RunStore(wired), run.run_id)
+    assert output["status"] == stored.status == ("succeeded" if served else "failed")
+    assert asdict(stored.counts) == {"total": 1, "processed": 1, "succeeded": int(served),
+                                     "failed": int(not served), "skipped": 0}
+    assert item.action == ("captured" if served else "failed")
+
+
+async def test_a_capture_run_lists_its_tenants_webhooks_once_for_its_start_and_end(
+        graphsim, wired, monkeypatch):  # noqa: F811
+    tenant_id = graphsim.tenant_ids[0]
+    policy_id = graphsim.objects(tenant_id, TYPE)[0]["id"]
+    run = await _run(wired, tenant_id, "capture_snapshot", new_ulid(), policy_type=TYPE,
+                     policy_id=policy_id)
+    await WebhookStore(wired).put(tenant_id, "teams", "https://hooks.example.test/runs",
+                                  ["run.running", "run.succeeded"], "oid-1")
+    listed, listing = [], WebhookStore.list
+
+    async def counted(store: WebhookStore, tenant: str):
+        listed.append(tenant)
+        return await listing(store, tenant)
+
+    monkeypatch.setattr(WebhookStore, "list", counted)
+    await snapshots.capture_run(asdict(CaptureRun(run_id=run.run_id, tenant_id=tenant_id,
+                                                  at=AT)))
+
+    assert listed == [tenant_id]
+    queue = await wired.queue(DELIVERY_QUEUE)
+    jobs = [DeliveryJob.of(json.loads(m.content)) async for m in queue.receive_messages(
+        max_messages=32)]
+    assert sorted((j.webhook_id, j.event_type) for j in jobs) == [
+        ("teams", "run.running"), ("teams", "run.succeeded")]
 
 
 async def test_duplicate_begin_restores_agree_on_the_pre_restore_set(graphsim, wired):  # noqa: F811
