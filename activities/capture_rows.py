@@ -1,7 +1,10 @@
 """The table rows a capture writes: backup set items, run items and latest-content hints.
 
 Set items and run items are one partition per kind (the set, the run), so rows of several
-types and pages share entity-group transactions (DESIGN §5: up to 100 per partition).
+types and pages share entity-group transactions (DESIGN §5: up to 100 per partition). Nothing
+is written for a tenant being offboarded (DESIGN §12): rows with no snapshot behind them (items
+Graph kept refusing) ask the gate as sealing does, so an activity outliving its terminated
+orchestration leaves nothing for after the offboarding's last sweep.
 """
 
 import asyncio
@@ -10,9 +13,11 @@ from typing import Protocol
 from shared.backups.latest import LatestContent, LatestContentStore
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.platform.concurrency import bounded
+from shared.platform.errors import TenantOffboarding
 from shared.platform.storage import Storage
 from shared.runs.model import RunItem
 from shared.runs.store import RunStore
+from shared.tenants import gate
 
 FLUSH_ROWS = 100  # items gathered before their rows are written: one full transaction
 _DELETE_CONCURRENCY = 8
@@ -72,6 +77,9 @@ async def record_rows(storage: Storage, job: CaptureJob,
                       ) -> None:
     """Write the batch's set items and run items (one transaction each per 100 rows). A
     failed item drops the set item an earlier attempt of the batch may have left."""
+    if (captured or failed) and await gate.PROCESS_OPEN_TENANTS.closed(storage, job.tenant_id):
+        raise TenantOffboarding(f"tenant {job.tenant_id} is being offboarded: nothing more "
+                                "is recorded")
     sets, backup_set_id = BackupSetStore(storage), job.backup_set_id
     await bounded(_DELETE_CONCURRENCY, [sets.delete_item(backup_set_id, i.item_id)
                                         for i in failed])

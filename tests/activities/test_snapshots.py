@@ -20,6 +20,8 @@ from activities.contracts.snapshots import (
     CaptureTypes,
     Listing,
     ListPolicies,
+    PolicyGroup,
+    RecordUnfetched,
     TransientMode,
 )
 from local.graphsim.licences import WINDOWS_365 as WINDOWS_365_SKU
@@ -279,3 +281,29 @@ async def test_a_capture_running_into_its_tenants_offboarding_stops_at_its_next_
     assert [b.name async for b in container.list_blobs(name_starts_with=f"{tenant_id}/")] == []
     assert await RunStore(wired).all_items(run_id) == []
     assert await BackupSetStore(wired).items(backup_set_id) == []
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["open", "offboarding"])
+async def test_items_graph_kept_refusing_are_recorded_only_while_the_tenant_is_open(
+        graphsim, wired, monkeypatch, marked):  # noqa: F811
+    """Rows with no snapshot behind them (no seal asks the gate for them) ask it themselves:
+    a backup outliving its terminated orchestration records nothing after the mark."""
+    monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))  # sees the mark
+    tenant_id, run_id, backup_set_id = graphsim.tenant_ids[0], new_ulid(), new_ulid()
+    await RunStore(wired).create(Run(
+        run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",
+        requested_by="engineer", idempotency_key=run_id, created_at="2025-01-01T01:00:00Z",
+        instance_id="pv-test", backup_set_id=backup_set_id))
+    if marked:
+        await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
+    job = RecordUnfetched(run_id=run_id, tenant_id=tenant_id, backup_set_id=backup_set_id,
+                          groups=[PolicyGroup(READABLE, ["never-fetched"])])
+
+    if marked:
+        with pytest.raises(TenantOffboarding, match="offboarded"):
+            await snapshots.record_unfetched(asdict(job))
+    else:
+        assert await snapshots.record_unfetched(asdict(job)) == asdict(ItemTally(failed=1))
+
+    recorded = [(i.policy_id, i.action) for i in await RunStore(wired).all_items(run_id)]
+    assert recorded == ([] if marked else [("never-fetched", "failed")])
