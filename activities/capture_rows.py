@@ -13,7 +13,6 @@ from typing import Protocol
 from shared.backups.latest import LatestContent, LatestContentStore
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.platform.concurrency import bounded
-from shared.platform.errors import TenantOffboarding
 from shared.platform.storage import Storage
 from shared.runs.model import RunItem
 from shared.runs.store import RunStore
@@ -77,9 +76,8 @@ async def record_rows(storage: Storage, job: CaptureJob,
                       ) -> None:
     """Write the batch's set items and run items (one transaction each per 100 rows). A
     failed item drops the set item an earlier attempt of the batch may have left."""
-    if (captured or failed) and await gate.PROCESS_OPEN_TENANTS.closed(storage, job.tenant_id):
-        raise TenantOffboarding(f"tenant {job.tenant_id} is being offboarded: nothing more "
-                                "is recorded")
+    if captured or failed:
+        await gate.require_open(storage, job.tenant_id, refusal="nothing more is recorded")
     sets, backup_set_id = BackupSetStore(storage), job.backup_set_id
     await bounded(_DELETE_CONCURRENCY, [sets.delete_item(backup_set_id, i.item_id)
                                         for i in failed])

@@ -19,6 +19,7 @@ from shared.deploy.store import MappingRegistry, PlanStore
 from shared.platform.codes import ErrorCode
 from shared.platform.storage import get_storage
 from shared.runs.store import RunStore
+from shared.tenants import gate
 
 bp = ActivityBlueprint()
 
@@ -31,6 +32,10 @@ async def plan_deployment(payload: dict) -> dict:
     assert run is not None and run.backup_set_id is not None
     deployment = Deployment.of_run(run.tenant_id, run.backup_set_id, run.parameters)
     resolution = await build_plan(storage, deployment, tenant_values=True)
+    # The plan read the target's Graph (minutes, when throttled): a tenant marked meanwhile
+    # gets no plan rows and no registry entry (DESIGN §12).
+    await gate.require_open(storage, run.tenant_id, deployment.source_tenant_id,
+                            refusal="nothing more is deployed")
     await PlanStore(storage).put(run.run_id, resolution.rows)
     unresolved = unresolved_summary(resolution.rows)
     error = None

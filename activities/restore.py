@@ -39,7 +39,7 @@ from shared.deploy.batch import fit_batch
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
 from shared.graph.entries.groups import GROUPS
 from shared.graph.secrets import secret_warnings
-from shared.platform.errors import GraphError, TenantMismatch, TenantOffboarding
+from shared.platform.errors import GraphError, TenantMismatch
 from shared.platform.keys import derived_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
 from shared.restore.match import Assessment, RestoredGroups, assess_batch
@@ -281,6 +281,7 @@ async def seal_pre_restore_set(payload: dict) -> dict:
     if pre_id != run.pre_restore_backup_set_id:
         raise TenantMismatch("the pre-restore set is not this run's")
     count = len(await sets.items(pre_id))
+    await gate.require_open(storage, step.tenant_id, refusal="nothing more is restored")
     await sets.put(BackupSet(
         backup_set_id=pre_id, tenant_id=step.tenant_id, label=f"before restore {step.run_id}",
         run_id=step.run_id, created_at=step.at, item_count=count, kind="pre_restore"))
@@ -410,10 +411,8 @@ async def _still_open(storage: Storage, job: ApplyItems) -> None:
     minutes while throttled): a batch outliving its terminated orchestration writes nothing
     more once the tenant, or a deployment's source, is being offboarded (DESIGN §12), so the
     offboarding's last sweep finds all it wrote."""
-    for tenant_id in dict.fromkeys((job.tenant_id, job.source_tenant_id or job.tenant_id)):
-        if await gate.PROCESS_OPEN_TENANTS.closed(storage, tenant_id):
-            raise TenantOffboarding(f"tenant {tenant_id} is being offboarded: nothing more is "
-                                    "restored")
+    await gate.require_open(storage, job.tenant_id, job.source_tenant_id or job.tenant_id,
+                            refusal="nothing more is restored")
 
 
 @bp.activity_trigger(input_name="payload")

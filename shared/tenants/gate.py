@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 
+from shared.platform.errors import TenantOffboarding
 from shared.platform.loop_local import SharedLoads
 from shared.platform.storage import Storage
 from shared.tenants.store import Tenant, TenantStore, closed_to_new_work
@@ -62,3 +63,11 @@ class OpenTenants:
 
 
 PROCESS_OPEN_TENANTS = OpenTenants()
+
+
+async def require_open(storage: Storage, *tenant_ids: str, refusal: str) -> None:
+    """Before a write: raise :class:`TenantOffboarding` when any of ``tenant_ids`` takes
+    nothing new, as this process sees it; ``refusal`` says what stops."""
+    for tenant_id in dict.fromkeys(tenant_ids):
+        if await PROCESS_OPEN_TENANTS.closed(storage, tenant_id):
+            raise TenantOffboarding(f"tenant {tenant_id} is being offboarded: {refusal}")

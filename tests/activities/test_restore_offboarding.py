@@ -1,6 +1,7 @@
-"""A live restore batch that outlives its terminated orchestration (DESIGN §12), against the
-simulator and Azurite: once its tenant is being offboarded, it writes nothing more — not to
-Graph, not a row the offboarding's last sweep would miss."""
+"""A live restore or deployment that outlives its terminated orchestration (DESIGN §12),
+against the simulator and Azurite: once its tenant (or a deployment's source) is being
+offboarded, it writes nothing more — not to Graph, not a row the offboarding's last sweep
+would miss."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from dataclasses import asdict
 
 import pytest
 
-from activities import restore
-from activities.contracts.restore import ApplyItems
+from activities import deploy, restore
+from activities.contracts.deploy import PlanDeployment
+from activities.contracts.restore import ApplyItems, BeginRestore, SealPreRestoreSet
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
+from shared.backups.sets import BackupSetStore
+from shared.deploy.store import PlanStore
 from shared.platform.errors import TenantOffboarding
 from shared.platform.keys import new_ulid
 from shared.restore.state import RestoreState
@@ -18,7 +22,7 @@ from shared.runs.store import RunStore
 from shared.tenants import gate
 from shared.tenants.gate import OpenTenants
 from shared.tenants.store import TenantStore
-from tests.activities.test_run_scope import TYPE, _item, _run, _set, wired  # noqa: F401
+from tests.activities.test_run_scope import AT, TYPE, _item, _run, _set, wired  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 
@@ -99,3 +103,44 @@ async def test_a_deployment_batch_writes_nothing_once_its_source_is_being_offboa
     assert graphsim.writes(cursor) == []
     assert await RunStore(wired).all_items(run.run_id) == []
     assert await RestoreState(wired).step(run.run_id, item_id) is None
+
+
+async def test_a_restore_does_not_publish_its_pre_restore_set_once_its_tenant_is_marked(
+        graphsim, wired):  # noqa: F811
+    tenant_id = graphsim.tenant_ids[0]
+    run = await _run(wired, tenant_id, "restore", await _set(wired, tenant_id))
+    begun = await restore.begin_restore(asdict(BeginRestore(run_id=run.run_id,
+                                                            tenant_id=tenant_id, at=AT)))
+    pre_id = begun["pre_restore_backup_set_id"]
+    await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
+
+    with pytest.raises(TenantOffboarding):
+        await restore.seal_pre_restore_set(asdict(SealPreRestoreSet(
+            run_id=run.run_id, tenant_id=tenant_id, pre_restore_backup_set_id=pre_id, at=AT)))
+
+    assert await BackupSetStore(wired).get(tenant_id, pre_id) is None
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["open", "source-offboarding"])
+async def test_a_deployment_plan_is_recorded_only_while_its_source_is_open(
+        graphsim, wired, monkeypatch, marked):  # noqa: F811
+    """The plan reads the target's Graph first (minutes, when throttled): a source marked
+    meanwhile gets no plan rows."""
+    monkeypatch.setattr(deploy, "get_storage", lambda: wired)
+    target, source = graphsim.tenant_ids[:2]
+    source_set = await _set(wired, source)
+    await _item(wired, source_set, source, "77777777-7777-7777-7777-777777777777",
+                description=f"devices of tenant {source}")  # a tenant value: one plan row
+    run = await _run(wired, target, "restore", source_set, source_tenant_id=source)
+    if marked:
+        await TenantStore(wired).mark_offboarding(source, new_ulid())
+    step = asdict(PlanDeployment(run_id=run.run_id, tenant_id=target, at=AT))
+
+    if marked:
+        with pytest.raises(TenantOffboarding, match=source):
+            await deploy.plan_deployment(step)
+    else:
+        await deploy.plan_deployment(step)
+
+    rows = await PlanStore(wired).rows(run.run_id)
+    assert [r.source_id for r in rows] == ([] if marked else [source])

@@ -68,9 +68,10 @@ async def _run(storage: Storage, tenant_id: str, run_type: str, backup_set_id: s
 
 
 async def _item(storage: Storage, backup_set_id: str, owner: str, policy_id: str,
-                name: str | None = None) -> str:
+                name: str | None = None, **fields: object) -> str:
     document = {"id": policy_id, "displayName": f"filter {policy_id}" if name is None else name,
-                "platform": "windows10AndLater", "rule": '(device.osVersion -startsWith "10")'}
+                "platform": "windows10AndLater", "rule": '(device.osVersion -startsWith "10")',
+                **fields}
     sha, path, _ = await SnapshotStore(storage).put(owner, TYPE, policy_id, document)
     item = BackupItem(item_id=item_key(TYPE, policy_id), policy_type=TYPE, policy_id=policy_id,
                       display_name=document["displayName"], sha256=sha, blob_path=path)
