@@ -11,7 +11,7 @@ import pytest
 
 from activities import deploy, restore
 from activities.contracts.deploy import PlanDeployment
-from activities.contracts.restore import ApplyItems, BeginRestore, SealPreRestoreSet
+from activities.contracts.restore import ApplyItems, SealPreRestoreSet
 from local.graphsim.pytest_plugin import graphsim, graphsim_session  # noqa: F401
 from shared.backups.sets import BackupSetStore
 from shared.deploy.store import PlanStore
@@ -22,7 +22,15 @@ from shared.runs.store import RunStore
 from shared.tenants import gate
 from shared.tenants.gate import OpenTenants
 from shared.tenants.store import TenantStore
-from tests.activities.test_run_scope import AT, TYPE, _item, _run, _set, wired  # noqa: F401
+from tests.activities.test_run_scope import (  # noqa: F401
+    AT,
+    TYPE,
+    _begun_restore,
+    _item,
+    _run,
+    _set,
+    wired,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -108,10 +116,7 @@ async def test_a_deployment_batch_writes_nothing_once_its_source_is_being_offboa
 async def test_a_restore_does_not_publish_its_pre_restore_set_once_its_tenant_is_marked(
         graphsim, wired):  # noqa: F811
     tenant_id = graphsim.tenant_ids[0]
-    run = await _run(wired, tenant_id, "restore", await _set(wired, tenant_id))
-    begun = await restore.begin_restore(asdict(BeginRestore(run_id=run.run_id,
-                                                            tenant_id=tenant_id, at=AT)))
-    pre_id = begun["pre_restore_backup_set_id"]
+    run, pre_id = await _begun_restore(wired, tenant_id)
     await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
 
     with pytest.raises(TenantOffboarding):

@@ -85,6 +85,14 @@ async def _set(storage: Storage, tenant_id: str) -> str:
     return set_id
 
 
+async def _begun_restore(storage: Storage, tenant_id: str) -> tuple[Run, str]:
+    """A restore run past ``begin_restore``, and its pre-restore set's id."""
+    run = await _run(storage, tenant_id, "restore", await _set(storage, tenant_id))
+    begun = await restore.begin_restore(asdict(BeginRestore(run_id=run.run_id,
+                                                            tenant_id=tenant_id, at=AT)))
+    return run, begun["pre_restore_backup_set_id"]
+
+
 async def test_preview_items_an_item_whose_blob_is_another_tenants_fails_alone(
         graphsim, wired):  # noqa: F811
     ours, theirs = graphsim.tenant_ids[:2]
@@ -307,9 +315,7 @@ async def test_duplicate_begin_restores_agree_on_the_pre_restore_set(graphsim, w
 async def test_seal_pre_restore_set_of_another_set_id_cannot_repoint_the_run(
         graphsim, wired):  # noqa: F811
     tenant_id = graphsim.tenant_ids[0]
-    run = await _run(wired, tenant_id, "restore", await _set(wired, tenant_id))
-    begun = await restore.begin_restore(asdict(BeginRestore(run_id=run.run_id,
-                                                            tenant_id=tenant_id, at=AT)))
+    run, pre_id = await _begun_restore(wired, tenant_id)
     stray = new_ulid()
 
     with pytest.raises(TenantMismatch):
@@ -317,7 +323,7 @@ async def test_seal_pre_restore_set_of_another_set_id_cannot_repoint_the_run(
             run_id=run.run_id, tenant_id=tenant_id, pre_restore_backup_set_id=stray, at=AT)))
 
     stored = await RunStore(wired).get(tenant_id, run.run_id)
-    assert stored.pre_restore_backup_set_id == begun["pre_restore_backup_set_id"]
+    assert stored.pre_restore_backup_set_id == pre_id
     assert await BackupSetStore(wired).get(tenant_id, stray) is None
 
 

@@ -257,17 +257,24 @@ async def test_capture_types_reads_each_type_whole_and_one_refusal_stays_that_ty
     assert (await _type_item(wired, run_id, REFUSED)).error_code == "not_available"
 
 
+async def _running_backup(storage: Storage, tenant_id: str) -> tuple[str, str]:
+    """A backup run of ``tenant_id`` as its orchestration started it: its id and its set's."""
+    run_id, backup_set_id = new_ulid(), new_ulid()
+    await RunStore(storage).create(Run(
+        run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",
+        requested_by="engineer", idempotency_key=run_id, created_at="2025-01-01T01:00:00Z",
+        instance_id="pv-test", backup_set_id=backup_set_id))
+    return run_id, backup_set_id
+
+
 async def test_a_capture_running_into_its_tenants_offboarding_stops_at_its_next_seal(
         graphsim, wired, monkeypatch):  # noqa: F811
     """An activity still running when its tenant's offboarding begins (its orchestration is
     terminated, the activity runs on) stops at its next seal, though this process holds the
     tenant's key: no blob and no row is left for after the offboarding's last sweep."""
     monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))  # sees the mark
-    tenant_id, run_id, backup_set_id = graphsim.tenant_ids[0], new_ulid(), new_ulid()
-    await RunStore(wired).create(Run(
-        run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",
-        requested_by="engineer", idempotency_key=run_id, created_at="2025-01-01T01:00:00Z",
-        instance_id="pv-test", backup_set_id=backup_set_id))
+    tenant_id = graphsim.tenant_ids[0]
+    run_id, backup_set_id = await _running_backup(wired, tenant_id)
     await TenantKeys(wired).current(tenant_id)  # sealed before: the key is cached
     await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
     job = CaptureTypes(run_id=run_id, tenant_id=tenant_id, backup_set_id=backup_set_id,
@@ -289,11 +296,8 @@ async def test_items_graph_kept_refusing_are_recorded_only_while_the_tenant_is_o
     """Rows with no snapshot behind them (no seal asks the gate for them) ask it themselves:
     a backup outliving its terminated orchestration records nothing after the mark."""
     monkeypatch.setattr(gate, "PROCESS_OPEN_TENANTS", OpenTenants(open_s=0))  # sees the mark
-    tenant_id, run_id, backup_set_id = graphsim.tenant_ids[0], new_ulid(), new_ulid()
-    await RunStore(wired).create(Run(
-        run_id=run_id, tenant_id=tenant_id, run_type="backup", status="running",
-        requested_by="engineer", idempotency_key=run_id, created_at="2025-01-01T01:00:00Z",
-        instance_id="pv-test", backup_set_id=backup_set_id))
+    tenant_id = graphsim.tenant_ids[0]
+    run_id, backup_set_id = await _running_backup(wired, tenant_id)
     if marked:
         await TenantStore(wired).mark_offboarding(tenant_id, new_ulid())
     job = RecordUnfetched(run_id=run_id, tenant_id=tenant_id, backup_set_id=backup_set_id,
