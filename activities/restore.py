@@ -32,6 +32,7 @@ from activities.contracts.restore import (
     SealedSet,
     SealPreRestoreSet,
 )
+from activities.contracts.snapshots import TransientMode
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.versions import VersionStore
@@ -128,7 +129,8 @@ async def _assess(storage: Storage, job: RestoreItems,
         scope.tenant_id, rtype, snapshots,
         include_assignments=job.include_assignments, ca_state=job.ca_state, id_map=id_map,
         create_missing_groups=job.create_missing_groups, restored_groups=restored_groups,
-        by_name_only=job.source_tenant_id is not None)
+        by_name_only=job.source_tenant_id is not None,
+        transient_fails=job.mode is TransientMode.RECORD_FAILED)
     if fitted is not None:
         for a in assessments:
             a.warnings.extend(fitted.warnings.get(a.item_id, []))
@@ -324,6 +326,7 @@ async def apply_items(payload: dict) -> dict:
     for result in results:
         if isinstance(result, BaseException):
             raise result  # retryable: the batch runs again; finished items are kept
+            # (on its last try, RECORD_FAILED, only a failure that is not Graph's gets here)
     return _tally([*done.values(), *results])
 
 
@@ -395,7 +398,7 @@ async def _apply(storage: Storage, job: ApplyItems, item: BackupItem,
             else:
                 action = ItemAction.NO_CHANGE
     except (GraphError, UncertainCreate) as exc:
-        if exc.retryable:
+        if exc.retryable and job.mode is not TransientMode.RECORD_FAILED:
             raise
         log.warning("run %s: %s not restored (%s)", run_id, item.item_id, exc.code)
         await _still_open(storage, job)

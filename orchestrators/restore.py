@@ -10,11 +10,14 @@ then filters and notification templates, then what refers to them), so ids of re
 objects are in the run's id map before their dependents are written → finish → audit.
 
 History holds references only: item keys and counts, never documents. Items of one level are
-written ``PARALLEL_BATCHES`` batches at a time; counters are published after each wave.
+written ``PARALLEL_BATCHES`` batches at a time; counters are published after each wave. An
+object Graph keeps refusing transiently fails alone (the batch's last try records it), so the
+run ends ``partial``; only a live capture that cannot be made whole ends the run before any
+write.
 """
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import azure.durable_functions as df
 
@@ -34,6 +37,7 @@ from activities.contracts.restore import (
     SealPreRestoreSet,
 )
 from activities.contracts.runs import FinishRun, RecordProgress, StartedRun, StartRun
+from activities.contracts.snapshots import TransientMode
 from activities.deploy import plan_deployment
 from activities.restore import (
     apply_items,
@@ -55,19 +59,33 @@ PARALLEL_BATCHES = 4
 
 
 def _waves(context: df.DurableOrchestrationContext, activity, inputs: list[RestoreItems],
-           counts: Counts | None):
+           counts: Counts | None, *, last_try: bool = True):
     """Run ``activity`` over ``inputs`` PARALLEL_BATCHES at a time; with ``counts``, add
-    each outcome (an ``ItemTally``) and publish the counters after every wave."""
+    each outcome (an ``ItemTally``) and publish the counters after every wave. A batch that
+    exhausted its retries runs once more with ``last_try`` (``RECORD_FAILED``: an item Graph
+    still refuses transiently is recorded failed, the others go on), so one object Graph
+    keeps answering 5xx leaves the run ``partial``, not ``failed`` with its items unwritten.
+    Without ``last_try`` (the live capture, which must be whole before the first write) the
+    run ends there."""
     for start in range(0, len(inputs), PARALLEL_BATCHES):
+        wave = inputs[start:start + PARALLEL_BATCHES]
         tasks = [context.call_activity_with_retry(activity, GRAPH_BATCH, asdict(job))
-                 for job in inputs[start:start + PARALLEL_BATCHES]]
+                 for job in wave]
         # Not task_all: it fails on the first failed batch while its siblings still write to
         # Graph, and the run would be finished (and the tenant unlocked) under them.
         pending, failure = list(tasks), None
         while pending:
             done = yield context.task_any(pending)
             pending.remove(done)
-            if isinstance(done.result, Exception) and failure is None:
+            if not isinstance(done.result, Exception):
+                continue
+            n = tasks.index(done)
+            if last_try and wave[n].mode is not TransientMode.RECORD_FAILED:
+                wave[n] = replace(wave[n], mode=TransientMode.RECORD_FAILED)
+                tasks[n] = context.call_activity_with_retry(activity, GRAPH_BATCH,
+                                                            asdict(wave[n]))
+                pending.append(tasks[n])
+            elif failure is None:
                 failure = done.result
         if failure is not None:
             raise failure
@@ -132,7 +150,7 @@ def restore(context: df.DurableOrchestrationContext):
             at, pre_id = now_iso(context), begun.pre_restore_backup_set_id
             yield from _waves(context, capture_live_items, [
                 _items(CaptureLiveItems, ref, run, b, pre_restore_backup_set_id=pre_id, at=at)
-                for b in plan.batches], None)
+                for b in plan.batches], None, last_try=False)
             yield context.call_activity_with_retry(seal_pre_restore_set, BOOKKEEPING, asdict(
                 SealPreRestoreSet.for_run(ref, pre_restore_backup_set_id=pre_id, at=at)))
             for level in sorted({b.level for b in plan.batches}):

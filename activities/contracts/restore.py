@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from activities.contracts.base import Payload, RunRef
+from activities.contracts.snapshots import Moded, TransientMode
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,11 @@ class RestorePlan(Payload):
 
 
 @dataclass(frozen=True)
-class RestoreItems(RunRef):
-    """One batch of a restore: its items, and the request's options."""
+class RestoreItems(Moded, RunRef):
+    """One batch of a restore: its items, and the request's options. ``mode``: ``RAISE``
+    fails the batch on an item Graph still refuses transiently, so its retry policy runs it
+    again; ``RECORD_FAILED`` (the batch's last try, after those retries) records such an
+    item failed with its code and goes on with the others."""
 
     backup_set_id: str
     include_assignments: bool
@@ -53,6 +57,7 @@ class RestoreItems(RunRef):
     create_missing_groups: bool = field(default=False, kw_only=True)
     # A cross-tenant deployment (DESIGN §11): the tenant whose set is read (None: the run's).
     source_tenant_id: str | None = field(default=None, kw_only=True)
+    mode: TransientMode = field(default=TransientMode.RAISE, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,11 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
                        id_map: dict[str, dict[str, str]] | None = None,
                        create_missing_groups: bool = False,
                        restored_groups: RestoredGroups | None = None,
-                       by_name_only: bool = False) -> list[Assessment]:
+                       by_name_only: bool = False,
+                       transient_fails: bool = False) -> list[Assessment]:
     """Assess ``snapshots`` (``(item id, document)`` of one type). Raises only retryable
-    Graph errors; permanent ones become ``fail``/``skip`` assessments. ``by_name_only``
+    Graph errors; permanent ones become ``fail``/``skip`` assessments, and so do retryable
+    ones with ``transient_fails`` (a batch's last try). ``by_name_only``
     (another tenant's snapshots, DESIGN §11): a snapshot's id means nothing here, so only an
     id the id map gives (and a singleton's key) is looked up; the rest match by name."""
     id_map = id_map or {}
@@ -166,8 +168,9 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
         elif isinstance(result.error, GraphNotFound):
             by_name.append(a)
         else:
-            _refuse(a, result.error)
-    await asyncio.gather(*(_match_by_name(tenant_id, rtype, a) for a in by_name))
+            _refuse(a, result.error, transient_fails)
+    await asyncio.gather(*(_match_by_name(tenant_id, rtype, a, transient_fails)
+                           for a in by_name))
     for a in out:
         refusal = None
         if a.action == "pending" and a.live is None:
@@ -175,7 +178,7 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
         if refusal is not None:
             a.action, a.error = "skip", refusal
     await _check_groups(tenant_id, rtype, [a for a in out if a.action == "pending"],
-                        include_assignments, restored_groups)
+                        include_assignments, restored_groups, transient_fails)
     for a in out:
         if a.action != "pending":
             continue
@@ -221,7 +224,7 @@ def _written(a: Assessment, include_assignments: bool) -> dict[str, Any]:
 
 async def _check_groups(tenant_id: str, rtype: ResourceType, pending: list[Assessment],
                         include_assignments: bool,
-                        restored_groups: RestoredGroups | None) -> None:
+                        restored_groups: RestoredGroups | None, transient_fails: bool) -> None:
     """Leave out includes of groups that do not exist (a warning on the item); fail an item
     that excludes one. One lookup for the whole batch."""
     if not pending or not _group_refs(rtype):
@@ -237,7 +240,7 @@ async def _check_groups(tenant_id: str, rtype: ResourceType, pending: list[Asses
     except GraphError as exc:  # unverified references are never written
         for a in pending:
             if named[a.item_id]:
-                _refuse(a, exc)
+                _refuse(a, exc, transient_fails)
         return
     missing = {gid for gid in wanted if gid.lower() not in present}
     planned = dict(await restored_groups(missing)) if restored_groups and missing else {}
@@ -283,7 +286,8 @@ def _ids(ids: list[str]) -> str:
     return shown + (f" (and {len(ids) - _SHOWN_IDS} more)" if len(ids) > _SHOWN_IDS else "")
 
 
-async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment) -> None:
+async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment,
+                         transient_fails: bool) -> None:
     if not a.display_name or rtype.singleton:  # a singleton is its key or nothing
         return
     try:
@@ -298,11 +302,14 @@ async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment) -> 
             a.live = await fetch_snapshot(tenant_id, rtype.key, refs[0].id)
             a.target_id = refs[0].id
     except GraphError as exc:
-        _refuse(a, exc)
+        _refuse(a, exc, transient_fails)
 
 
-def _refuse(a: Assessment, exc: GraphError | None) -> None:
-    if exc is not None and exc.retryable:
+def _refuse(a: Assessment, exc: GraphError | None, transient_fails: bool = False) -> None:
+    """The item is not written: ``skip`` where the app may not touch it, ``fail`` otherwise.
+    A transient refusal fails the batch instead (its retry asks again), unless
+    ``transient_fails``."""
+    if exc is not None and exc.retryable and not transient_fails:
         raise exc
     a.action = "skip" if isinstance(exc, GraphForbidden) else "fail"
     a.error = exc.to_dict() if exc is not None else {"code": ErrorCode.GRAPH_ERROR,

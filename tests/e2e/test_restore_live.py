@@ -228,3 +228,32 @@ def test_a_recreate_whose_follow_up_write_fails_is_not_created_twice(admin, sim,
               if o["displayName"] == gone["displayName"]]
     assert len(copies) == 1
     assert len(copies[0]["definitionValues"]) == len(gone["definitionValues"])
+
+
+def test_an_object_graph_keeps_refusing_fails_alone_and_the_rest_is_restored(admin, sim,
+                                                                             tenant_id):
+    types = ["deviceConfigurations", "deviceCompliancePolicies"]
+    source = backup(admin, tenant_id, types)
+    drifted = {key: live(sim, tenant_id, key)[:2] for key in types}
+    for key, objects in drifted.items():
+        for o in objects:
+            sim.drift(tenant_id, collection(key), o["id"], patch={"description": "drifted"})
+    stuck = drifted["deviceConfigurations"][0]
+    # Every write of this one object is answered 500 (Intune's answer to a body it dislikes):
+    # the client never resends a write that may be half-applied, and the batch's retries
+    # meet the same answer.
+    sim.add_fault("500", tenant=tenant_id, method="PATCH",
+                  path_prefix=f"/beta/deviceManagement/deviceConfigurations/{stuck['id']}")
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False)
+
+    assert run["status"] == "partial", run
+    items = by_policy(admin.items(tenant_id, run["run_id"]))
+    assert run["counts"]["total"] == run["counts"]["processed"] == len(items)
+    assert run["counts"]["failed"] == 1
+    assert items[stuck["id"]]["status"] == "failed"
+    assert items[stuck["id"]]["error"]["code"] == "graph_unavailable"
+    restored = [o for objects in drifted.values() for o in objects if o is not stuck]
+    assert {items[o["id"]]["action"] for o in restored} == {"updated"}
+    assert {o["id"] for key in types for o in live(sim, tenant_id, key)
+            if o.get("description") == "drifted"} == {stuck["id"]}

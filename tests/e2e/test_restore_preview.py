@@ -79,3 +79,21 @@ def test_preview_skips_an_ambiguous_name_match(admin, sim, tenant_id):
     assert item["error"]["code"] == "ambiguous_match"
     assert run["status"] == "succeeded"
     assert run["counts"]["skipped"] == 1
+
+
+def test_a_preview_names_the_object_graph_would_not_serve_and_assesses_the_rest(
+        admin, sim, tenant_id):
+    source = backup(admin, tenant_id, ["deviceConfigurations"])
+    stuck, drifted = live(sim, tenant_id, "deviceConfigurations")[:2]
+    sim.drift(tenant_id, "deviceConfigurations", drifted["id"], patch={"description": "x"})
+    sim.add_fault("503", tenant=tenant_id, method="GET",
+                  path_prefix=f"/beta/deviceManagement/deviceConfigurations/{stuck['id']}")
+
+    run = restore(admin, tenant_id, source["backup_set_id"])
+
+    assert run["status"] == "partial", run
+    items = by_policy(admin.items(tenant_id, run["run_id"]))
+    assert run["counts"]["total"] == run["counts"]["processed"] == len(items)
+    assert items[stuck["id"]]["status"] == "failed"
+    assert items[stuck["id"]]["error"]["code"] == "graph_unavailable"
+    assert items[drifted["id"]]["action"] == "would_update"

@@ -139,10 +139,49 @@ def test_a_failed_apply_batch_waits_for_its_wave_and_stops_before_the_next_level
     output = run(restore, context)
 
     applies = context.named("apply_items")
-    assert [a.input["item_ids"] for a in applies] == [
-        [f"roleScopeTags.t{n}"] for n in range(PARALLEL_BATCHES)]
+    assert [(a.input["item_ids"], a.input["mode"]) for a in applies] == [
+        *[([f"roleScopeTags.t{n}"], "raise") for n in range(PARALLEL_BATCHES)],
+        (["roleScopeTags.t1"], "record_failed")]  # its last try failed too
     finished = [call for what, call in context.events if what == "finish"]
     assert all(call in finished[:finished.index(context.named("finish_run")[0])]
                for call in applies)
     assert output["error"]["code"] == ErrorCode.INTERNAL_ERROR
     assert _order(context)[-2:] == ["audit_restore_finished", "finish_run"]
+
+
+def test_a_batch_whose_last_try_records_its_failures_lets_the_restore_go_on():
+    """A batch that exhausted its retries runs once more recording what Graph still refuses
+    as failed items; the run then goes on to every later level and ends partial."""
+    def apply(payload: dict) -> Any:
+        if payload["item_ids"] == ["roleScopeTags.t1"]:
+            if payload["mode"] == "raise":
+                return RuntimeError("graph kept answering 500")
+            return asdict(ItemTally(failed=1))
+        return _one_succeeded(payload)
+
+    context = _context(dry_run=False, apply_items=apply)
+
+    output = run(restore, context)
+
+    applied = [a.input["item_ids"] for a in context.named("apply_items")]
+    assert sorted(map(tuple, applied)) == sorted(
+        [*map(tuple, (b.item_ids for b in PLAN.batches)), ("roleScopeTags.t1",)])
+    assert output["error"] is None
+    progress = context.named("record_progress")[-1].input["counts"]
+    assert (progress["processed"], progress["failed"]) == (8, 1)
+
+
+def test_a_failed_live_capture_gets_no_last_try():
+    """The pre-restore set must be whole before the first write: no batch records a gap."""
+    def capture(payload: dict) -> Any:
+        if payload["item_ids"] == ["roleScopeTags.t1"]:
+            return RuntimeError("kept failing")
+        return {"captured": 1}
+
+    context = _context(dry_run=False, capture_live_items=capture)
+
+    output = run(restore, context)
+
+    assert {c.input["mode"] for c in context.named("capture_live_items")} == {"raise"}
+    assert not context.named("apply_items")
+    assert output["error"]["code"] == ErrorCode.INTERNAL_ERROR
