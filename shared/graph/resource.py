@@ -113,6 +113,9 @@ ASSIGNMENT_FILTERS = Reference(
 ASSIGNMENT_GROUPS = Reference("groups", "groupId", within=f"{G}groupAssignmentTarget")
 ASSIGNMENT_EXCLUSIONS = Reference("groups", "groupId",
                                   within=f"{G}exclusionGroupAssignmentTarget", exclusion=True)
+# Windows 365 policies assign to a group through their own target type (no exclusions).
+CLOUD_PC_GROUPS = Reference("groups", "groupId",
+                            within=f"{G}cloudPcManagementGroupAssignmentTarget")
 ASSIGNED = (SCOPE_TAGS, ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS, ASSIGNMENT_EXCLUSIONS)
 
 

@@ -19,6 +19,7 @@ from shared.graph import (
     to_create_payload,
     to_update_payload,
 )
+from shared.graph.catalog import CATALOG
 from shared.graph.entries.groups import existing_group_ids
 from shared.graph.payloads import drop_references, referenced_ids, rewrite_references
 from shared.platform.codes import ErrorCode
@@ -181,6 +182,69 @@ async def test_assess_missing_exclusion_fails_the_item(graphsim, live):
 
     assert a.action == "fail"
     assert a.error["code"] == ErrorCode.MISSING_EXCLUSION and GONE in a.error["message"]
+
+
+def _strings(value: object):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_every_group_a_seeded_object_names_is_one_its_references_find(graphsim):
+    """What a restore checks and a deployment maps is what ``references`` find: a group id
+    they miss would be written into another tenant unmapped, or restored pointing at a group
+    that is gone (Windows 365 targets were missed so)."""
+    tenant = graphsim.tenant_ids[0]
+    groups = {g["id"] for g in graphsim.objects(tenant, "groups")}
+    missed = {}
+    for rtype in CATALOG:
+        if rtype.key == GROUPS.key or rtype.singleton:
+            continue
+        for doc in graphsim.objects(tenant, rtype.path):
+            found = {gid for ref, gid in referenced_ids(rtype, doc) if ref.targets == ("groups",)}
+            if unmatched := {v for v in _strings(doc) if v in groups} - found:
+                missed[f"{rtype.key}/{doc['id']}"] = unmatched
+    assert missed == {}
+
+
+@pytest.mark.parametrize("key", ["policySets", "appleUserInitiatedEnrollmentProfiles"])
+async def test_assess_missing_exclusion_fails_every_type_that_assigns_to_groups(graphsim, live,
+                                                                                 key):
+    rtype = supported_type(key)
+    [kept] = _group_ids(graphsim, live)[:1]
+    doc = {"id": "x", rtype.name_field: "Baseline",
+           "assignments": [{"id": "a1", "target": {"@odata.type": G + "groupAssignmentTarget",
+                                                   "groupId": kept}},
+                           {"id": "a2", "target": {
+                               "@odata.type": G + "exclusionGroupAssignmentTarget",
+                               "groupId": GONE}}]}
+
+    [a] = await _assess(live, rtype, doc)
+
+    assert (a.action, a.error["code"]) == ("fail", ErrorCode.MISSING_EXCLUSION)
+
+
+async def test_assess_a_windows_365_policy_assigned_to_a_missing_group_leaves_it_out(graphsim,
+                                                                                     live):
+    rtype = supported_type("cloudPcUserSettings")
+    [kept] = _group_ids(graphsim, live)[:1]
+    target = G + "cloudPcManagementGroupAssignmentTarget"
+    doc = {"id": "w", "displayName": "Cloud PC users",
+           "assignments": [{"id": "a1", "target": {"@odata.type": target, "groupId": kept}},
+                           {"id": "a2", "target": {"@odata.type": target, "groupId": GONE}}]}
+
+    [a] = await _assess(live, rtype, doc)
+
+    assert a.action == "create"
+    assert [x["target"]["groupId"] for x in a.desired["assignments"]] == [kept]
+    assert [w["code"] for w in a.warnings] == [ErrorCode.MISSING_REFERENCE]
+    moved = rewrite_references(rtype, doc, {"groups": {kept: "target-group"}})
+    assert moved["assignments"][0]["target"]["groupId"] == "target-group"
 
 
 async def test_assess_ca_missing_include_is_dropped_and_missing_exclude_fails(graphsim, live):

@@ -15,6 +15,7 @@ from shared.graph.documents import SUB_SERVER_FIELDS, clean_entry
 from shared.graph.hooks import WriteContext
 from shared.graph.resource import (
     ASSIGNED,
+    ASSIGNMENT_EXCLUSIONS,
     ASSIGNMENT_FILTERS,
     ASSIGNMENT_GROUPS,
     ITEM_ASSIGNMENTS,
@@ -229,7 +230,8 @@ ENTRIES: tuple[ResourceType, ...] = (
         assign_via=assign_policy_set,
         volatile=frozenset({"status", "errorCode"}),
         references=(Reference("roleScopeTags", "roleScopeTags[]"), ASSIGNMENT_FILTERS,
-                    ASSIGNMENT_GROUPS, Reference(POLICY_SET_PAYLOADS, "items[].payloadId")),
+                    ASSIGNMENT_GROUPS, ASSIGNMENT_EXCLUSIONS,
+                    Reference(POLICY_SET_PAYLOADS, "items[].payloadId")),
         after_write=update_policy_set_items, evidence=_POLICY_SETS_EVIDENCE,
     ),
 )

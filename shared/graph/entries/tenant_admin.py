@@ -12,9 +12,11 @@ from shared.graph import evidence as ev
 from shared.graph import hooks, licences
 from shared.graph.documents import clean_entry
 from shared.graph.resource import (
+    ASSIGNMENT_EXCLUSIONS,
     ASSIGNMENT_FILTERS,
     ASSIGNMENT_GROUPS,
     ASSIGNMENTS,
+    CLOUD_PC_GROUPS,
     LISTED_ASSIGNMENTS,
     SCOPE_TAGS,
     VERSIONED,
@@ -173,7 +175,8 @@ ENTRIES: tuple[ResourceType, ...] = (
         path="deviceManagement/appleUserInitiatedEnrollmentProfiles", version="beta",
         subcollections=(ASSIGNMENTS,), assign_key=None,
         assign_via=hooks.assign_entry_by_entry,
-        references=(ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS), create_only=frozenset({"platform"}),
+        references=(ASSIGNMENT_FILTERS, ASSIGNMENT_GROUPS, ASSIGNMENT_EXCLUSIONS),
+        create_only=frozenset({"platform"}),
         evidence=(APPLE_ASSIGNMENTS_EVIDENCE,),
     ),
     ResourceType(
@@ -226,7 +229,7 @@ ENTRIES: tuple[ResourceType, ...] = (
     ResourceType(
         key="cloudPcProvisioningPolicies",
         path="deviceManagement/virtualEndpoint/provisioningPolicies", version="beta",
-        subcollections=(_CLOUD_PC_ASSIGNMENTS,), references=(ASSIGNMENT_GROUPS,),
+        subcollections=(_CLOUD_PC_ASSIGNMENTS,), references=(CLOUD_PC_GROUPS,),
         read_only=frozenset({"alternateResourceUrl", "cloudPcGroupDisplayName", "managedBy",
                              "gracePeriodInHours", "localAdminEnabled"}),
         evidence=(CLOUD_PC_EVIDENCE,), licensed_by=licences.WINDOWS_365,
@@ -234,7 +237,7 @@ ENTRIES: tuple[ResourceType, ...] = (
     ResourceType(
         key="cloudPcUserSettings", path="deviceManagement/virtualEndpoint/userSettings",
         version="beta", subcollections=(_CLOUD_PC_ASSIGNMENTS,),
-        references=(ASSIGNMENT_GROUPS,), evidence=(CLOUD_PC_EVIDENCE,),
+        references=(CLOUD_PC_GROUPS,), evidence=(CLOUD_PC_EVIDENCE,),
         licensed_by=licences.WINDOWS_365,
     ),
 )
