@@ -62,6 +62,11 @@ def write_body(tenant: Tenant, spec: TypeSpec, raw: Any, mode: str,
     if odata_type is not None and odata_type not in spec.odata_types:
         raise bad_request(f"Invalid type '{odata_type}' for '{spec.path}'. Expected one of: "
                           f"{', '.join(spec.odata_types)}.")
+    kept = (current or {}).get("@odata.type")
+    if odata_type is not None and kept is not None and odata_type != kept:
+        # OData 4.01 §11.4.3: an update never changes the entity's type.
+        raise bad_request(f"The type of an entity cannot be changed: it is '{kept}', the "
+                          f"request names '{odata_type}'.")
     if mode == "create" and odata_type is None and spec.abstract:
         base = spec.path.rsplit("/", 1)[-1]
         raise bad_request(f"An instance of an abstract type cannot be created in '{base}': "

@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     # Restore outcomes of one item
     NOT_CREATABLE = "not_creatable"
     AMBIGUOUS_MATCH = "ambiguous_match"
+    NAME_IN_USE = "name_in_use"
     NOT_RESTORABLE = "not_restorable"
     CONTENT_REQUIRED = "content_required"
     MISSING_REFERENCE = "missing_reference"

@@ -291,7 +291,16 @@ async def _match_by_name(tenant_id: str, rtype: ResourceType, a: Assessment,
     if not a.display_name or rtype.singleton:  # a singleton is its key or nothing
         return
     try:
-        refs = await find_by_display_name(tenant_id, rtype.key, a.display_name)
+        named = await find_by_display_name(tenant_id, rtype.key, a.display_name)
+        # A name is only a match within one kind: a Windows profile is never written over a
+        # macOS one, nor an iOS app protection policy over an Android one.
+        kind = a.desired.get("@odata.type")
+        refs = [r for r in named if kind is None or r.odata_type in (None, kind)]
+        if len(named) > len(refs) and not refs:
+            a.warnings.append({
+                "code": ErrorCode.NAME_IN_USE,
+                "message": f"an object of another kind is named {a.display_name!r}; it is "
+                           "left as it is, and this one is created beside it"})
         if len(refs) > 1:
             a.action = "skip"
             a.error = {"code": ErrorCode.AMBIGUOUS_MATCH,

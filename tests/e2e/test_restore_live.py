@@ -257,3 +257,29 @@ def test_an_object_graph_keeps_refusing_fails_alone_and_the_rest_is_restored(adm
     assert {items[o["id"]]["action"] for o in restored} == {"updated"}
     assert {o["id"] for key in types for o in live(sim, tenant_id, key)
             if o.get("description") == "drifted"} == {stuck["id"]}
+
+
+def test_a_name_taken_by_another_kind_is_left_alone_and_the_object_created_beside_it(
+        admin, sim, tenant_id):
+    policy_type = "deviceConfigurations"
+    source = backup(admin, tenant_id, [policy_type])
+    objects = live(sim, tenant_id, policy_type)
+    gone = objects[0]
+    other = next(o for o in objects if o["@odata.type"] != gone["@odata.type"])
+    sim.drift(tenant_id, policy_type, gone["id"], op="delete")
+    # A customer admin names a profile of another platform as the deleted one was named.
+    sim.drift(tenant_id, policy_type, other["id"], patch={"displayName": gone["displayName"]})
+    before = next(o for o in live(sim, tenant_id, policy_type) if o["id"] == other["id"])
+
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                  item_ids=[f"{policy_type}.{gone['id']}"])
+
+    assert run["status"] == "succeeded", run
+    [item] = admin.items(tenant_id, run["run_id"])
+    assert item["action"] == "created"
+    assert [w["code"] for w in item["warnings"]] == ["name_in_use"]
+    named = [o for o in live(sim, tenant_id, policy_type)
+             if o["displayName"] == gone["displayName"]]
+    assert sorted(o["@odata.type"] for o in named) == sorted(
+        [gone["@odata.type"], other["@odata.type"]])
+    assert next(o for o in named if o["id"] == other["id"]) == before

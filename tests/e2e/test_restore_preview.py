@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.e2e.deploy_support import create_in_graph
 from tests.e2e.restore_support import backup, by_policy, live, restore
 
 TYPES = ["configurationPolicies", "deviceConfigurations", "assignmentFilters"]
@@ -62,14 +63,13 @@ def test_preview_of_reassigned_policy_names_the_assignment_change(admin, sim, te
 
 def test_preview_skips_an_ambiguous_name_match(admin, sim, tenant_id):
     source = backup(admin, tenant_id, ["deviceConfigurations"])
-    first, second = live(sim, tenant_id, "deviceConfigurations")[:2]
+    first = live(sim, tenant_id, "deviceConfigurations")[0]
     sim.drift(tenant_id, "deviceConfigurations", first["id"], op="delete")
-    sim.drift(tenant_id, "deviceConfigurations", second["id"],
-              patch={"displayName": first["displayName"]})
-    # a second object of that name, as a customer admin might have made by hand
-    third = live(sim, tenant_id, "deviceConfigurations")[2]
-    sim.drift(tenant_id, "deviceConfigurations", third["id"],
-              patch={"displayName": first["displayName"]})
+    # two of its kind (a name matches only within one kind) named as it was, as a customer
+    # admin might have made them by hand
+    for _ in range(2):
+        create_in_graph(sim, tenant_id, "deviceConfigurations", {
+            "@odata.type": first["@odata.type"], "displayName": first["displayName"]})
 
     run = restore(admin, tenant_id, source["backup_set_id"],
                   item_ids=[f"deviceConfigurations.{first['id']}"])
