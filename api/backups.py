@@ -4,7 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.handler import ApiCall, handle, json_response
-from api.models.requests import BackupStart, ListQuery
+from api.models.requests import ITEM_ID_RE, BackupStart, ListQuery
 from api.models.responses import BackupSetBody, BackupSetWithItems, ListBody
 from api.routes import Access, Reply, route
 from api.runs import RUN_STARTED, run_response
@@ -79,7 +79,10 @@ async def get_backup_item(req: func.HttpRequest) -> func.HttpResponse:
     async def endpoint(call: ApiCall) -> func.HttpResponse:
         store = BackupSetStore(call.storage)
         backup_set = await store.get(call.tenant_id, _backup_set_id(call))
-        item = backup_set and await store.item(backup_set.backup_set_id, call.route("item_id"))
+        item_id = call.route("item_id")
+        if not ITEM_ID_RE.fullmatch(item_id):
+            raise ValidationFailed("item_id is not an item id of a backup set")
+        item = backup_set and await store.item(backup_set.backup_set_id, item_id)
         if not item:
             raise NotFound("no such item in this tenant's backup set")
         document = await SnapshotStore(call.storage).get(item.blob_path,

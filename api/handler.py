@@ -85,7 +85,9 @@ class ApiCall:
         if _nesting(raw) > MAX_JSON_DEPTH:
             raise ValidationFailed(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, object_pairs_hook=_unique_keys)
+        except DuplicateKey as exc:
+            raise ValidationFailed(f"the body names {exc.key!r} twice in one object") from exc
         except (UnicodeDecodeError, ValueError) as exc:
             raise ValidationFailed("the body is not valid JSON") from exc
         if not isinstance(body, dict):
@@ -99,6 +101,24 @@ class ApiCall:
     def query(self, model: type[Q] = ListQuery) -> Q:
         """The query parameters as ``model``: paging, and a list's filters."""
         return model.from_params(self.req.params)
+
+
+class DuplicateKey(ValueError):
+    """A JSON object naming one key twice: parsers disagree on which wins (a proxy that
+    checks the first would pass a request that acts on the last), so none is taken."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:64]
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 Endpoint = Callable[[ApiCall], Awaitable[func.HttpResponse]]

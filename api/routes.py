@@ -30,6 +30,7 @@ from typing import Any
 import azure.functions as func
 from pydantic import BaseModel
 
+from api.models.requests import ITEM_ID_PATTERN
 from shared.graph.catalog import SUPPORTED_KEYS
 from shared.platform.codes import ErrorCode
 from shared.tenants.store import Role
@@ -65,7 +66,7 @@ PATH_PARAMETERS: dict[str, Parameter] = {
     "backup_set_id": Parameter("Backup set ID", "A backup set id, as the backup list returns it.",
                                {"type": "string", "pattern": ULID_PATTERN}),
     "item_id": Parameter("Item ID", "An item of the backup set, as the set lists it.",
-                         {"type": "string", "minLength": 1, "maxLength": 200}),
+                         {"type": "string", "pattern": ITEM_ID_PATTERN}),
     "policy_type": Parameter("Policy type", "A catalog key (DESIGN §3, §7.1).",
                              {"type": "string", "enum": list(SUPPORTED_KEYS)}),
     "policy_id": Parameter("Policy ID", "The Graph object id of the policy.",

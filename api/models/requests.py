@@ -47,6 +47,9 @@ MAX_SCHEDULE = 200
 # larger selection is a restore of the whole set, or several requests.
 MAX_ITEM_IDS = 500
 MAX_ITEM_ID_LENGTH = 200
+# An item id is a Table key: none of the characters Azure Tables refuses in one.
+ITEM_ID_PATTERN = rf"^[^/\\#?\x00-\x1f\x7f-\x9f]{{1,{MAX_ITEM_ID_LENGTH}}}$"
+ITEM_ID_RE = re.compile(ITEM_ID_PATTERN)
 MAX_ITEM_ID_CHARS = 25_000
 
 M = TypeVar("M", bound=BaseModel)
@@ -243,7 +246,8 @@ class RestoreStart(RequestBody):
 
     backup_set_id: BackupSetId
     item_ids: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID_LENGTH)]],
+        list[Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID_LENGTH,
+                                  pattern=ITEM_ID_PATTERN)]],
         Field(min_length=1, max_length=MAX_ITEM_IDS), AfterValidator(_bounded_total),
         AfterValidator(_sorted_unique),
     ] | None = Field(None, description="items of the set to restore; absent: all of them")

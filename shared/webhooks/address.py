@@ -74,12 +74,25 @@ def parse_url(url: str) -> Target:
         raise AddressRefused("url: only https URLs may receive webhooks")
     if not host:
         raise AddressRefused("url: has no host")
+    if not _is_address(host):
+        try:
+            host.encode("idna")  # a label empty or over 63 characters cannot be resolved
+        except UnicodeError as exc:
+            raise AddressRefused("url: the host is not a valid name") from exc
     if parts.username is not None or parts.password is not None:
         raise AddressRefused("url: must not carry a user name or password")
     if parts.fragment:
         raise AddressRefused("url: must not have a fragment")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(url=url, host=host.lower(), port=port, path=path)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def shown(url: str) -> str:

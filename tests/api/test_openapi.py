@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 
 from api import routes
 from api.handler import handle
+from api.models.requests import ITEM_ID_RE
 from api.openapi import openapi_document
 from api.routes import PATH_PARAMETERS, ROUTES, Access, Reply, route
 from api.swagger import swagger_document
@@ -178,7 +179,7 @@ def test_path_parameters_a_value_the_document_allows_passes_the_code(name, data)
               "run_id": is_ulid,
               "backup_set_id": is_ulid, "policy_id": routes.POLICY_ID_RE.match,
               "notification_id": routes.NOTIFICATION_ID_RE.match,
-              "webhook_id": routes.WEBHOOK_ID_RE.match}
+              "webhook_id": routes.WEBHOOK_ID_RE.match, "item_id": ITEM_ID_RE.fullmatch}
     assert checks[name](value)
 
 

@@ -156,3 +156,24 @@ def test_a_page_size_in_unicode_digits_is_refused_as_400(admin, tenant_id):
     response = admin.request("GET", f"/api/tenants/{tenant_id}/runs", params={"top": "²"})
     assert response.status_code == 400
     assert response.json()["code"] == "validation_failed"
+
+
+def test_a_body_naming_a_key_twice_is_refused_and_grants_nothing(admin, tenant_id):
+    principal = str(uuid.uuid4())
+    response = admin.request("PUT", f"/api/tenants/{tenant_id}/access/{principal}",
+                             content='{"role": "reader", "role": "admin"}',
+                             headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_failed"
+    assert "'role' twice" in response.json()["detail"]
+    grants = admin.ok("GET", f"/api/tenants/{tenant_id}/access")["value"]
+    assert principal not in {g["principal_id"] for g in grants}
+
+
+@pytest.mark.parametrize("item_id", ["a%5Cb", "a%23b", "a%3Fb", "a%0A", "x" * 201])
+def test_an_item_id_no_set_could_hold_is_refused_as_400(admin, tenant_id, item_id):
+    backups = admin.ok("GET", f"/api/tenants/{tenant_id}/backups")["value"]
+    set_id = backups[0]["backup_set_id"] if backups else "01M8Y6GBZNZ9A0Z7NC56QFJABD"
+    response = admin.request("GET", f"/api/tenants/{tenant_id}/backups/{set_id}/items/{item_id}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_failed"

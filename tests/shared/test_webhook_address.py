@@ -47,7 +47,7 @@ def test_refusal_public_addresses_are_allowed(address):
     "http://hooks.example.com/x", "ftp://hooks.example.com/x", "https:///nohost",
     "https://user:pw@hooks.example.com/x", "https://hooks.example.com/x#frag",
     "https://hooks.example.com/a b", "//hooks.example.com/x", "https://hooks.example.com:99999/",
-    "https://" + "a" * 2100 + ".com/",
+    "https://" + "a" * 2100 + ".com/", "https://a..b/", "https://" + "a" * 64 + ".example.com/",
 ])
 def test_parse_url_anything_but_a_plain_https_url_is_refused(url):
     with pytest.raises(AddressRefused):
