@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
@@ -29,6 +30,7 @@ from shared.graph.client import GraphClient
 from shared.graph.secrets import redact
 from shared.platform.concurrency import bounded
 from shared.platform.errors import NotFound
+from shared.platform.keys import parse_iso
 from shared.platform.storage import Storage
 from shared.reports import html, markdown
 from shared.reports.changes import ObjectChange, compare
@@ -221,8 +223,11 @@ async def attributions(storage: Storage, tenant_id: str, old_set: BackupSet,
                        new_set: BackupSet) -> dict[tuple[str, str], dict[str, Any]]:
     """``(policy_type, policy_id)`` → ``changed_by`` as the tenant's drift checks recorded it
     (DESIGN §10), from checks that compared with either set or ran between the two; the
-    newest check that explains an object wins."""
+    newest check that explains an object wins. Only an event between the two sets explains a
+    change the report shows: a drift check names the newest event since its baseline, which
+    may be a later change than the newer set holds (naming its author would be wrong)."""
     first, last = sorted((old_set.created_at, new_set.created_at))
+    since, until = parse_iso(first), parse_iso(last)
     runs = RunStore(storage)
     page = await runs.list(tenant_id, top=DRIFT_RUNS_CONSULTED,
                            run_type=RunType.DRIFT_CHECK.value)
@@ -232,11 +237,19 @@ async def attributions(storage: Storage, tenant_id: str, old_set: BackupSet,
                 first <= run.created_at <= last):
             continue
         for item in await runs.all_items(run.run_id):
-            if item.changed_by:
+            if item.changed_by and _between(item.changed_by, since, until):
                 baseline_id = item.item_id.removeprefix(f"{item.policy_type}.")
                 for policy_id in (item.policy_id, baseline_id):
                     found.setdefault((item.policy_type, policy_id), item.changed_by)
     return found
+
+
+def _between(changed_by: dict[str, Any], since: datetime, until: datetime) -> bool:
+    try:
+        at = parse_iso(str(changed_by.get("at") or ""))
+    except ValueError:
+        return False
+    return since <= at <= until
 
 
 async def _set(sets: BackupSetStore, tenant_id: str, backup_set_id: str) -> BackupSet:

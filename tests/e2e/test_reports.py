@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import html
 import re
+import time
 from collections import Counter
 from typing import Any
 
@@ -220,6 +221,32 @@ def test_change_report_lists_exactly_the_changed_settings_with_old_new_and_who(
     assert page.count('<article id="change-') == 3
     assert text.count('<a id="change-') == 3
     assert re.search(r"\d+ unchanged objects are counted, not listed", page)
+
+
+def test_change_report_never_names_the_author_of_a_change_made_after_the_newer_set(
+        admin, sim, tenant_id):
+    policy_type = "deviceConfigurations"
+    before = backup(admin, tenant_id, [policy_type])["backup_set_id"]
+    config = live(sim, tenant_id, policy_type)[0]
+    sim.drift(tenant_id, policy_type, config["id"], patch={"description": "alice's edit"},
+              actor=ALICE)
+    time.sleep(1.1)  # the sets' and events' times are to the second: keep them apart
+    after = backup(admin, tenant_id, [policy_type])["backup_set_id"]
+    time.sleep(1.1)
+    sim.drift(tenant_id, policy_type, config["id"],
+              patch={"displayName": config["displayName"] + " (renamed)"}, actor=TECHNICIAN)
+    # A drift check against the older set names the newest event since it: the technician's
+    # rename, which the newer set does not hold.
+    check = admin.wait(admin.drift_check(tenant_id, before, [policy_type]))
+    [drifted] = [i for i in admin.items(tenant_id, check["run_id"])
+                 if i["policy_id"] == config["id"]]
+    assert drifted["changed_by"]["actor"] == TECHNICIAN["upn"]
+
+    text = _report(admin, tenant_id, after, "markdown", compare_to=before)
+
+    found = _md_segment(text, f"change-{_anchor(policy_type, config['id'])}")
+    assert "alice's edit" in found
+    assert TECHNICIAN["upn"] not in found
 
 
 def test_report_refuses_sets_of_other_tenants_and_runs_that_are_not_reports(
