@@ -172,11 +172,12 @@ async def record_unchecked(payload: dict) -> dict:
     """A type whose check kept failing after its retries: one failed type-level item, so
     the run ends ``partial`` rather than failing as a whole."""
     step = RecordUnchecked.from_payload(payload)
-    error = GraphTransient("Graph kept failing for this type after every retry")
+    error = step.error or GraphTransient(
+        "Graph kept failing for this type after every retry").to_dict()
     item = RunItem(item_id=item_key(step.policy_type, TYPE_LEVEL_ID),
                    policy_type=step.policy_type, policy_id=TYPE_LEVEL_ID,
                    display_name=step.policy_type, action=ItemAction.FAILED.value,
-                   error=error.to_dict())
+                   error=error)
     await RunStore(get_storage()).put_item(step.run_id, item)
     return asdict(CapturedType(step.policy_type, listed=1, tally=ItemTally.of([item.status])))
 

@@ -388,8 +388,9 @@ async def record_unfetched(payload: dict) -> dict:
     run ends ``partial`` rather than failing as a whole."""
     job = RecordUnfetched.from_payload(payload)
     await require_own_set(get_storage(), job.run_id, job.tenant_id, job.backup_set_id)
-    error = GraphTransient("Graph kept failing for this item after every retry")
-    failed = [_failed(job.run_id, group.policy_type, FetchResult(policy_id, error=error))
+    error = job.error or GraphTransient(
+        "Graph kept failing for this item after every retry").to_dict()
+    failed = [_failed_with(job.run_id, group.policy_type, policy_id, error)
               for group in job.groups for policy_id in group.policy_ids]
     await record_rows(get_storage(), job, [], failed)
     return asdict(ItemTally.of(item.status for item in failed))
@@ -426,11 +427,16 @@ async def _store(storage: Storage, job: CapturePolicies | CaptureType, policy_ty
 
 def _failed(run_id: str, policy_type: str, result: FetchResult) -> RunItem:
     error = result.error or GraphError("Graph returned no document")
-    log.warning("run %s: %s %s not captured (%s)", run_id, policy_type,
-                result.item_id, error.code)
-    return RunItem(item_id=item_key(policy_type, result.item_id), policy_type=policy_type,
-                   policy_id=result.item_id, display_name="", action=ItemAction.FAILED.value,
-                   error=_error(error))
+    return _failed_with(run_id, policy_type, result.item_id, _error(error))
+
+
+def _failed_with(run_id: str, policy_type: str, policy_id: str,
+                 error: dict[str, str]) -> RunItem:
+    log.warning("run %s: %s %s not captured (%s)", run_id, policy_type, policy_id,
+                error.get("code"))
+    return RunItem(item_id=item_key(policy_type, policy_id), policy_type=policy_type,
+                   policy_id=policy_id, display_name="", action=ItemAction.FAILED.value,
+                   error=error)
 
 
 def _display_name(policy_type: str, document: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ from activities.snapshots import (
     record_unfetched,
 )
 from orchestrators.retry import BOOKKEEPING, GRAPH_BATCH
-from orchestrators.run_steps import call_orchestrator, failed_run_error, now_iso
+from orchestrators.run_steps import call_orchestrator, failed_run_error, now_iso, step_error
 from orchestrators.type_fanout import ITEM_ATTEMPTS, Fanout, mode_for, read_types
 from shared.runs.jobs import READ_BY_COLLECTION
 from shared.runs.model import TYPE_LEVEL_ID, Counts, ItemTally
@@ -141,7 +141,8 @@ def _capture(context: df.DurableOrchestrationContext, job: BackupJob, batches: l
         if isinstance(done.result, Exception):  # failed after its retries
             tally = ItemTally.from_payload((yield context.call_activity_with_retry(
                 record_unfetched, BOOKKEEPING, asdict(RecordUnfetched.for_run(
-                    job, backup_set_id=job.backup_set_id, groups=batch.groups)))))
+                    job, backup_set_id=job.backup_set_id, groups=batch.groups,
+                    error=step_error(done.result))))))
         else:
             captured = CapturedBatch.from_payload(done.result)
             tally = captured.tally
@@ -184,11 +185,11 @@ def _capture_types(context: df.DurableOrchestrationContext, job: BackupJob, type
             CaptureTypes.for_run(job, backup_set_id=job.backup_set_id, at=job.at,
                                  policy_types=policy_types, mode=mode)))
 
-    def unread(policy_type: str):
+    def unread(policy_type: str, error: dict[str, str] | None):
         tally = ItemTally.from_payload((yield context.call_activity_with_retry(
             record_unfetched, BOOKKEEPING, asdict(RecordUnfetched.for_run(
                 job, backup_set_id=job.backup_set_id,
-                groups=[PolicyGroup(policy_type, [TYPE_LEVEL_ID])])))))
+                groups=[PolicyGroup(policy_type, [TYPE_LEVEL_ID])], error=error)))))
         return CapturedType(policy_type, listed=tally.processed, tally=tally)
 
     outcomes = yield from read_types(context, job, types, fanout, read, unread, counts)

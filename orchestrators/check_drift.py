@@ -58,10 +58,10 @@ def _check_types(context: df.DurableOrchestrationContext, ref: RunRef, baseline_
             CheckTypes.for_run(ref, baseline_backup_set_id=baseline_id,
                                policy_types=policy_types, mode=mode)))
 
-    def unread(policy_type: str):
+    def unread(policy_type: str, error: dict[str, str] | None):
         return CapturedType.from_payload((yield context.call_activity_with_retry(
             record_unchecked, BOOKKEEPING,
-            asdict(RecordUnchecked.for_run(ref, policy_type=policy_type)))))
+            asdict(RecordUnchecked.for_run(ref, policy_type=policy_type, error=error)))))
 
     yield from read_types(context, ref, types, fanout, read, unread, counts)
 

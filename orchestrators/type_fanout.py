@@ -15,15 +15,17 @@ from activities.contracts.runs import RecordProgress
 from activities.contracts.snapshots import CapturedType, CapturedTypes, TransientMode
 from activities.runs import record_progress
 from orchestrators.retry import BOOKKEEPING
+from orchestrators.run_steps import step_error
 from shared.runs.model import Counts
 
 ITEM_ATTEMPTS = 3  # tries per object (or type) Graph refuses transiently, the first included
 
 # Schedules one activity reading some types (type keys, mode) → task; its result is one
 # type's outcome (``CapturedType``) or several (``CapturedTypes``). For a type whose activity
-# failed after its retries, RecordUnread records it (type key) → the outcome.
+# failed after its retries, RecordUnread records it (type key, the error of ours it failed
+# with or None: ``run_steps.step_error``) → the outcome.
 ReadTypes = Callable[[list[str], TransientMode], Any]
-RecordUnread = Callable[[str], Generator[Any, Any, CapturedType]]
+RecordUnread = Callable[[str, dict[str, str] | None], Generator[Any, Any, CapturedType]]
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,9 @@ def read_types(context: df.DurableOrchestrationContext, ref: RunRef, types: list
         group, attempt = pending.pop(done)
         if isinstance(done.result, Exception):  # failed after its retries
             read_now = []
+            error = step_error(done.result)
             for policy_type in group:
-                read_now.append((yield from unread(policy_type)))
+                read_now.append((yield from unread(policy_type, error)))
         else:
             read_now = CapturedTypes.from_result(done.result)
         for outcome in read_now:

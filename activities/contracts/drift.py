@@ -41,6 +41,7 @@ class RecordUnchecked(RunRef):
     """A type whose check kept failing after its retries: one failed type-level item."""
 
     policy_type: str
+    error: dict[str, str] | None = None  # as RecordUnfetched.error
 
 
 @dataclass(frozen=True)

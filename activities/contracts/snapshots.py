@@ -142,11 +142,15 @@ class RecordUnfetched(RunRef):
 
     backup_set_id: str
     groups: list[PolicyGroup]
+    # What the batch failed with, when it is an error of ours worth naming
+    # (``orchestrators.run_steps.step_error``); None: Graph kept failing.
+    error: dict[str, str] | None = None
 
     @classmethod
     def from_payload(cls, payload: dict) -> RecordUnfetched:
         return cls(run_id=payload["run_id"], tenant_id=payload["tenant_id"],
-                   backup_set_id=payload["backup_set_id"], groups=_groups(payload))
+                   backup_set_id=payload["backup_set_id"], groups=_groups(payload),
+                   error=payload.get("error"))
 
 
 @dataclass(frozen=True)

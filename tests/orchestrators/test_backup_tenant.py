@@ -165,6 +165,32 @@ def test_backup_records_a_batch_that_kept_failing_as_unfetched_and_goes_on():
     assert output["error"] is None
 
 
+def test_backup_records_a_batch_whose_key_is_unavailable_with_that_code_not_graphs():
+    """An operator is pointed at the key-encryption key, not at Graph or throttling; only
+    the class name is read from the failure, never its text."""
+    def capture(payload: dict) -> Any:
+        return RuntimeError("Activity function 'capture_policies' failed: KeyUnavailable: "
+                            "vault said token=abc")
+
+    context = _context(_listed(a=3), capture_policies=capture)
+
+    run(backup_tenant, context)
+
+    [unfetched] = context.named("record_unfetched")
+    error = unfetched.input["error"]
+    assert error["code"] == ErrorCode.KEY_UNAVAILABLE
+    assert "PV_SNAPSHOT_KEK" in error["message"] and "token" not in error["message"]
+
+
+def test_backup_records_a_batch_that_failed_for_another_reason_as_graphs_to_record():
+    context = _context(_listed(a=3), capture_policies=lambda _: RuntimeError("worker lost"))
+
+    run(backup_tenant, context)
+
+    [unfetched] = context.named("record_unfetched")
+    assert unfetched.input["error"] is None  # the activity records Graph's transient code
+
+
 def test_backup_lists_a_transient_type_again_and_records_it_failed_last():
     def listing(payload: dict) -> dict:
         job = ListPolicies.from_payload(payload)
@@ -204,6 +230,16 @@ def test_a_large_backup_runs_in_slices_that_carry_the_counters_on():
     assert context.named("capture_policies") == []  # every batch ran inside a slice
     assert context.sub_orchestrator_options == [{"expected_type": dict}] * 2
     assert output["error"] is None
+
+
+def test_backup_whose_storage_kept_failing_says_so_in_the_run_error():
+    context = _context(lambda _: RuntimeError("Activity function 'list_policies' failed: "
+                                              "StorageError: Azure Storage could not ..."),
+                       types=["a"])
+
+    output = run(backup_tenant, context)
+
+    assert output["error"]["code"] == ErrorCode.STORAGE_ERROR
 
 
 def test_backup_that_cannot_list_finishes_the_run_failed_with_a_safe_error():
