@@ -70,10 +70,15 @@ def choose(sets: list[BackupSet], *, now: datetime, retention_days: int, keep_mi
 
 
 async def in_use_sets(storage: Storage, tenant_id: str) -> set[str]:
-    """The sets the tenant's runs in flight read or write."""
+    """The tenant's sets that runs in flight read or write: its own runs' (a report's
+    ``compare_to`` too), and those of deployments from it into other tenants."""
+    runs = RunStore(storage)
     ids: set[str] = set()
-    for run in await RunStore(storage).in_flight(tenant_id):
-        ids.update(i for i in (run.backup_set_id, run.pre_restore_backup_set_id) if i)
+    for run in await runs.in_flight(tenant_id):
+        ids.update(i for i in (run.backup_set_id, run.pre_restore_backup_set_id,
+                               run.parameters.get("compare_to")) if i)
+    ids.update(run.backup_set_id for run in await runs.reading_from(tenant_id)
+               if run.backup_set_id)
     return ids
 
 

@@ -33,6 +33,9 @@ def _to_entity(run: Run) -> dict[str, Any]:
     entity: dict[str, Any] = {"PartitionKey": run.tenant_id, "RowKey": inverted_ulid(run.run_id)}
     for name, value in asdict(run).items():
         entity[name] = json.dumps(value) if name in _JSON_FIELDS else value
+    source = run.parameters.get("source_tenant_id")
+    if source:  # a cross-tenant deployment, found by the tenant it reads (DESIGN §11, §12)
+        entity["source_tenant_id"] = source
     return entity
 
 
@@ -161,6 +164,17 @@ class RunStore:
             rows = await tables.query_all(runs, tenant_id, "status eq @s", {"s": status.value})
             found.extend(_from_entity(e) for e in rows)
         return found
+
+    async def reading_from(self, source_tenant_id: str) -> list[Run]:
+        """Runs of any tenant still ``queued`` or ``running`` that read ``source_tenant_id``'s
+        data: cross-tenant deployments from it (a scan of every partition, for daily sweeps
+        and offboarding, never a request)."""
+        runs = await self._storage.table(RUNS)
+        rows = await tables.query_table(
+            # spaces around the parentheses: the SDK finds @names between spaces
+            runs, "source_tenant_id eq @t and ( status eq @q or status eq @r )",
+            {"t": source_tenant_id, "q": RunStatus.QUEUED.value, "r": RunStatus.RUNNING.value})
+        return [_from_entity(e) for e in rows]
 
     async def delete_items(self, run_id: str) -> int:
         """Remove every item row of the run (retention); how many there were."""

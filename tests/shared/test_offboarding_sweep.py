@@ -162,13 +162,10 @@ def _run(tenant: str, **extra) -> Run:
 async def test_stop_runs_terminates_runs_of_and_from_the_tenant_and_settles_source_runs(
         storage):
     runs = RunStore(storage)
-    own, foreign, sourced = _run(A), _run(B), _run(B)
+    # sourced: a cross-tenant deployment from A into B (DESIGN §11)
+    own, foreign, sourced = _run(A), _run(B), _run(B, parameters={"source_tenant_id": A})
     for run in (own, foreign, sourced):
         await runs.create(run)
-    table = await storage.table(RUNS)  # a cross-tenant deployment from A into B (DESIGN §11)
-    entity = await table.get_entity(B, (await table.query_entities(
-        "run_id eq @r", parameters={"r": sourced.run_id}).__anext__())["RowKey"])
-    await tables.upsert(table, {**entity, "source_tenant_id": A})
     instances = FakeInstances({own.instance_id, f"{own.instance_id}:slice:0",
                                foreign.instance_id, sourced.instance_id})
 

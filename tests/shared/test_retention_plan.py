@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from ulid import ULID
 
 from shared.backups.sets import BackupSet
-from shared.platform.keys import iso
-from shared.retention.plan import Kept, choose
+from shared.platform.keys import iso, new_ulid
+from shared.retention.plan import Kept, choose, in_use_sets
+from shared.runs.model import Run, RunStatus
+from shared.runs.store import RunStore
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 TENANT = "5a7e0c11-0000-4000-8000-0000000000b1"
@@ -65,3 +68,28 @@ def test_pre_restore_set_younger_than_the_retention_is_kept() -> None:
     plan = choose(sets, now=T0 + timedelta(days=2 + 7), retention_days=7, keep_min_sets=1,
                   baseline=set(), in_use=set())
     assert plan.purge == ids[:2]
+
+
+# ---- against Azurite: which sets runs in flight use ----------------------------------------
+SOURCE = "5a7e0c11-0000-4000-8000-0000000000b2"
+
+
+def _run(tenant: str, status: RunStatus, backup_set_id: str, **parameters: object) -> Run:
+    run_id = new_ulid()
+    return Run(run_id=run_id, tenant_id=tenant, run_type="restore", status=status.value,
+               requested_by="engineer", idempotency_key=f"{tenant}|{run_id}",
+               instance_id=f"pv-{run_id}-1", created_at=iso(T0), backup_set_id=backup_set_id,
+               parameters=dict(parameters))
+
+
+@pytest.mark.anyio
+async def test_in_use_a_set_another_tenant_deploys_from_or_a_report_compares_with(storage):
+    runs = RunStore(storage)
+    deploying = _run(TENANT, RunStatus.RUNNING, "golden", source_tenant_id=SOURCE)
+    deployed = _run(TENANT, RunStatus.SUCCEEDED, "old-golden", source_tenant_id=SOURCE)
+    reporting = _run(SOURCE, RunStatus.QUEUED, "newer", compare_to="older")
+    for run in (deploying, deployed, reporting):
+        await runs.create(run)
+
+    assert await in_use_sets(storage, SOURCE) == {"golden", "newer", "older"}
+    assert await in_use_sets(storage, TENANT) == {"golden"}
