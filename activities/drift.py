@@ -36,7 +36,7 @@ from shared.backups.snapshots import SnapshotStore
 from shared.drift.alerts import alert_recipients, drift_alert
 from shared.drift.compare import DriftCounts, drift_action, match_objects
 from shared.graph import FetchResult, ResourceType, get_graph_client, supported_type
-from shared.graph.audit_log import read_change_log
+from shared.graph.audit_log import DIRECTORY, INTUNE, read_change_log
 from shared.platform.codes import ErrorCode
 from shared.platform.concurrency import bounded
 from shared.platform.config import get_settings
@@ -197,18 +197,25 @@ async def attribute_changes(payload: dict) -> dict:
     try:
         changes = await read_change_log(step.tenant_id, parse_iso(step.since),
                                         client=get_graph_client())
+        unread = changes.unavailable
     except GraphError as exc:
         if exc.retryable:
             raise
         log.warning("run %s: change log not read (%s)", step.run_id, exc.code)
-        return asdict(Attributed(attributed=0))
-    explained = []
+        changes, unread = None, [INTUNE, DIRECTORY]
+    explained, unknown = [], []
     for item in items:
         baseline_id = item.item_id.removeprefix(f"{item.policy_type}.")
-        who = changes.changed_by(item.policy_id) or changes.changed_by(baseline_id)
-        if who is not None:
+        who = changes and (changes.changed_by(item.policy_id) or changes.changed_by(baseline_id))
+        if who:
             explained.append(replace(item, changed_by=dict(who)))
-    await runs.put_items(step.run_id, explained)
+        elif unread:  # null would read as "no event explains it": say that none was read
+            unknown.append(replace(item, warnings=[*(item.warnings or []), {
+                "code": ErrorCode.AUDIT_LOG_UNAVAILABLE,
+                "message": f"the {' and '.join(unread)} audit log could not be read (the app "
+                           "may not, or the tenant is not licensed): who changed this is "
+                           "not known"}]))
+    await runs.put_items(step.run_id, explained + unknown)
     return asdict(Attributed(attributed=len(explained)))
 
 

@@ -57,3 +57,5 @@ class ErrorCode(StrEnum):
     UNCERTAIN_CREATE = "uncertain_create"
     # A whole type a backup could not read
     NOT_AVAILABLE = "not_available"
+    # A drift item's author cannot be known: the tenant's audit log was not served
+    AUDIT_LOG_UNAVAILABLE = "audit_log_unavailable"

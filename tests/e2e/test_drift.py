@@ -125,6 +125,26 @@ def test_drift_check_reports_every_action_with_the_diff_a_preview_shows(admin, s
     assert previewed == {i["item_id"]: i["diff"] for i in found["drifted"]}
 
 
+def test_drift_check_without_the_audit_log_says_who_changed_it_is_unknown(admin, sim,
+                                                                          tenant_id):
+    source = backup(admin, tenant_id, ["deviceConfigurations"])
+    changed = live(sim, tenant_id, "deviceConfigurations")[0]
+    sim.drift(tenant_id, "deviceConfigurations", changed["id"], patch={"description": "x"},
+              actor=ALICE)
+    # The app may not read Intune's audit log (no permission, or no licence for it).
+    sim.add_fault("status", tenant=tenant_id, status=403,
+                  path_prefix="/beta/deviceManagement/auditEvents")
+
+    run = _check(admin, tenant_id, baseline_backup_set_id=source["backup_set_id"],
+                 policy_types=["deviceConfigurations"])
+
+    assert run["status"] == "succeeded", run
+    [drifted] = [i for i in admin.items(tenant_id, run["run_id"]) if i["action"] == "drifted"]
+    assert drifted["changed_by"] is None
+    assert [w["code"] for w in drifted["warnings"]] == ["audit_log_unavailable"]
+    assert "intune" in drifted["warnings"][0]["message"]
+
+
 def test_drift_check_of_a_recreated_policy_matches_it_by_its_unique_name(admin, sim, tenant_id):
     source = backup(admin, tenant_id, ["roleScopeTags"])
     tag = next(t for t in live(sim, tenant_id, "roleScopeTags") if t["id"] != "0")
