@@ -25,6 +25,7 @@ from shared.platform.errors import NotFound, ValidationFailed
 from shared.platform.keys import utc_now
 from shared.restore.lock import claim_live_restore, release_live_restore
 from shared.runs.jobs import Job, restore_job
+from shared.runs.starter import reused_run
 from shared.tenants.store import Role, TenantStore, require_role
 
 bp = df.Blueprint()
@@ -51,9 +52,15 @@ async def start_restore(req: func.HttpRequest, client: df.DurableOrchestrationCl
         if body.source_tenant_id is None:
             await _check_selection(call, body, call.tenant_id)
             job = restore_job(call.tenant_id, **body.model_dump())
+            request = job_request(call, job)
         else:
             job = await _deployment_job(call, body)
-        request = job_request(call, job)
+            request = job_request(call, job)
+            # The plan reads the target's Graph: not again for a retry the run in flight
+            # answers (a refused plan never recorded one). Its orchestration checks it again.
+            if await reused_run(request, storage=call.storage) is None:
+                await check_plan(call.storage, Deployment.of_run(
+                    call.tenant_id, body.backup_set_id, job.parameters), live=not body.dry_run)
         live = not body.dry_run
         if live:
             await claim_live_restore(call.storage, call.tenant_id, request.key, utc_now())
@@ -72,15 +79,12 @@ async def start_restore(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 
 async def _deployment_job(call: ApiCall, body: RestoreStart) -> Job:
-    """A cross-tenant deployment's job, once both tenants and its plan are checked."""
+    """A cross-tenant deployment's job, once both tenants and its selection are checked."""
     assert body.source_tenant_id is not None
     checked = await check_source(call.storage, call.principal, call.tenant_id,
                                  body.source_tenant_id, body.ca_state)
     await _check_selection(call, body, checked.source_tenant_id)
-    job = restore_job(call.tenant_id, **body.model_dump(), copy_secrets=checked.copy_secrets)
-    await check_plan(call.storage, Deployment.of_run(call.tenant_id, body.backup_set_id,
-                                                     job.parameters), live=not body.dry_run)
-    return job
+    return restore_job(call.tenant_id, **body.model_dump(), copy_secrets=checked.copy_secrets)
 
 
 async def _check_selection(call: ApiCall, body: RestoreStart, tenant_id: str) -> None:

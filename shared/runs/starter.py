@@ -108,6 +108,25 @@ async def start_job(
     raise RuntimeError("idempotency record kept changing; giving up")  # pragma: no cover
 
 
+async def reused_run(request: JobRequest, *, storage: Storage,
+                     now: datetime | None = None) -> Run | None:
+    """The run :func:`start_job` would hand back as reused for ``request``, read without a
+    write: lets a start skip checks that cost the customer's Graph budget (a deployment's
+    plan) on a retry. None when a start would create a run (or refuse the key)."""
+    job = request.job
+    record = await IdempotencyStore(storage).get(job.tenant_id, request.key)
+    if record is None:
+        return None
+    live_client_key = bool(request.client_key) and not record.expired(now or utc_now())
+    if request.client_key and not (live_client_key and
+                                   record.fingerprint == request.fingerprint):
+        return None
+    run = await RunStore(storage).get(job.tenant_id, record.run_id)
+    if run is None or (run.terminal and not live_client_key):
+        return None
+    return run
+
+
 async def _refuse_if_offboarding(storage: Storage, tenant_id: str,
                                  known: Tenant | None = None) -> None:
     """``known``: the tenant as just read, if it is this one (else it is read now). A tenant

@@ -318,3 +318,23 @@ def test_deploy_secrets_cross_only_for_an_admin_of_the_source(admin, sim, tenant
     assert warning["code"] == "secret_not_copied" and "wifiPassword" in warning["message"]
     assert "s3cret-wifi" not in str(item)
     assert admins_item["warnings"] == []
+
+
+def test_deploy_retried_with_its_key_reads_no_graph_and_answers_the_run_it_started(
+        admin, sim, tenants):
+    source, target = tenants
+    set_id = source_set(admin, source, ["assignmentFilters"])
+    body = {"backup_set_id": set_id, "source_tenant_id": source}
+    key = {"Idempotency-Key": f"deploy-{uuid.uuid4()}"}
+    first = admin.request("POST", f"/api/tenants/{target}/restores", json=body, headers=key)
+    assert first.status_code == 202, first.text
+    admin.wait(first)
+    cursor = sim.request_cursor()
+
+    again = admin.request("POST", f"/api/tenants/{target}/restores", json=body, headers=key)
+
+    assert again.status_code == 202, again.text
+    assert again.json()["reused"] is True
+    assert again.json()["run_id"] == first.json()["run_id"]
+    # The retry costs the customer's Graph budget nothing: its plan was checked at the start.
+    assert [r for r in sim.requests(cursor) if r.get("tenant") == target] == []
