@@ -74,7 +74,7 @@ def parse_url(url: str) -> Target:
         raise AddressRefused("url: only https URLs may receive webhooks")
     if not host:
         raise AddressRefused("url: has no host")
-    if not _is_address(host):
+    if not is_literal(host):
         try:
             host.encode("idna")  # a label empty or over 63 characters cannot be resolved
         except UnicodeError as exc:
@@ -87,7 +87,8 @@ def parse_url(url: str) -> Target:
     return Target(url=url, host=host.lower(), port=port, path=path)
 
 
-def _is_address(host: str) -> bool:
+def is_literal(host: str) -> bool:
+    """Whether ``host`` is an IP address rather than a name."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -166,5 +167,5 @@ async def resolve_checked(target: Target, allowed_hosts: Collection[str],
     return addresses
 
 
-__all__ = ["AddressRefused", "Resolver", "Target", "Unresolvable", "parse_url", "refusal",
-           "resolve_checked", "shown", "system_resolver"]
+__all__ = ["AddressRefused", "Resolver", "Target", "Unresolvable", "is_literal", "parse_url",
+           "refusal", "resolve_checked", "shown", "system_resolver"]

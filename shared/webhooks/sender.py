@@ -12,7 +12,6 @@ the name itself), and nothing logs the URL (its query string is a secret).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from shared.webhooks.address import (
     Resolver,
     Target,
     Unresolvable,
+    is_literal,
     resolve_checked,
     system_resolver,
 )
@@ -90,7 +90,7 @@ async def _post_first_reachable(target: Target, addresses: list[str], headers: d
 
     The transport is used without an ``httpx.AsyncClient``: the client logs each request's
     URL, and a webhook URL's query string is a secret."""
-    sni = None if _is_literal(target.host) else target.host
+    sni = None if is_literal(target.host) else target.host
     timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S).as_dict()
     async with transport or httpx.AsyncHTTPTransport(retries=0) as sending:
         for n, address in enumerate(addresses):
@@ -115,14 +115,6 @@ async def _post_first_reachable(target: Target, addresses: list[str], headers: d
                 await response.aclose()
             return response.status_code
     raise httpx.ConnectError("no address to connect to")
-
-
-def _is_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 __all__ = ["MAX_ANSWER_BYTES", "Outcome", "post"]
