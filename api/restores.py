@@ -52,15 +52,15 @@ async def start_restore(req: func.HttpRequest, client: df.DurableOrchestrationCl
         if body.source_tenant_id is None:
             await _check_selection(call, body, call.tenant_id)
             job = restore_job(call.tenant_id, **body.model_dump())
-            request = job_request(call, job)
         else:
             job = await _deployment_job(call, body)
-            request = job_request(call, job)
-            # The plan reads the target's Graph: not again for a retry the run in flight
-            # answers (a refused plan never recorded one). Its orchestration checks it again.
-            if await reused_run(request, storage=call.storage) is None:
-                await check_plan(call.storage, Deployment.of_run(
-                    call.tenant_id, body.backup_set_id, job.parameters), live=not body.dry_run)
+        request = job_request(call, job)
+        # A deployment's plan reads the target's Graph: not again for a retry the run in
+        # flight answers (a refused plan never recorded one). Its orchestration checks it again.
+        if body.source_tenant_id is not None and await reused_run(
+                request, storage=call.storage) is None:
+            await check_plan(call.storage, Deployment.of_run(
+                call.tenant_id, body.backup_set_id, job.parameters), live=not body.dry_run)
         live = not body.dry_run
         if live:
             await claim_live_restore(call.storage, call.tenant_id, request.key, utc_now())

@@ -10,15 +10,14 @@ cross-tenant deployment, DESIGN §11) — those belong to their target and stay,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.platform import tables
 from shared.platform.codes import ErrorCode
 from shared.platform.keys import iso, parse_iso
-from shared.platform.storage import Storage, storage_errors
-from shared.runs.model import RunStatus
+from shared.platform.storage import Storage
+from shared.runs.model import Run, RunStatus
 from shared.runs.store import RUNS, RunStore
 
 ACTIVE = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
@@ -44,15 +43,6 @@ class Instances(Protocol):
 
     async def purge(self, instance_id: str) -> None:
         """Delete a terminal instance's history (no error for an absent one)."""
-
-
-@dataclass(frozen=True)
-class RunRow:
-    tenant_id: str
-    run_id: str
-    instance_id: str
-    status: str
-    created_at: str
 
 
 async def stop_runs(storage: Storage, instances: Instances, tenant_id: str,
@@ -89,7 +79,7 @@ async def purge_page(storage: Storage, instances: Instances, tenant_id: str,
     return str(page.value[-1]["RowKey"]) if page.value else None
 
 
-async def _running(instances: Instances, run: RunRow, now: datetime) -> list[str]:
+async def _running(instances: Instances, run: Run, now: datetime) -> list[str]:
     """The run's instances that still run (the ones to terminate, or wait for)."""
     found = [(run.instance_id, await instances.status(run.instance_id)),
              *await instances.children(run.instance_id)]
@@ -100,20 +90,9 @@ async def _running(instances: Instances, run: RunRow, now: datetime) -> list[str
     return running
 
 
-async def _runs_to_stop(storage: Storage, tenant_id: str) -> list[RunRow]:
-    table = await storage.table(RUNS)
-    own = [row for status in (RunStatus.QUEUED, RunStatus.RUNNING)
-           for row in await tables.query_all(table, tenant_id, "status eq @s",
-                                             {"s": status.value})]
-    sources = await _rows_where(table, "source_tenant_id eq @t", {"t": tenant_id})
-    rows = own + [r for r in sources if not RunStatus(r["status"]).terminal]
-    return [RunRow(str(r["tenant_id"]), str(r["run_id"]), str(r["instance_id"]),
-                   str(r["status"]), str(r["created_at"])) for r in rows]
-
-
-async def _rows_where(table: Any, where: str, params: dict[str, Any]) -> list[Any]:
-    with storage_errors(f"query {table.table_name}"):
-        return [e async for e in table.query_entities(where, parameters=params)]
+async def _runs_to_stop(storage: Storage, tenant_id: str) -> list[Run]:
+    runs = RunStore(storage)
+    return [*await runs.in_flight(tenant_id), *await runs.reading_from(tenant_id)]
 
 
 __all__ = ["ACTIVE", "Instances", "purge_page", "stop_runs"]
