@@ -38,12 +38,11 @@ from shared.backups.snapshots import SnapshotStore
 from shared.backups.versions import VersionStore
 from shared.deploy.batch import fit_batch
 from shared.graph import assign_item, create_item, restore_levels, supported_type, update_item
-from shared.graph.entries.groups import GROUPS
 from shared.graph.secrets import secret_warnings
 from shared.platform.errors import GraphError, TenantMismatch
 from shared.platform.keys import derived_ulid, parse_iso, stable_id
 from shared.platform.storage import Storage, get_storage
-from shared.restore.match import Assessment, RestoredGroups, assess_batch
+from shared.restore.match import Assessment, Restored, assess_batch
 from shared.restore.state import RestoreState, Step, StepState
 from shared.restore.uncertain import UncertainCreate, look_before_recreate, refused_before_commit
 from shared.runs.model import (
@@ -64,7 +63,7 @@ bp = ActivityBlueprint()
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 20
-NEW_GROUP = "new:"  # preview: the stand-in id of a group the restore would create
+NEW_ID = "new:"  # preview: the stand-in id of an object the restore would create
 ITEM_CONCURRENCY = 4  # items of one batch written at once (the Graph client gates the tenant)
 PREVIEW_ACTIONS = {"create": ItemAction.WOULD_CREATE, "update": ItemAction.WOULD_UPDATE,
                    "no_change": ItemAction.NO_CHANGE, "skip": ItemAction.WOULD_SKIP,
@@ -112,7 +111,7 @@ def _mismatch(item: BackupItem) -> Assessment:
 
 async def _assess(storage: Storage, job: RestoreItems,
                   id_map: dict[str, dict[str, str]] | None = None,
-                  restored_groups: RestoredGroups | None = None
+                  restored: Restored | None = None
                   ) -> tuple[list[BackupItem], list[Assessment]]:
     scope = await run_scope(storage, job.run_id, job.tenant_id)
     _same_source(job.source_tenant_id, scope)
@@ -128,7 +127,7 @@ async def _assess(storage: Storage, job: RestoreItems,
     assessments = await assess_batch(
         scope.tenant_id, rtype, snapshots,
         include_assignments=job.include_assignments, ca_state=job.ca_state, id_map=id_map,
-        create_missing_groups=job.create_missing_groups, restored_groups=restored_groups,
+        create_missing_groups=job.create_missing_groups, restored=restored,
         by_name_only=job.source_tenant_id is not None,
         transient_fails=job.mode is TransientMode.RECORD_FAILED)
     if fitted is not None:
@@ -138,25 +137,31 @@ async def _assess(storage: Storage, job: RestoreItems,
             assessments + [_mismatch(item) for item in foreign])
 
 
-def _restored_groups(storage: Storage, job: PreviewItems) -> RestoredGroups:
-    """For a preview, which missing groups the restore itself would bring back, and under
-    which id: a live run writes the groups first (level 0) and rewrites references to them
-    through its id map, so its dependents find them; a preview writes nothing, so it asks
-    the groups of its own selection what their restore would do. A group it would create
-    gets a stand-in id (the new one is Graph's to choose), so the dependent's diff shows the
-    reference changing, as the live run will change it."""
+def _restored(storage: Storage, job: PreviewItems,
+              asking: frozenset[str] = frozenset()) -> Restored:
+    """For a preview, which missing groups, filters or scope tags (``CHECKED_TARGETS``) the
+    restore itself would bring back, and under which id. A live run writes them first (its
+    lower levels) and rewrites references to them through its id map, so its dependents find
+    them; a preview writes nothing, so it asks the objects of its own selection what their
+    restore would do — with the same lookup, as a filter may name a scope tag the restore
+    brings back too (``asking``: the types already being asked, so a cycle ends). An object
+    it would create gets a stand-in id (the new one is Graph's to choose), so the
+    dependent's diff shows the reference changing, as the live run will change it."""
 
-    async def restored(missing: Collection[str]) -> dict[str, str]:
+    async def restored(policy_type: str, missing: Collection[str]) -> dict[str, str]:
+        if policy_type in asking:
+            return {}
         run = await RunStore(storage).get(job.tenant_id, job.run_id)
         selection = (run.parameters.get("item_ids") if run is not None else None)
-        keys = [item_key(GROUPS, gid) for gid in sorted(missing)]
+        keys = [item_key(policy_type, oid) for oid in sorted(missing)]
         if selection is not None:
             keys = [k for k in keys if k in set(selection)]
         if not keys:
             return {}
-        groups = replace(job, policy_type=GROUPS, item_ids=keys)
-        _, assessments = await _assess(storage, groups)
-        return {a.policy_id: a.target_id or f"{NEW_GROUP}{a.policy_id}" for a in assessments
+        objects = replace(job, policy_type=policy_type, item_ids=keys)
+        _, assessments = await _assess(storage, objects, restored=_restored(
+            storage, job, asking | {policy_type}))
+        return {a.policy_id: a.target_id or f"{NEW_ID}{a.policy_id}" for a in assessments
                 if a.action in ("create", "update", "no_change")}
 
     return restored
@@ -209,7 +214,7 @@ async def preview_items(payload: dict) -> dict:
     storage = get_storage()
     runs = RunStore(storage)
     items, assessments = await _assess(storage, job,
-                                       restored_groups=_restored_groups(storage, job))
+                                       restored=_restored(storage, job))
     actions = [PREVIEW_ACTIONS[a.action] for a in assessments]
     await asyncio.gather(*(runs.put_item(job.run_id, _row(item, a, action))
                            for item, a, action in zip(items, assessments, actions, strict=True)))

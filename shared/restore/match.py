@@ -24,8 +24,11 @@ are looked up in one call per batch (:func:`existing_group_ids`). An include of 
 does not exist is left out (an assignment, an id of a CA ``includeGroups``) and reported as a
 ``missing_reference`` warning, the rest is written; an exclusion of one (a
 :class:`Reference` marked ``exclusion``) fails the item with ``missing_exclusion``, and
-nothing of it is written. A preview asks ``restored_groups`` which of the missing groups the
-restore itself would bring back first, so it reports what the live run would.
+nothing of it is written. An assignment filter or scope tag that does not exist
+(:data:`CHECKED_TARGETS`: Graph refuses a write naming one) fails the item with
+``missing_reference`` before anything of it is written. A preview asks ``restored`` which of
+the missing objects the restore itself would bring back first, so it reports what the live
+run would.
 
 Conditional Access: with ``ca_state: report_only`` the restore writes an enabled policy
 report-only, so a live policy that equals the snapshot *or* its report-only form is left alone.
@@ -45,6 +48,7 @@ from shared.graph import (
     fetch_snapshot,
     fetch_snapshots,
     find_by_display_name,
+    list_items,
     rewrite_references,
     to_create_payload,
     to_update_payload,
@@ -58,8 +62,13 @@ from shared.restore.diff import Diff
 
 ASSIGNMENTS = "assignments"
 _SHOWN_IDS = 5  # group ids named in one message
-# Preview: {missing group id: the id it would have once this restore wrote it}.
-RestoredGroups = Callable[[Collection[str]], Awaitable[Mapping[str, str]]]
+# Preview: (type, missing ids of it) → {missing id: the id it would have once this restore
+# wrote it}, for the objects of the restore's own selection it would bring back first.
+Restored = Callable[[str, Collection[str]], Awaitable[Mapping[str, str]]]
+# What else a write names that Graph checks: a gone assignment filter or scope tag makes it
+# refuse the write (400), so a preview says so as the live run will meet it.
+CHECKED_TARGETS = ("assignmentFilters", "roleScopeTags")
+_NO_FILTER = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass
@@ -129,7 +138,7 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
                        include_assignments: bool, ca_state: str,
                        id_map: dict[str, dict[str, str]] | None = None,
                        create_missing_groups: bool = False,
-                       restored_groups: RestoredGroups | None = None,
+                       restored: Restored | None = None,
                        by_name_only: bool = False,
                        transient_fails: bool = False) -> list[Assessment]:
     """Assess ``snapshots`` (``(item id, document)`` of one type). Raises only retryable
@@ -178,7 +187,9 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
         if refusal is not None:
             a.action, a.error = "skip", refusal
     await _check_groups(tenant_id, rtype, [a for a in out if a.action == "pending"],
-                        include_assignments, restored_groups, transient_fails)
+                        include_assignments, restored, transient_fails)
+    await _check_references(tenant_id, rtype, [a for a in out if a.action == "pending"],
+                            include_assignments, restored, transient_fails)
     for a in out:
         if a.action != "pending":
             continue
@@ -224,7 +235,7 @@ def _written(a: Assessment, include_assignments: bool) -> dict[str, Any]:
 
 async def _check_groups(tenant_id: str, rtype: ResourceType, pending: list[Assessment],
                         include_assignments: bool,
-                        restored_groups: RestoredGroups | None, transient_fails: bool) -> None:
+                        restored: Restored | None, transient_fails: bool) -> None:
     """Leave out includes of groups that do not exist (a warning on the item); fail an item
     that excludes one. One lookup for the whole batch."""
     if not pending or not _group_refs(rtype):
@@ -243,7 +254,8 @@ async def _check_groups(tenant_id: str, rtype: ResourceType, pending: list[Asses
                 _refuse(a, exc, transient_fails)
         return
     missing = {gid for gid in wanted if gid.lower() not in present}
-    planned = dict(await restored_groups(missing)) if restored_groups and missing else {}
+    planned = dict(await restored(GROUPS, missing)) if restored and missing \
+        else {}
     present |= {gid.lower() for gid in [*planned, *planned.values()]}
     for a in pending:
         gone = [(ref, gid) for ref, gid in named[a.item_id] if gid.lower() not in present]
@@ -251,6 +263,40 @@ async def _check_groups(tenant_id: str, rtype: ResourceType, pending: list[Asses
             a.desired = rewrite_references(rtype, a.desired, {GROUPS: planned})
         if gone:
             _leave_out(rtype, a, gone, include_assignments)
+
+
+async def _check_references(tenant_id: str, rtype: ResourceType, pending: list[Assessment],
+                            include_assignments: bool, restored: Restored | None,
+                            transient_fails: bool) -> None:
+    """Fail an item naming a :data:`CHECKED_TARGETS` object the tenant does not hold (nor
+    this restore brings back first): Graph would refuse its write, after its body may be
+    written. One listing per referenced type for the whole batch."""
+    named = {a.item_id: [(target, value) for ref, value in referenced_ids(
+        rtype, _written(a, include_assignments)) if len(ref.targets) == 1
+        for target in ref.targets if target in CHECKED_TARGETS and value != _NO_FILTER]
+        for a in pending}
+    for target in CHECKED_TARGETS:
+        wanted = {value for refs in named.values() for kind, value in refs if kind == target}
+        if not wanted:
+            continue
+        try:
+            present = {ref.id.lower() for ref in await list_items(tenant_id, target)}
+        except GraphError as exc:  # unverified references are never written
+            for a in pending:
+                if any(kind == target for kind, _ in named[a.item_id]):
+                    _refuse(a, exc, transient_fails)
+            continue
+        missing = {value for value in wanted if value.lower() not in present}
+        if missing and restored is not None:
+            missing -= set(await restored(target, missing))
+        for a in pending:
+            gone = sorted({v for kind, v in named[a.item_id] if kind == target and v in missing})
+            if gone and a.action == "pending":
+                a.action = "fail"
+                a.error = {"code": ErrorCode.MISSING_REFERENCE,
+                           "message": f"{target} {_ids(gone)} do not exist in the tenant: "
+                                      "Graph would refuse the write, so nothing of it was "
+                                      "written"}
 
 
 def _leave_out(rtype: ResourceType, a: Assessment, gone: list[tuple[Reference, str]],

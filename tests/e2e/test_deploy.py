@@ -197,6 +197,42 @@ def test_deploy_missing_group_is_created_or_dropped_but_an_exclusion_is_never_dr
         named(sim, target, POLICY, "Baseline Missing"))
 
 
+def test_deploy_into_a_tenant_without_the_filter_and_scope_tag_brings_them_first(
+        admin, sim, tenants):
+    """The demo's new customer: the policy's filter and scope tag, and the filter's own scope
+    tag, are not in the target; the deployment brings all three, so the preview fails
+    nothing and the live run writes each under the id the target gave what came before."""
+    source, target = tenants
+    policy = baseline_policy(sim, source, "Baseline Fresh", include=["PV Group 001"],
+                             exclude=[])
+    source_filter = named(sim, source, "assignmentFilters", "Filter 001")
+    source_scope = named(sim, source, "roleScopeTags", "Scope 1")
+    sim.drift(source, "assignmentFilters", source_filter["id"],
+              patch={"roleScopeTags": ["0", source_scope["id"]]})  # a filter's own name
+    sim.drift(target, "assignmentFilters",
+              named(sim, target, "assignmentFilters", "Filter 001")["id"], op="delete")
+    sim.drift(target, "roleScopeTags", named(sim, target, "roleScopeTags", "Scope 1")["id"],
+              op="delete")
+    set_id = source_set(admin, source)
+    selection = [f"{POLICY}.{policy['id']}", f"assignmentFilters.{source_filter['id']}",
+                 f"roleScopeTags.{source_scope['id']}"]
+
+    preview = deployed(admin, target, set_id, source, item_ids=selection)
+    run = deployed(admin, target, set_id, source, item_ids=selection, dry_run=False)
+
+    assert preview["status"] == "succeeded", preview
+    assert {i["item_id"]: i["action"] for i in admin.items(target, preview["run_id"])} == {
+        item: "would_create" for item in selection}
+    assert run["status"] == "succeeded", run
+    scope = named(sim, target, "roleScopeTags", "Scope 1")
+    new_filter = named(sim, target, "assignmentFilters", "Filter 001")
+    assert new_filter["roleScopeTags"] == ["0", scope["id"]]
+    copy = named(sim, target, POLICY, "Baseline Fresh")
+    assert copy["roleScopeTagIds"] == ["0", scope["id"]]
+    assert assigned(copy) == {("groupAssignmentTarget", group(sim, target, "PV Group 001")[
+        "id"], new_filter["id"])}
+
+
 def test_deploy_bad_input_answers_as_design_section_11_says(admin, sim, tenants, stack):
     source, target = tenants
     set_id = source_set(admin, source, ["assignmentFilters"])

@@ -283,3 +283,28 @@ def test_a_name_taken_by_another_kind_is_left_alone_and_the_object_created_besid
     assert sorted(o["@odata.type"] for o in named) == sorted(
         [gone["@odata.type"], other["@odata.type"]])
     assert next(o for o in named if o["id"] == other["id"]) == before
+
+
+def test_a_gone_assignment_filter_fails_the_item_in_the_preview_and_live_before_any_write(
+        admin, sim, tenant_id):
+    source = backup(admin, tenant_id, ["assignmentFilters", "deviceConfigurations"])
+    policy, filter_id = _filtered_policy(sim, tenant_id)
+    sim.drift(tenant_id, "deviceConfigurations", policy["id"], patch={"description": "x"})
+    sim.drift(tenant_id, "deviceManagement/assignmentFilters", filter_id, op="delete")
+    only_policy = [f"deviceConfigurations.{policy['id']}"]
+
+    preview = restore(admin, tenant_id, source["backup_set_id"], item_ids=only_policy)
+    cursor = sim.request_cursor()
+    run = restore(admin, tenant_id, source["backup_set_id"], dry_run=False,
+                  item_ids=only_policy)
+
+    for outcome in (preview, run):
+        [item] = admin.items(tenant_id, outcome["run_id"])
+        assert (item["status"], item["error"]["code"]) == ("failed", "missing_reference")
+        assert filter_id in item["error"]["message"]
+    assert sim.writes(cursor) == []
+    # With the filter in the selection, the restore brings it back first: nothing fails.
+    whole = restore(admin, tenant_id, source["backup_set_id"],
+                    item_ids=[*only_policy, f"assignmentFilters.{filter_id}"])
+    assert {i["action"] for i in admin.items(tenant_id, whole["run_id"])} == {
+        "would_create", "would_update"}

@@ -295,13 +295,13 @@ async def test_assess_one_group_lookup_for_the_whole_batch(graphsim, live):
 async def test_assess_groups_the_restore_brings_back_count_as_present(graphsim, live):
     asked: list[set[str]] = []
 
-    async def restored(missing: Collection[str]) -> dict[str, str]:
+    async def restored(policy_type: str, missing: Collection[str]) -> dict[str, str]:
         asked.append(set(missing))
         return {GONE: "new:" + GONE}
 
     doc = _policy(_assignment("exclusionGroupAssignmentTarget", GONE))
 
-    [a] = await _assess(live, DEVICE, doc, restored_groups=restored)
+    [a] = await _assess(live, DEVICE, doc, restored=restored)
 
     assert asked == [{GONE}]
     assert a.action == "create" and a.error is None
@@ -370,3 +370,37 @@ async def test_groups_a_create_only_property_that_differs_live_is_not_a_change(g
     assert [c["path"] for c in a.diff] == ["description"]
     assert "isAssignableToRole" not in to_update_payload(groups, backup)
     assert "isAssignableToRole" in to_create_payload(groups, backup)
+
+
+async def test_assess_an_assignment_filter_or_scope_tag_that_is_gone_fails_the_item(graphsim,
+                                                                                 live):
+    [kept] = _group_ids(graphsim, live)[:1]
+    filtered = _assignment("groupAssignmentTarget", kept)
+    filtered["target"].update(deviceAndAppManagementAssignmentFilterId=GONE,
+                              deviceAndAppManagementAssignmentFilterType="include")
+    doc = _policy(filtered)
+    tagged = {**_policy(), "id": "q", "displayName": "Tagged", "roleScopeTagIds": ["0", "999"]}
+
+    a, b = await _assess(live, DEVICE, doc, tagged)
+
+    assert (a.action, a.error["code"]) == ("fail", ErrorCode.MISSING_REFERENCE)
+    assert GONE in a.error["message"]
+    assert (b.action, b.error["code"]) == ("fail", ErrorCode.MISSING_REFERENCE)
+    assert "999" in b.error["message"]
+
+
+async def test_assess_a_filter_the_restore_brings_back_counts_as_present(graphsim, live):
+    asked: list[tuple[str, set[str]]] = []
+
+    async def restored(policy_type: str, missing: Collection[str]) -> dict[str, str]:
+        asked.append((policy_type, set(missing)))
+        return {GONE: "new:" + GONE} if policy_type == "assignmentFilters" else {}
+
+    [kept] = _group_ids(graphsim, live)[:1]
+    filtered = _assignment("groupAssignmentTarget", kept)
+    filtered["target"]["deviceAndAppManagementAssignmentFilterId"] = GONE
+
+    [a] = await _assess(live, DEVICE, _policy(filtered), restored=restored)
+
+    assert asked == [("assignmentFilters", {GONE})]
+    assert a.action == "create" and a.error is None
