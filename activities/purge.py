@@ -18,7 +18,7 @@ from activities.contracts.purge import (
 from shared.backups.sets import BackupSetStore
 from shared.platform.keys import parse_iso, stable_id
 from shared.platform.storage import get_storage
-from shared.retention.aged import purge_aged, purge_notifications, purge_run_items
+from shared.retention.aged import purge_aged, purge_notifications, purge_run_rows
 from shared.retention.plan import baseline_sets, in_use_sets, plan_purge
 from shared.retention.sweep import sweep_snapshots
 from shared.tenants.audit import AuditEvent, AuditLog
@@ -85,8 +85,8 @@ async def purge_tenant_records(payload: dict) -> dict:
         return {}
     now = parse_iso(job.at)
     counts = await purge_aged(storage, tenant.tenant_id, tenant.retention_days, now)
-    counts["run_items_deleted"] = await purge_run_items(storage, tenant.tenant_id,
-                                                        tenant.retention_days, now)
+    counts.update(await purge_run_rows(storage, tenant.tenant_id, tenant.retention_days,
+                                       now))
     return counts
 
 

@@ -8,8 +8,9 @@ PartitionKey is the tenant id and their RowKey starts with ``inverted_time`` (as
 events do), or, for rows keyed otherwise, by their last write; blobs age by their creation
 time.
 
-Kept apart because their keys differ: run items (PartitionKey = run id) go with the runs
-created before the tenant's retention (:func:`purge_run_items`, from a per-tenant watermark
+Kept apart because their keys differ: the rows a run owns (:data:`RUN_PARTITIONS`: its items,
+a restore's steps and id map, a deployment's plan; PartitionKey = run id) go with the runs
+created before the tenant's retention (:func:`purge_run_rows`, from a per-tenant watermark
 so old runs are not read again every day), and notifications (PartitionKey = principal) in
 one scan for all tenants (:func:`purge_notifications`).
 """
@@ -22,13 +23,15 @@ from datetime import datetime, timedelta
 
 from ulid import ULID
 
+from shared.deploy.store import DEPLOY_PLANS
 from shared.platform import tables
 from shared.platform.keys import inverted_time, inverted_ulid, iso, parse_iso, utc_now
 from shared.platform.storage import Storage, delete_if_unchanged, list_blob_states
 from shared.reports.store import REPORTS
+from shared.restore.state import RESTORE_ID_MAP, RESTORE_STEPS
 from shared.retention.settings import AUDIT_RETENTION_DAYS
 from shared.runs.notifications import NOTIFICATIONS
-from shared.runs.store import RUNS, RunStore
+from shared.runs.store import RUN_ITEMS, RUNS
 from shared.tenants.audit import AUDIT
 from shared.webhooks.store import WEBHOOK_DELIVERIES
 
@@ -56,6 +59,8 @@ AGED_ROWS: tuple[AgedRows, ...] = (
     AgedRows(WEBHOOK_DELIVERIES, keyed_by_time=False),
 )
 AGED_BLOBS: tuple[AgedBlobs, ...] = (AgedBlobs(REPORTS),)  # {tenant}/{run}.{html|md}
+# Tables partitioned by run id: what a finished run leaves besides its run row.
+RUN_PARTITIONS: tuple[str, ...] = (RUN_ITEMS, RESTORE_STEPS, RESTORE_ID_MAP, DEPLOY_PLANS)
 
 
 def _cutoff(now: datetime, days: int | None, retention_days: int) -> datetime:
@@ -92,33 +97,39 @@ def _ulid_floor(moment: datetime) -> str:
     return str(ULID.from_datetime(moment))[:10] + "0" * 16
 
 
-async def purge_run_items(storage: Storage, tenant_id: str, retention_days: int,
-                          now: datetime) -> int:
-    """Delete the item rows of the tenant's finished runs created before its retention.
-    Runs from the watermark on are read; it then moves to the cutoff, or to the oldest run
-    still in flight (whose items go once it has finished)."""
+async def purge_run_rows(storage: Storage, tenant_id: str, retention_days: int,
+                         now: datetime) -> dict[str, int]:
+    """Delete the :data:`RUN_PARTITIONS` rows of the tenant's finished runs created before its
+    retention; ``{table}_deleted`` counts. Runs from the watermark on are read; it then moves
+    to the cutoff, or to the oldest run still in flight (whose rows go once it has finished)."""
+    counts = {f"{name}_deleted": 0 for name in RUN_PARTITIONS}
     cutoff = now - timedelta(days=retention_days)
     state_table = await storage.table(RETENTION_STATE)
     state = await tables.get_or_none(state_table, tenant_id, "state")
     since = parse_iso(state["run_items_purged_to"]) if state else None
     if since is not None and since >= cutoff:
-        return 0
+        return counts
     where, params = "RowKey gt @older", {"older": inverted_ulid(_ulid_floor(cutoff))}
     if since is not None:
         where += " and RowKey le @newer"
         params["newer"] = inverted_ulid(_ulid_floor(since))
-    runs_table, store = await storage.table(RUNS), RunStore(storage)
+    runs_table = await storage.table(RUNS)
+    owned = [(name, await storage.table(name)) for name in RUN_PARTITIONS]
     # Never past the real clock (less a margin for skew between workers): a run created
     # after this purge must still be ahead of the watermark, even when ``now`` is not today.
-    watermark, deleted = min(cutoff, utc_now() - _CLOCK_MARGIN), 0
+    watermark = min(cutoff, utc_now() - _CLOCK_MARGIN)
     for row in await tables.query_all(runs_table, tenant_id, where, params):
         if row["status"] in ("queued", "running"):
             watermark = min(watermark, parse_iso(row["created_at"]))
             continue
-        deleted += await store.delete_items(row["run_id"])
+        for name, table in owned:
+            keys = [(r["PartitionKey"], r["RowKey"])
+                    for r in await tables.query_all(table, row["run_id"])]
+            await tables.delete_many(table, keys)
+            counts[f"{name}_deleted"] += len(keys)
     await tables.upsert(state_table, {"PartitionKey": tenant_id, "RowKey": "state",
                                       "run_items_purged_to": iso(watermark)}, merge=True)
-    return deleted
+    return counts
 
 
 async def purge_notifications(storage: Storage, retention_days: dict[str, int],

@@ -176,13 +176,6 @@ class RunStore:
             {"t": source_tenant_id, "q": RunStatus.QUEUED.value, "r": RunStatus.RUNNING.value})
         return [_from_entity(e) for e in rows]
 
-    async def delete_items(self, run_id: str) -> int:
-        """Remove every item row of the run (retention); how many there were."""
-        table = await self._storage.table(RUN_ITEMS)
-        rows = await tables.query_all(table, run_id)
-        await tables.delete_many(table, [(r["PartitionKey"], r["RowKey"]) for r in rows])
-        return len(rows)
-
     async def unfinished(self, tenant_id: str, *, since: datetime, until: datetime
                          ) -> list[Run]:
         """The tenant's ``queued`` and ``running`` runs recorded between ``since`` and

@@ -1,6 +1,7 @@
 """What expires by age alone (DESIGN §12), against Azurite: audit events after 400 days,
 every principal's notifications after their tenant's retention, and run items of finished
-runs created before it — a run still in flight keeps its items until a later purge."""
+runs created before it, with every other row keyed by the run — a run still in flight keeps
+them until a later purge."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ulid import ULID
 from shared.platform import tables
 from shared.platform.keys import iso
 from shared.platform.storage import Storage
-from shared.retention.aged import purge_aged, purge_notifications, purge_run_items
+from shared.retention.aged import RUN_PARTITIONS, purge_aged, purge_notifications, purge_run_rows
 from shared.runs.model import Run, RunItem
 from shared.runs.notifications import Notification, NotificationStore
 from shared.runs.store import RunStore
@@ -66,23 +67,32 @@ def _run(tenant_id: str, at: datetime, status: str) -> Run:
     return Run(run_id, tenant_id, "backup", status, "me", "k", iso(at), "i", backup_set_id=run_id)
 
 
-async def test_run_items_of_finished_runs_go_after_the_retention_and_in_flight_ones_later(
+async def test_rows_of_finished_runs_go_after_the_retention_and_in_flight_ones_later(
         storage: Storage) -> None:
+    """Items, a restore's steps and id map, a deployment's plan: every row keyed by the run."""
     runs = RunStore(storage)
     old = _run(SHORT, NOW - timedelta(days=9), "succeeded")
     busy = _run(SHORT, NOW - timedelta(days=8), "running")
     young = _run(SHORT, NOW - timedelta(days=2), "succeeded")
+    owned = [await storage.table(name) for name in RUN_PARTITIONS[1:]]
     for run in (old, busy, young):
         await runs.create(run)
         await runs.put_items(run.run_id, [RunItem(f"t.{n}", "t", str(n), "", "captured")
                                           for n in range(3)])
+        for table in owned:
+            await tables.upsert(table, {"PartitionKey": run.run_id, "RowKey": "r1"})
 
-    first = await purge_run_items(storage, SHORT, 7, NOW)
+    first = await purge_run_rows(storage, SHORT, 7, NOW)
     await runs.update(SHORT, busy.run_id, status="succeeded")
-    second = await purge_run_items(storage, SHORT, 7, NOW + timedelta(hours=1))
+    second = await purge_run_rows(storage, SHORT, 7, NOW + timedelta(hours=1))
 
-    assert (first, second) == (3, 3)
+    assert RUN_PARTITIONS[0] == "runitems"
+    assert first == second == {"runitems_deleted": 3, "restoresteps_deleted": 1,
+                               "restoreidmap_deleted": 1, "deployplans_deleted": 1}
     assert [len(await runs.all_items(r.run_id)) for r in (old, busy, young)] == [0, 0, 3]
+    for table in owned:
+        assert [len(await tables.query_all(table, r.run_id)) for r in (old, busy, young)] == [
+            0, 0, 1]
 
 
 async def test_webhook_delivery_rows_go_after_the_tenant_s_retention(storage: Storage) -> None:
