@@ -34,7 +34,7 @@ from activities.snapshots import read_type
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.drift.alerts import alert_recipients, drift_alert
-from shared.drift.compare import DriftCounts, drift_action, match_objects
+from shared.drift.compare import DriftCounts, drift_action, match_objects, other_kinds
 from shared.graph import FetchResult, ResourceType, get_graph_client, supported_type
 from shared.graph.audit_log import DIRECTORY, INTUNE, read_change_log
 from shared.platform.codes import ErrorCode
@@ -132,8 +132,15 @@ async def _compare(storage: Storage, rtype: ResourceType, baseline: list[BackupI
     snapshots = SnapshotStore(storage)
     documents = await bounded(_READ_CONCURRENCY, [snapshots.get(b.blob_path)
                                                    for b, _ in differing])
-    compared = {b.item_id: drift_action(rtype, obj.document or {}, document)
-                for (b, obj), document in zip(differing, documents, strict=True)}
+    compared: dict[str, tuple[ItemAction, list[dict[str, str]]]] = {}
+    for (b, obj), document in zip(differing, documents, strict=True):
+        if b.policy_id != obj.policy_id and other_kinds(
+                document.get("@odata.type"), (obj.document or {}).get("@odata.type")):
+            matching.pairs.remove((b, obj))  # the same name, another kind: not this object
+            matching.removed.append(b)
+            matching.added.append(obj)
+        else:
+            compared[b.item_id] = drift_action(rtype, obj.document or {}, document)
     items = list(unread)
     for b, obj in matching.pairs:
         action, changes = compared.get(b.item_id, (ItemAction.IN_SYNC, []))

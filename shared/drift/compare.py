@@ -5,7 +5,8 @@ by id, else by a unique display name — a policy deleted and recreated (or rest
 id) is the same policy. A name is unique when exactly one unmatched live object and exactly
 one unmatched baseline item carry it; several are reported (``ambiguous``), never guessed.
 Singletons match by their key only. It works on anything with ``policy_id`` and
-``display_name``, so restore or a report can share it.
+``display_name``, so restore or a report can share it; a caller that holds the two documents
+splits a name pair of two kinds (:func:`other_kinds`) into a removal and an addition.
 
 :func:`drift_action` is one pair's outcome: ``in_sync`` or ``drifted`` with the field diff a
 restore preview shows (``shared.graph.diff`` over comparable forms, direction live →
@@ -82,6 +83,12 @@ def match_objects(baseline: Sequence[B], live: Sequence[L], *, by_name: bool = T
     return out
 
 
+def other_kinds(old: str | None, new: str | None) -> bool:
+    """Whether a pair's ``@odata.type`` values both say and differ: a name is a match only
+    within one kind, as restore matches (a Windows profile is no macOS one)."""
+    return bool(old) and bool(new) and old != new
+
+
 def drift_action(rtype: ResourceType, live: dict[str, Any], baseline: dict[str, Any]
                  ) -> tuple[ItemAction, list[dict[str, str]]]:
     """``(in_sync, [])`` when the two are equal in their comparable forms, else
@@ -111,4 +118,4 @@ class DriftCounts:
 
 
 __all__ = ["DRIFT_ACTIONS", "DriftCounts", "Matching", "Named", "drift_action",
-           "match_objects"]
+           "match_objects", "other_kinds"]

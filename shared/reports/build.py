@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.tenant_keys import TenantKeys
-from shared.drift.compare import match_objects
+from shared.drift.compare import match_objects, other_kinds
 from shared.graph.catalog import BY_KEY, SUPPORTED_KEYS
 from shared.graph.client import GraphClient
 from shared.graph.secrets import redact
@@ -189,6 +189,10 @@ async def _changes(walk: _Walk, old_set: BackupSet, new_set: BackupSet,
             before = await walk.described([o for o, _ in window])
             after = await walk.described([n for _, n in window])
             for old, new in zip(before, after, strict=True):
+                if old.policy_id != new.policy_id and other_kinds(old.kind, new.kind):
+                    changes += [ObjectChange("removed", policy_type, old.policy_id, old.name),
+                                ObjectChange("added", policy_type, new.policy_id, new.name)]
+                    continue
                 found = compare(old, new)
                 if found is None:
                     entry.unchanged += 1

@@ -15,6 +15,7 @@ import httpx
 from azure.storage.blob import BlobServiceClient
 
 from shared.platform.storage import expand_connection_string
+from tests.e2e.deploy_support import create_in_graph
 from tests.e2e.restore_support import backup, collection, live, restore
 
 TYPES = ["roleScopeTags", "configurationPolicies", "deviceConfigurations",
@@ -158,6 +159,30 @@ def test_drift_check_of_a_recreated_policy_matches_it_by_its_unique_name(admin, 
     assert again["id"] != tag["id"]
     assert (item["policy_id"], item["action"], item["diff"]) == (again["id"], "in_sync", [])
     assert run["drift"]["added"] == run["drift"]["removed"] == run["drift"]["drifted"] == 0
+
+
+def test_drift_check_never_pairs_a_recreated_name_with_an_object_of_another_kind(
+        admin, sim, tenant_id):
+    policy_type = "deviceConfigurations"
+    source = backup(admin, tenant_id, [policy_type])
+    objects = live(sim, tenant_id, policy_type)
+    gone = objects[0]
+    other = next(o for o in objects if o["@odata.type"] != gone["@odata.type"])
+    sim.drift(tenant_id, policy_type, gone["id"], op="delete")
+    from shared.graph import supported_type, to_create_payload
+
+    body = to_create_payload(supported_type(policy_type), other)
+    # A customer admin makes a profile of another platform under the deleted one's name.
+    made = create_in_graph(sim, tenant_id, policy_type,
+                           {**body, "displayName": gone["displayName"]})
+
+    run = _check(admin, tenant_id, baseline_backup_set_id=source["backup_set_id"])
+
+    actions = {i["item_id"]: i["action"] for i in admin.items(tenant_id, run["run_id"])}
+    assert actions[f"{policy_type}.{gone['id']}"] == "removed"
+    assert actions[f"{policy_type}.{made['id']}"] == "added"
+    assert (run["drift"]["removed"], run["drift"]["added"], run["drift"]["drifted"]) == (
+        1, 1, 0)
 
 
 def test_drift_check_without_a_baseline_is_409_no_baseline(admin, sim, tenant_id):

@@ -249,6 +249,29 @@ def test_change_report_never_names_the_author_of_a_change_made_after_the_newer_s
     assert TECHNICIAN["upn"] not in found
 
 
+def test_change_report_shows_a_name_reused_by_another_kind_as_removed_and_added(
+        admin, sim, tenant_id):
+    from shared.graph import supported_type, to_create_payload
+    from tests.e2e.deploy_support import create_in_graph
+
+    policy_type = "deviceConfigurations"
+    before = backup(admin, tenant_id, [policy_type])["backup_set_id"]
+    objects = live(sim, tenant_id, policy_type)
+    gone = objects[0]
+    other = next(o for o in objects if o["@odata.type"] != gone["@odata.type"])
+    sim.drift(tenant_id, policy_type, gone["id"], op="delete")
+    made = create_in_graph(sim, tenant_id, policy_type, {
+        **to_create_payload(supported_type(policy_type), other),
+        "displayName": gone["displayName"]})
+    after = backup(admin, tenant_id, [policy_type])["backup_set_id"]
+
+    text = _report(admin, tenant_id, after, "markdown", compare_to=before)
+
+    assert "Removed" in _md_segment(text, f"change-{_anchor(policy_type, gone['id'])}")
+    assert "Added" in _md_segment(text, f"change-{_anchor(policy_type, made['id'])}")
+    assert text.count('<a id="change-') == 2
+
+
 def test_report_refuses_sets_of_other_tenants_and_runs_that_are_not_reports(
         admin, sim, tenant_id):
     other = sim.tenant_ids[1]
