@@ -275,18 +275,21 @@ async def _check_references(tenant_id: str, rtype: ResourceType, pending: list[A
         rtype, _written(a, include_assignments)) if len(ref.targets) == 1
         for target in ref.targets if target in CHECKED_TARGETS and value != _NO_FILTER]
         for a in pending}
-    for target in CHECKED_TARGETS:
-        wanted = {value for refs in named.values() for kind, value in refs if kind == target}
-        if not wanted:
-            continue
-        try:
-            present = {ref.id.lower() for ref in await list_items(tenant_id, target)}
-        except GraphError as exc:  # unverified references are never written
+    wanted = {target: {value for refs in named.values() for kind, value in refs
+                       if kind == target} for target in CHECKED_TARGETS}
+    wanted = {target: values for target, values in wanted.items() if values}
+    listings = await asyncio.gather(*(list_items(tenant_id, target) for target in wanted),
+                                    return_exceptions=True)
+    for (target, values), listing in zip(wanted.items(), listings, strict=True):
+        if isinstance(listing, GraphError):  # unverified references are never written
             for a in pending:
                 if any(kind == target for kind, _ in named[a.item_id]):
-                    _refuse(a, exc, transient_fails)
+                    _refuse(a, listing, transient_fails)
             continue
-        missing = {value for value in wanted if value.lower() not in present}
+        if isinstance(listing, BaseException):
+            raise listing
+        present = {ref.id.lower() for ref in listing}
+        missing = {value for value in values if value.lower() not in present}
         if missing and restored is not None:
             missing -= set(await restored(target, missing))
         for a in pending:

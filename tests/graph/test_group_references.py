@@ -404,3 +404,18 @@ async def test_assess_a_filter_the_restore_brings_back_counts_as_present(graphsi
 
     assert asked == [("assignmentFilters", {GONE})]
     assert a.action == "create" and a.error is None
+
+
+async def test_assess_filter_listing_refused_writes_no_filter_it_could_not_check(graphsim,
+                                                                               live):
+    graphsim.add_fault("status", status=403,
+                       path_prefix="/beta/deviceManagement/assignmentFilters")
+    [kept] = _group_ids(graphsim, live)[:1]
+    filtered = _assignment("groupAssignmentTarget", kept)
+    filtered["target"]["deviceAndAppManagementAssignmentFilterId"] = GONE
+    tagged = {**_policy(), "id": "q", "displayName": "Tagged", "roleScopeTagIds": ["0", "999"]}
+
+    a, b = await _assess(live, DEVICE, _policy(filtered), tagged)
+
+    assert (a.action, a.error["code"]) == ("skip", ErrorCode.GRAPH_FORBIDDEN)
+    assert (b.action, b.error["code"]) == ("fail", ErrorCode.MISSING_REFERENCE)
