@@ -68,7 +68,10 @@ Restored = Callable[[str, Collection[str]], Awaitable[Mapping[str, str]]]
 # What else a write names that Graph checks: a gone assignment filter or scope tag makes it
 # refuse the write (400), so a preview says so as the live run will meet it.
 CHECKED_TARGETS = ("assignmentFilters", "roleScopeTags")
-_NO_FILTER = "00000000-0000-0000-0000-000000000000"
+# Ids every tenant holds, never looked up: "no filter", and the built-in Default scope tag
+# (which cannot be deleted), on nearly every object.
+_ALWAYS_THERE = {("assignmentFilters", "00000000-0000-0000-0000-000000000000"),
+                 ("roleScopeTags", "0")}
 
 
 @dataclass
@@ -273,7 +276,8 @@ async def _check_references(tenant_id: str, rtype: ResourceType, pending: list[A
     written. One listing per referenced type for the whole batch."""
     named = {a.item_id: [(target, value) for ref, value in referenced_ids(
         rtype, _written(a, include_assignments)) if len(ref.targets) == 1
-        for target in ref.targets if target in CHECKED_TARGETS and value != _NO_FILTER]
+        for target in ref.targets if target in CHECKED_TARGETS
+        and (target, value) not in _ALWAYS_THERE]
         for a in pending}
     wanted = {target: {value for refs in named.values() for kind, value in refs
                        if kind == target} for target in CHECKED_TARGETS}

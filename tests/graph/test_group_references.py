@@ -419,3 +419,18 @@ async def test_assess_filter_listing_refused_writes_no_filter_it_could_not_check
 
     assert (a.action, a.error["code"]) == ("skip", ErrorCode.GRAPH_FORBIDDEN)
     assert (b.action, b.error["code"]) == ("fail", ErrorCode.MISSING_REFERENCE)
+
+
+async def test_assess_the_default_scope_tag_and_no_filter_are_never_looked_up(graphsim, live):
+    graphsim.add_fault("status", status=403, path_prefix="/beta/deviceManagement/roleScopeTags")
+    graphsim.add_fault("status", status=403,
+                       path_prefix="/beta/deviceManagement/assignmentFilters")
+    [kept] = _group_ids(graphsim, live)[:1]
+    unfiltered = _assignment("groupAssignmentTarget", kept)
+    unfiltered["target"]["deviceAndAppManagementAssignmentFilterId"] = \
+        "00000000-0000-0000-0000-000000000000"
+    doc = {**_policy(unfiltered), "roleScopeTagIds": ["0"]}
+
+    [a] = await _assess(live, DEVICE, doc)
+
+    assert a.action == "create" and a.error is None
