@@ -40,6 +40,8 @@ from shared.webhooks.store import WEBHOOK_DELIVERIES, WEBHOOKS
 
 RUN_IDS = "run_ids"  # the tenant's runs (runs partition and run index)
 SET_IDS = "set_ids"  # its backup sets: produced by its runs, pre-restore sets, sealed sets
+# Other tenants' deployments from it (DESIGN §11): their plans name its objects, ids and names.
+DEPLOYED_RUN_IDS = "deployed_run_ids"
 
 
 # ---- how to find a tenant's rows -----------------------------------------------------------
@@ -124,6 +126,7 @@ OWNED: tuple[Owned, ...] = (
     Owned(RESTORE_STEPS, PartitionsOf(RUN_IDS)),
     Owned(RESTORE_ID_MAP, PartitionsOf(RUN_IDS)),
     Owned(DEPLOY_PLANS, PartitionsOf(RUN_IDS)),  # the plans of its own deployments
+    Owned(DEPLOY_PLANS, PartitionsOf(DEPLOYED_RUN_IDS)),  # ... and of deployments from it
     Owned(NOTIFICATIONS, Property("tenant_id")),  # partitioned by principal: every principal's
     Owned(ACCESS, Property("tenant_id")),  # both copies: t:{tenant} and p:{principal}
     Owned(AUDIT, Partition()),
@@ -143,5 +146,6 @@ OWNED: tuple[Owned, ...] = (
 )
 TENANT_ROW = Owned(TENANTS, RowPrefix("tenant", str))  # deleted last: it holds the mark
 
-__all__ = ["OWNED", "RUN_IDS", "SET_IDS", "TENANT_ROW", "BlobPrefix", "Finder", "Owned",
-           "Partition", "PartitionPrefix", "PartitionsOf", "Property", "RowPrefix"]
+__all__ = ["DEPLOYED_RUN_IDS", "OWNED", "RUN_IDS", "SET_IDS", "TENANT_ROW", "BlobPrefix",
+           "Finder", "Owned", "Partition", "PartitionPrefix", "PartitionsOf", "Property",
+           "RowPrefix"]

@@ -16,6 +16,7 @@ from azure.data.tables.aio import TableClient
 from shared.backups.sets import BACKUP_SETS
 from shared.backups.tenant_keys import TENANT_KEYS, TenantKeys
 from shared.offboarding.plan import (
+    DEPLOYED_RUN_IDS,
     RUN_IDS,
     SET_IDS,
     BlobPrefix,
@@ -48,7 +49,8 @@ async def sweep_step(storage: Storage, tenant_id: str, owned: Owned, limit: int 
 
 async def owned_ids(storage: Storage, tenant_id: str) -> dict[str, set[str]]:
     """The tenant's run ids and backup set ids, from the rows that are still there (a set's
-    id is its run's for captures and backups; a live restore adds its pre-restore set)."""
+    id is its run's for captures and backups; a live restore adds its pre-restore set), and
+    the ids of other tenants' deployments from it (a scan of the runs table)."""
     runs = await storage.table(RUNS)
     run_rows = await tables.query_all(runs, tenant_id)
     index = await storage.table(RUN_INDEX)
@@ -57,7 +59,9 @@ async def owned_ids(storage: Storage, tenant_id: str) -> dict[str, set[str]]:
     run_ids = {str(r["PartitionKey"]) for r in indexed} | _values(run_rows, "run_id")
     set_ids = (run_ids | _values(sets, "backup_set_id")
                | _values(run_rows, "pre_restore_backup_set_id"))
-    return {RUN_IDS: run_ids, SET_IDS: set_ids}
+    deployments = await _query(runs, "source_tenant_id eq @t", {"t": tenant_id}, None)
+    deployed = _values([r for r in deployments if r.get("tenant_id") != tenant_id], "run_id")
+    return {RUN_IDS: run_ids, SET_IDS: set_ids, DEPLOYED_RUN_IDS: deployed}
 
 
 def _values(rows: Iterable[Any], name: str) -> set[str]:

@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 
 from shared.backups.sets import BACKUP_SETS
+from shared.deploy.store import DEPLOY_PLANS
 from shared.offboarding.plan import (
+    DEPLOYED_RUN_IDS,
     OWNED,
     RUN_IDS,
     TENANT_ROW,
@@ -65,6 +67,8 @@ def _rows(owned: Owned, tenant: str) -> list:
         keys = [(find.key(tenant), "r1")]
     elif isinstance(find, PartitionPrefix):
         keys = [(find.prefix(tenant) + "deviceConfigurations|p1", "r1")]
+    elif isinstance(find, PartitionsOf) and find.ids == DEPLOYED_RUN_IDS:
+        return []  # other tenants' runs: test_sweep_deletes_the_plans_of_deployments_from_it
     elif isinstance(find, PartitionsOf):
         partitions = [ids["run"], f"indexed-{tenant}"] if find.ids == RUN_IDS else [
             ids["run"], ids["set"], ids["pre"]]
@@ -123,6 +127,31 @@ async def test_sweep_deletes_every_row_of_one_tenant_and_none_of_another(storage
     assert all(len(after[s]) * 2 == len(before[s]) for s in before), (before, after)
     assert await _sweep(storage, A, limit) == 0  # idempotent: nothing left to find
     assert {_ids(B)["run"], f"indexed-{B}"} <= (await owned_ids(storage, B))[RUN_IDS]
+
+
+async def test_sweep_deletes_the_plans_of_deployments_from_it_and_keeps_the_runs(storage):
+    """B deployed from A: B's run and items stay (B's records), the plan — A's object ids and
+    names — goes with A; B's own plans stay."""
+    runs_table, plans = await storage.table(RUNS), await storage.table(DEPLOY_PLANS)
+    await tables.upsert(runs_table, {"PartitionKey": B, "RowKey": "d1", "run_id": "from-a",
+                                     "tenant_id": B, "source_tenant_id": A,
+                                     "status": "succeeded"})
+    await tables.upsert(runs_table, {"PartitionKey": B, "RowKey": "d2", "run_id": "b-own",
+                                     "tenant_id": B, "status": "succeeded"})
+    for run_id in ("from-a", "b-own"):
+        await tables.upsert(plans, {"PartitionKey": run_id, "RowKey": "groups|g1",
+                                    "source_name": "A's group"})
+    [entry] = [o for o in OWNED if o.store == DEPLOY_PLANS and isinstance(o.find, PartitionsOf)
+               and o.find.ids == DEPLOYED_RUN_IDS]
+
+    found = (await owned_ids(storage, A))[DEPLOYED_RUN_IDS]
+    deleted = await sweep_step(storage, A, entry)
+
+    assert found == {"from-a"} and deleted == 1
+    assert await tables.query_all(plans, "from-a") == []
+    assert len(await tables.query_all(plans, "b-own")) == 1
+    assert {r["run_id"] for r in await tables.query_all(runs_table, B)} >= {"from-a", "b-own"}
+    assert (await owned_ids(storage, B))[DEPLOYED_RUN_IDS] == set()
 
 
 class FakeInstances:
