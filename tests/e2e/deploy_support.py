@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.restore_support import backup, collection, live
+from tests.e2e.restore_support import backup, live
 
 G = "#microsoft.graph."
 POLICY = "deviceConfigurations"
@@ -18,17 +18,6 @@ def named(sim, tenant_id: str, policy_type: str, name: str) -> dict[str, Any]:
     [obj] = [o for o in live(sim, tenant_id, policy_type)
              if o.get("displayName") == name]
     return obj
-
-
-def create_in_graph(sim, tenant_id: str, policy_type: str, body: dict[str, Any]
-                    ) -> dict[str, Any]:
-    """Create an object through Graph, as an admin in the portal would."""
-    from shared.graph import supported_type
-    version = supported_type(policy_type).version
-    response = httpx.post(f"{sim.base_url}/{version}/{collection(policy_type)}", json=body,
-                          headers={"Authorization": f"Bearer {sim.graph_token(tenant_id)}"})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def group(sim, tenant_id: str, name: str) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.graph import comparable, supported_type
+import httpx
+
+from shared.graph import comparable, supported_type, to_create_payload
 from shared.graph.secrets import redact
 
 
@@ -27,6 +29,35 @@ def restore(admin, tenant_id: str, backup_set_id: str, **options: Any) -> dict[s
     started = admin.restore(tenant_id, backup_set_id, **options)
     assert started.status_code == 202, started.text
     return admin.wait(started)
+
+
+def create_in_graph(sim, tenant_id: str, policy_type: str, body: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """Create an object through Graph, as an admin in the portal would."""
+    version = supported_type(policy_type).version
+    response = httpx.post(f"{sim.base_url}/{version}/{collection(policy_type)}", json=body,
+                          headers={"Authorization": f"Bearer {sim.graph_token(tenant_id)}"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def two_kinds(sim, tenant_id: str, policy_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The type's first object and one of another ``@odata.type`` (another platform)."""
+    objects = live(sim, tenant_id, policy_type)
+    other = next(o for o in objects if o["@odata.type"] != objects[0]["@odata.type"])
+    return objects[0], other
+
+
+def name_reused_by_another_kind(sim, tenant_id: str, policy_type: str
+                                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Delete the type's first object, then, as a customer admin in the portal, make one of
+    another platform under its name: ``(deleted, made)``."""
+    gone, other = two_kinds(sim, tenant_id, policy_type)
+    sim.drift(tenant_id, policy_type, gone["id"], op="delete")
+    made = create_in_graph(sim, tenant_id, policy_type, {
+        **to_create_payload(supported_type(policy_type), other),
+        "displayName": gone["displayName"]})
+    return gone, made
 
 
 def by_policy(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

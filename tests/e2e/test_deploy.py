@@ -12,7 +12,6 @@ from tests.e2e.deploy_support import (
     POLICY,
     assigned,
     baseline_policy,
-    create_in_graph,
     deploy,
     deployed,
     group,
@@ -22,7 +21,7 @@ from tests.e2e.deploy_support import (
     source_set,
     source_writes,
 )
-from tests.e2e.restore_support import backup, live
+from tests.e2e.restore_support import backup, create_in_graph, live
 
 
 @pytest.fixture

@@ -15,8 +15,13 @@ import httpx
 from azure.storage.blob import BlobServiceClient
 
 from shared.platform.storage import expand_connection_string
-from tests.e2e.deploy_support import create_in_graph
-from tests.e2e.restore_support import backup, collection, live, restore
+from tests.e2e.restore_support import (
+    backup,
+    collection,
+    live,
+    name_reused_by_another_kind,
+    restore,
+)
 
 TYPES = ["roleScopeTags", "configurationPolicies", "deviceConfigurations",
          "deviceCompliancePolicies"]
@@ -165,16 +170,7 @@ def test_drift_check_never_pairs_a_recreated_name_with_an_object_of_another_kind
         admin, sim, tenant_id):
     policy_type = "deviceConfigurations"
     source = backup(admin, tenant_id, [policy_type])
-    objects = live(sim, tenant_id, policy_type)
-    gone = objects[0]
-    other = next(o for o in objects if o["@odata.type"] != gone["@odata.type"])
-    sim.drift(tenant_id, policy_type, gone["id"], op="delete")
-    from shared.graph import supported_type, to_create_payload
-
-    body = to_create_payload(supported_type(policy_type), other)
-    # A customer admin makes a profile of another platform under the deleted one's name.
-    made = create_in_graph(sim, tenant_id, policy_type,
-                           {**body, "displayName": gone["displayName"]})
+    gone, made = name_reused_by_another_kind(sim, tenant_id, policy_type)
 
     run = _check(admin, tenant_id, baseline_backup_set_id=source["backup_set_id"])
 

@@ -16,7 +16,7 @@ from azure.storage.blob import BlobServiceClient
 
 from shared.graph.catalog import CATALOG
 from shared.platform.storage import expand_connection_string
-from tests.e2e.restore_support import backup, live
+from tests.e2e.restore_support import backup, live, name_reused_by_another_kind
 
 G = "#microsoft.graph."
 DEFINITIONS = "deviceManagement/configurationSettings"
@@ -251,18 +251,9 @@ def test_change_report_never_names_the_author_of_a_change_made_after_the_newer_s
 
 def test_change_report_shows_a_name_reused_by_another_kind_as_removed_and_added(
         admin, sim, tenant_id):
-    from shared.graph import supported_type, to_create_payload
-    from tests.e2e.deploy_support import create_in_graph
-
     policy_type = "deviceConfigurations"
     before = backup(admin, tenant_id, [policy_type])["backup_set_id"]
-    objects = live(sim, tenant_id, policy_type)
-    gone = objects[0]
-    other = next(o for o in objects if o["@odata.type"] != gone["@odata.type"])
-    sim.drift(tenant_id, policy_type, gone["id"], op="delete")
-    made = create_in_graph(sim, tenant_id, policy_type, {
-        **to_create_payload(supported_type(policy_type), other),
-        "displayName": gone["displayName"]})
+    gone, made = name_reused_by_another_kind(sim, tenant_id, policy_type)
     after = backup(admin, tenant_id, [policy_type])["backup_set_id"]
 
     text = _report(admin, tenant_id, after, "markdown", compare_to=before)

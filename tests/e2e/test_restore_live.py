@@ -9,6 +9,7 @@ from tests.e2e.restore_support import (
     live,
     matches_snapshot,
     restore,
+    two_kinds,
 )
 
 TYPES = ["roleScopeTags", "assignmentFilters", "configurationPolicies", "deviceConfigurations",
@@ -263,9 +264,7 @@ def test_a_name_taken_by_another_kind_is_left_alone_and_the_object_created_besid
         admin, sim, tenant_id):
     policy_type = "deviceConfigurations"
     source = backup(admin, tenant_id, [policy_type])
-    objects = live(sim, tenant_id, policy_type)
-    gone = objects[0]
-    other = next(o for o in objects if o["@odata.type"] != gone["@odata.type"])
+    gone, other = two_kinds(sim, tenant_id, policy_type)
     sim.drift(tenant_id, policy_type, gone["id"], op="delete")
     # A customer admin names a profile of another platform as the deleted one was named.
     sim.drift(tenant_id, policy_type, other["id"], patch={"displayName": gone["displayName"]})

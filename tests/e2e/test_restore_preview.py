@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.deploy_support import create_in_graph
-from tests.e2e.restore_support import backup, by_policy, live, restore
+from tests.e2e.restore_support import backup, by_policy, create_in_graph, live, restore
 
 TYPES = ["configurationPolicies", "deviceConfigurations", "assignmentFilters"]
 
