@@ -12,7 +12,8 @@ Each distinct ``(kind, source id)`` becomes one :class:`MappingRow`, resolved in
    ``ambiguous``, none ``will_create`` when the deployment itself brings the object (and may
    create it), else ``missing``;
 4. ``id``: an id that means the same in every tenant — an application's ``appId``, a
-   built-in object (an authentication strength) present in the target under that id.
+   built-in object (an authentication strength, the Default scope tag) present in the target
+   under that id; never an id a tenant numbers itself (:data:`TENANT_LOCAL_IDS`).
 
 The source name comes from the source backup set (a referenced object the set does not hold
 has none: it can only be mapped by override or registry).
@@ -39,6 +40,11 @@ CLIENT_CHOSEN_IDS: dict[str, tuple[str, ...]] = {
     "authenticationContextClassReferences": tuple(f"c{n}" for n in range(1, 100)),
 }
 PAYLOADS = "payloads"  # a multi-type reference (a policy set's items) whose id the set lacks
+# Types whose ids are numbered per tenant (a scope tag's "1", a context's "c1"): the same id in
+# the target is another object, so such an id is only ever mapped by name, override or
+# registry — but for the built-ins every tenant holds under one id.
+TENANT_LOCAL_IDS = frozenset({USERS, "roleScopeTags", *CLIENT_CHOSEN_IDS})
+SAME_IN_EVERY_TENANT = frozenset({("roleScopeTags", "0")})  # the Default scope tag
 
 
 class Status(StrEnum):
@@ -181,8 +187,9 @@ def resolve(uses: Mapping[tuple[str, str], Use], *, names: Mapping[tuple[str, st
 def _by_name(row: MappingRow, target: TargetIndex, brought: dict[str, Any] | None,
              create_missing_groups: bool) -> None:
     kind, source_id = row.kind, row.source_id
-    if kind == APPLICATIONS or (row.source_name is None and kind != USERS
-                                and target.exists(kind, source_id)):
+    if kind == APPLICATIONS or (kind, source_id) in SAME_IN_EVERY_TENANT or (
+            row.source_name is None and kind not in TENANT_LOCAL_IDS
+            and target.exists(kind, source_id)):
         row.status, row.via, row.target_id = Status.MAPPED, Via.ID, source_id
         return
     if row.source_name is None:

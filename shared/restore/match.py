@@ -192,7 +192,8 @@ async def assess_batch(tenant_id: str, rtype: ResourceType,
     await _check_groups(tenant_id, rtype, [a for a in out if a.action == "pending"],
                         include_assignments, restored, transient_fails)
     await _check_references(tenant_id, rtype, [a for a in out if a.action == "pending"],
-                            include_assignments, restored, transient_fails)
+                            include_assignments, restored, transient_fails,
+                            id_map if by_name_only else None)
     for a in out:
         if a.action != "pending":
             continue
@@ -270,10 +271,13 @@ async def _check_groups(tenant_id: str, rtype: ResourceType, pending: list[Asses
 
 async def _check_references(tenant_id: str, rtype: ResourceType, pending: list[Assessment],
                             include_assignments: bool, restored: Restored | None,
-                            transient_fails: bool) -> None:
+                            transient_fails: bool,
+                            mapped: Mapping[str, Mapping[str, str]] | None) -> None:
     """Fail an item naming a :data:`CHECKED_TARGETS` object the tenant does not hold (nor
     this restore brings back first): Graph would refuse its write, after its body may be
-    written. One listing per referenced type for the whole batch."""
+    written. One listing per referenced type for the whole batch. Across tenants
+    (``mapped``: the id map) only an id the map gives is the target's: another id is the
+    source's, and a scope tag's small number names some other tag in any tenant."""
     named = {a.item_id: [(target, value) for ref, value in referenced_ids(
         rtype, _written(a, include_assignments)) if len(ref.targets) == 1
         for target in ref.targets if target in CHECKED_TARGETS
@@ -293,6 +297,8 @@ async def _check_references(tenant_id: str, rtype: ResourceType, pending: list[A
         if isinstance(listing, BaseException):
             raise listing
         present = {ref.id.lower() for ref in listing}
+        if mapped is not None:
+            present &= {value.lower() for value in mapped.get(target, {}).values()}
         missing = {value for value in values if value.lower() not in present}
         if missing and restored is not None:
             missing -= set(await restored(target, missing))

@@ -232,6 +232,38 @@ def test_deploy_into_a_tenant_without_the_filter_and_scope_tag_brings_them_first
         "id"], new_filter["id"])}
 
 
+def test_deploy_never_takes_a_source_scope_tag_id_for_the_target_tag_of_that_number(
+        admin, sim, tenants):
+    """Scope tags are numbered per tenant: the source's "Scope 1" may share its id with
+    another tag of the target. A policy is never written under that other tag."""
+    source, target = tenants
+    policy = baseline_policy(sim, source, "Baseline Tagged", include=["PV Group 001"],
+                             exclude=[])
+    scope = named(sim, source, "roleScopeTags", "Scope 1")
+    for tag in live(sim, target, "roleScopeTags"):  # the customer's own tags, numbered alike
+        if tag["displayName"] == "Scope 1" and tag["id"] != scope["id"]:
+            sim.drift(target, "roleScopeTags", tag["id"], op="delete")
+    sim.drift(target, "roleScopeTags", scope["id"], patch={"displayName": "Helpdesk Only"})
+    set_id = source_set(admin, source)
+    policy_item, tag_item = f"{POLICY}.{policy['id']}", f"roleScopeTags.{scope['id']}"
+
+    alone = deployed(admin, target, set_id, source, item_ids=[policy_item])
+    sim.add_fault("status", status=400, method="POST",
+                  path_prefix="/beta/deviceManagement/roleScopeTags")
+    refused = deployed(admin, target, set_id, source, item_ids=[policy_item, tag_item],
+                       dry_run=False)
+
+    assert row(mapping(admin, target, alone["run_id"]), "roleScopeTags", scope["id"])[
+        "status"] == "missing"
+    [item] = admin.items(target, alone["run_id"])
+    assert (item["action"], item["error"]["code"]) == ("failed", "missing_reference")
+    outcome = {i["item_id"]: (i["action"], i["error"]["code"])
+               for i in admin.items(target, refused["run_id"])}
+    assert outcome[policy_item] == ("failed", "missing_reference")
+    assert outcome[tag_item][0] == "failed"
+    assert [o for o in live(sim, target, POLICY) if o["displayName"] == "Baseline Tagged"] == []
+
+
 def test_deploy_bad_input_answers_as_design_section_11_says(admin, sim, tenants, stack):
     source, target = tenants
     set_id = source_set(admin, source, ["assignmentFilters"])

@@ -133,6 +133,21 @@ def test_resolve_applications_keep_their_app_id_and_users_need_a_mapping():
     assert _row(plan.rows, "u-breakglass").status == Status.MISSING
 
 
+def test_resolve_a_scope_tag_the_set_lacks_is_never_mapped_by_its_number_but_default_is():
+    """The source set holds no scope tags: "3" in the target is another tag than the source's
+    "3"; the Default tag "0" is the same in every tenant."""
+    doc = {**_policy("g-in", "g-in", "f1"), "roleScopeTagIds": ["0", "3"]}
+    names = {k: v for k, v in NAMES.items() if k[0] != "roleScopeTags"}
+    uses = discover([SourceItem("d.p1", "deviceConfigurations", "p1", doc)], names)
+
+    plan = resolve(uses, names=names, deployment={}, target=TARGET_INDEX, overrides={},
+                   registry={}, create_missing_groups=False)
+
+    assert (_row(plan.rows, "3").status, _row(plan.rows, "3").target_id) == (
+        Status.MISSING, None)
+    assert (_row(plan.rows, "0").status, _row(plan.rows, "0").via) == (Status.MAPPED, Via.ID)
+
+
 def test_tenant_values_are_found_and_replaced_in_strings_case_insensitively():
     doc = {"id": SOURCE, "description": f"kfm {SOURCE.upper()}",
            "settings": [{"value": "https://contoso1.onmicrosoft.com/x"}]}
