@@ -37,6 +37,9 @@ from shared.webhooks.store import WEBHOOK_DELIVERIES
 
 RETENTION_STATE = "retention"  # PartitionKey = tenant, RowKey "state": the run-item watermark
 _CLOCK_MARGIN = timedelta(hours=1)
+# How far the run rows are purged. Renamed from ``run_items_purged_to`` when a run's steps,
+# id map and plan joined its items: a tenant purged before starts again from its oldest run.
+_WATERMARK = "run_rows_purged_to"
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ async def purge_run_rows(storage: Storage, tenant_id: str, retention_days: int,
     cutoff = now - timedelta(days=retention_days)
     state_table = await storage.table(RETENTION_STATE)
     state = await tables.get_or_none(state_table, tenant_id, "state")
-    since = parse_iso(state["run_items_purged_to"]) if state else None
+    since = parse_iso(state[_WATERMARK]) if state and state.get(_WATERMARK) else None
     if since is not None and since >= cutoff:
         return counts
     where, params = "RowKey gt @older", {"older": inverted_ulid(_ulid_floor(cutoff))}
@@ -128,7 +131,7 @@ async def purge_run_rows(storage: Storage, tenant_id: str, retention_days: int,
             await tables.delete_many(table, keys)
             counts[f"{name}_deleted"] += len(keys)
     await tables.upsert(state_table, {"PartitionKey": tenant_id, "RowKey": "state",
-                                      "run_items_purged_to": iso(watermark)}, merge=True)
+                                      _WATERMARK: iso(watermark)}, merge=True)
     return counts
 
 

@@ -13,7 +13,13 @@ from ulid import ULID
 from shared.platform import tables
 from shared.platform.keys import iso
 from shared.platform.storage import Storage
-from shared.retention.aged import RUN_PARTITIONS, purge_aged, purge_notifications, purge_run_rows
+from shared.retention.aged import (
+    RETENTION_STATE,
+    RUN_PARTITIONS,
+    purge_aged,
+    purge_notifications,
+    purge_run_rows,
+)
 from shared.runs.model import Run, RunItem
 from shared.runs.notifications import Notification, NotificationStore
 from shared.runs.store import RunStore
@@ -93,6 +99,24 @@ async def test_rows_of_finished_runs_go_after_the_retention_and_in_flight_ones_l
     for table in owned:
         assert [len(await tables.query_all(table, r.run_id)) for r in (old, busy, young)] == [
             0, 0, 1]
+
+
+async def test_a_tenant_purged_before_the_steps_joined_has_them_purged_from_its_oldest_run(
+        storage: Storage) -> None:
+    """The watermark of the items-only purge (``run_items_purged_to``) is not taken up: runs
+    behind it still hold their steps, id maps and plans."""
+    runs, steps = RunStore(storage), await storage.table(RUN_PARTITIONS[1])
+    old = _run(LONG, NOW - timedelta(days=30), "succeeded")
+    await runs.create(old)
+    await tables.upsert(steps, {"PartitionKey": old.run_id, "RowKey": "r1"})
+    await tables.upsert(await storage.table(RETENTION_STATE), {
+        "PartitionKey": LONG, "RowKey": "state",
+        "run_items_purged_to": iso(NOW - timedelta(days=8))})
+
+    counts = await purge_run_rows(storage, LONG, 7, NOW)
+
+    assert counts["restoresteps_deleted"] == 1
+    assert await tables.query_all(steps, old.run_id) == []
 
 
 async def test_webhook_delivery_rows_go_after_the_tenant_s_retention(storage: Storage) -> None:
