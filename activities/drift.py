@@ -34,7 +34,7 @@ from activities.snapshots import read_type
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.drift.alerts import alert_recipients, drift_alert
-from shared.drift.compare import DriftCounts, drift_action, match_objects, other_kinds
+from shared.drift.compare import DriftCounts, drift_action, match_objects, name_candidates
 from shared.graph import FetchResult, ResourceType, get_graph_client, supported_type
 from shared.graph.audit_log import DIRECTORY, INTUNE, read_change_log
 from shared.platform.codes import ErrorCode
@@ -126,21 +126,28 @@ async def _compare(storage: Storage, rtype: ResourceType, baseline: list[BackupI
     """One item per object: matched pairs, then what only the baseline or only the tenant
     has. Objects Graph would not give take part in no match."""
     skip = {item.policy_id for item in unread}
-    matching = match_objects([b for b in baseline if b.policy_id not in skip], live,
-                             by_name=not rtype.singleton)
-    differing = [(b, obj) for b, obj in matching.pairs if obj.document is not None]
+    checked = [b for b in baseline if b.policy_id not in skip]
     snapshots = SnapshotStore(storage)
-    documents = await bounded(_READ_CONCURRENCY, [snapshots.get(b.blob_path)
-                                                   for b, _ in differing])
-    compared: dict[str, tuple[ItemAction, list[dict[str, str]]]] = {}
-    for (b, obj), document in zip(differing, documents, strict=True):
-        if b.policy_id != obj.policy_id and other_kinds(
-                document.get("@odata.type"), (obj.document or {}).get("@odata.type")):
-            matching.pairs.remove((b, obj))  # the same name, another kind: not this object
-            matching.removed.append(b)
-            matching.added.append(obj)
-        else:
-            compared[b.item_id] = drift_action(rtype, obj.document or {}, document)
+    read: dict[str, dict[str, Any]] = {}  # baseline documents by item id
+
+    async def documents(items: list[BackupItem]) -> list[dict[str, Any]]:
+        wanted = [b for b in items if b.item_id not in read]
+        found = await bounded(_READ_CONCURRENCY, [snapshots.get(b.blob_path) for b in wanted])
+        read.update(zip((b.item_id for b in wanted), found, strict=True))
+        return [read[b.item_id] for b in items]
+
+    kinds: dict[str, str] = {}
+    if not rtype.singleton:  # a name pairs only within one kind: read the few it may pair
+        named_base, named_live = name_candidates(checked, live)
+        kinds = {b.policy_id: str(d.get("@odata.type") or "")
+                 for b, d in zip(named_base, await documents(named_base), strict=True)}
+        kinds |= {o.policy_id: str((o.document or {}).get("@odata.type") or "")
+                  for o in named_live}
+    matching = match_objects(checked, live, by_name=not rtype.singleton, kinds=kinds)
+    differing = [(b, obj) for b, obj in matching.pairs if obj.document is not None]
+    compared = {b.item_id: drift_action(rtype, obj.document or {}, document)
+                for (b, obj), document in zip(
+                    differing, await documents([b for b, _ in differing]), strict=True)}
     items = list(unread)
     for b, obj in matching.pairs:
         action, changes = compared.get(b.item_id, (ItemAction.IN_SYNC, []))

@@ -5,8 +5,8 @@ by id, else by a unique display name — a policy deleted and recreated (or rest
 id) is the same policy. A name is unique when exactly one unmatched live object and exactly
 one unmatched baseline item carry it; several are reported (``ambiguous``), never guessed.
 Singletons match by their key only. It works on anything with ``policy_id`` and
-``display_name``, so restore or a report can share it; a caller that holds the two documents
-splits a name pair of two kinds (:func:`other_kinds`) into a removal and an addition.
+``display_name``, so restore or a report can share it; a name pairs only within one kind,
+whose ``@odata.type`` the caller reads for the few :func:`name_candidates`.
 
 :func:`drift_action` is one pair's outcome: ``in_sync`` or ``drifted`` with the field diff a
 restore preview shows (``shared.graph.diff`` over comparable forms, direction live →
@@ -16,7 +16,7 @@ baseline: ``added`` means a remediation would add the property).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -50,10 +50,29 @@ class Matching(Generic[B, L]):
     ambiguous: list[B] = field(default_factory=list)
 
 
-def match_objects(baseline: Sequence[B], live: Sequence[L], *, by_name: bool = True
-                  ) -> Matching[B, L]:
+def name_candidates(baseline: Sequence[B], live: Sequence[L]) -> tuple[list[B], list[L]]:
+    """The objects a name match may pair (no partner by id, a name the other side has too):
+    the only ones whose kind :func:`match_objects` needs."""
+    base_ids, live_ids = {b.policy_id for b in baseline}, {o.policy_id for o in live}
+    rest = [b for b in baseline if b.policy_id not in live_ids and b.display_name]
+    spare = [o for o in live if o.policy_id not in base_ids and o.display_name]
+    names = {b.display_name for b in rest} & {o.display_name for o in spare}
+    return ([b for b in rest if b.display_name in names],
+            [o for o in spare if o.display_name in names])
+
+
+def match_objects(baseline: Sequence[B], live: Sequence[L], *, by_name: bool = True,
+                  kinds: Mapping[str, str] | None = None) -> Matching[B, L]:
     """Pair ``baseline`` items with ``live`` objects: by id, then (``by_name``; off for a
-    singleton) by a display name unique on both sides among what is still unmatched."""
+    singleton) by a display name unique on both sides among what is still unmatched — and
+    within one kind: ``kinds`` gives the ``@odata.type`` of the :func:`name_candidates` by
+    policy id (the two sides' candidates never share an id), as restore matches (a Windows
+    profile is no macOS one)."""
+    kinds = kinds or {}
+
+    def label(obj: Named) -> tuple[str, str]:
+        return obj.display_name, kinds.get(obj.policy_id, "")
+
     live_ids = {obj.policy_id for obj in live}
     base_ids = {item.policy_id for item in baseline}
     out: Matching[B, L] = Matching()
@@ -63,30 +82,25 @@ def match_objects(baseline: Sequence[B], live: Sequence[L], *, by_name: bool = T
     rest = [item for item in baseline if item.policy_id not in live_ids]
     spare = [obj for obj in live if obj.policy_id not in base_ids]
     if by_name:
-        live_names = Counter(obj.display_name for obj in spare if obj.display_name)
-        base_names = Counter(item.display_name for item in rest if item.display_name)
-        by_label = {obj.display_name: obj for obj in spare if live_names[obj.display_name] == 1}
+        live_names = Counter(label(obj) for obj in spare if obj.display_name)
+        base_names = Counter(label(item) for item in rest if item.display_name)
+        by_label = {label(obj): obj for obj in spare if live_names[label(obj)] == 1}
         taken: set[str] = set()
         unmatched = []
         for item in rest:
-            name = item.display_name
-            if name and live_names[name] == 1 and base_names[name] == 1:
+            name = label(item)
+            if item.display_name and live_names[name] == 1 and base_names[name] == 1:
                 out.pairs.append((item, by_label[name]))
                 taken.add(by_label[name].policy_id)
                 continue
-            if name and live_names[name] and not (live_names[name] == 1 == base_names[name]):
+            if item.display_name and live_names[name] and not (
+                    live_names[name] == 1 == base_names[name]):
                 out.ambiguous.append(item)
             unmatched.append(item)
         rest = unmatched
         spare = [obj for obj in spare if obj.policy_id not in taken]
     out.removed, out.added = rest, spare
     return out
-
-
-def other_kinds(old: str | None, new: str | None) -> bool:
-    """Whether a pair's ``@odata.type`` values both say and differ: a name is a match only
-    within one kind, as restore matches (a Windows profile is no macOS one)."""
-    return bool(old) and bool(new) and old != new
 
 
 def drift_action(rtype: ResourceType, live: dict[str, Any], baseline: dict[str, Any]
@@ -118,4 +132,4 @@ class DriftCounts:
 
 
 __all__ = ["DRIFT_ACTIONS", "DriftCounts", "Matching", "Named", "drift_action",
-           "match_objects", "other_kinds"]
+           "match_objects", "name_candidates"]

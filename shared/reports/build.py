@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.tenant_keys import TenantKeys
-from shared.drift.compare import match_objects, other_kinds
+from shared.drift.compare import match_objects, name_candidates
 from shared.graph.catalog import BY_KEY, SUPPORTED_KEYS
 from shared.graph.client import GraphClient
 from shared.graph.secrets import redact
@@ -116,6 +116,13 @@ class _Walk:
                                 fallback_name=item.display_name))
         return out
 
+    async def kinds(self, items: Sequence[BackupItem]) -> dict[str, str]:
+        """The items' ``@odata.type`` by policy id (a name pairs only within one kind)."""
+        documents = await bounded(WINDOW, [self.snapshots.get(i.blob_path, tenant_id=self.job
+                                                               .tenant_id) for i in items])
+        return {i.policy_id: str(d.get("@odata.type") or "")
+                for i, d in zip(items, documents, strict=True)}
+
     def notes(self) -> list[str]:
         if not self.definitions.unresolved:
             return []
@@ -179,8 +186,11 @@ async def _changes(walk: _Walk, old_set: BackupSet, new_set: BackupSet,
     listed = unchanged_total = 0
     for policy_type in _ordered({*olds, *news}):
         rtype = BY_KEY.get(policy_type)
-        matching = match_objects(olds.get(policy_type, []), news.get(policy_type, []),
-                                 by_name=not (rtype and rtype.singleton))
+        by_name = not (rtype and rtype.singleton)
+        old_of, new_of = olds.get(policy_type, []), news.get(policy_type, [])
+        named_old, named_new = name_candidates(old_of, new_of) if by_name else ([], [])
+        kinds = await walk.kinds([*named_old, *named_new])
+        matching = match_objects(old_of, new_of, by_name=by_name, kinds=kinds)
         entry = TocEntry(policy_type, count=len(news.get(policy_type, [])))
         changes: list[ObjectChange] = []
         differing = [(o, n) for o, n in matching.pairs if o.sha256 != n.sha256]
@@ -189,10 +199,6 @@ async def _changes(walk: _Walk, old_set: BackupSet, new_set: BackupSet,
             before = await walk.described([o for o, _ in window])
             after = await walk.described([n for _, n in window])
             for old, new in zip(before, after, strict=True):
-                if old.policy_id != new.policy_id and other_kinds(old.kind, new.kind):
-                    changes += [ObjectChange("removed", policy_type, old.policy_id, old.name),
-                                ObjectChange("added", policy_type, new.policy_id, new.name)]
-                    continue
                 found = compare(old, new)
                 if found is None:
                     entry.unchanged += 1

@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 from azure.storage.blob import BlobServiceClient
 
+from shared.graph import supported_type, to_create_payload
 from shared.platform.storage import expand_connection_string
 from tests.e2e.restore_support import (
     backup,
     collection,
+    create_in_graph,
     live,
     name_reused_by_another_kind,
     restore,
@@ -173,12 +175,21 @@ def test_drift_check_never_pairs_a_recreated_name_with_an_object_of_another_kind
     gone, made = name_reused_by_another_kind(sim, tenant_id, policy_type)
 
     run = _check(admin, tenant_id, baseline_backup_set_id=source["backup_set_id"])
+    # Then the deleted profile is made again, beside the namesake of the other platform.
+    again = create_in_graph(sim, tenant_id, policy_type,
+                            to_create_payload(supported_type(policy_type), gone))
+    rerun = _check(admin, tenant_id, baseline_backup_set_id=source["backup_set_id"])
 
     actions = {i["item_id"]: i["action"] for i in admin.items(tenant_id, run["run_id"])}
     assert actions[f"{policy_type}.{gone['id']}"] == "removed"
     assert actions[f"{policy_type}.{made['id']}"] == "added"
     assert (run["drift"]["removed"], run["drift"]["added"], run["drift"]["drifted"]) == (
         1, 1, 0)
+    items = {i["item_id"]: i for i in admin.items(tenant_id, rerun["run_id"])}
+    assert (items[f"{policy_type}.{gone['id']}"]["policy_id"],
+            items[f"{policy_type}.{gone['id']}"]["action"]) == (again["id"], "in_sync")
+    assert items[f"{policy_type}.{made['id']}"]["action"] == "added"
+    assert (rerun["drift"]["removed"], rerun["drift"]["added"]) == (0, 1)
 
 
 def test_drift_check_without_a_baseline_is_409_no_baseline(admin, sim, tenant_id):

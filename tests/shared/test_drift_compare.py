@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from shared.drift.compare import DriftCounts, drift_action, match_objects
+from shared.drift.compare import DriftCounts, drift_action, match_objects, name_candidates
 from shared.graph import supported_type
 from shared.runs.model import ItemAction
 
@@ -87,3 +87,22 @@ def test_drift_counts_of_counts_only_the_drift_actions():
 
     assert counts == DriftCounts(in_sync=2, drifted=1, added=1, removed=1)
     assert counts.found and not DriftCounts(in_sync=3).found
+
+
+def test_match_objects_a_name_pairs_only_within_one_kind():
+    kinds = {"1": "win", "8": "mac", "9": "win"}
+    found = match_objects([Obj("1", "Baseline")], [Obj("8", "Baseline"), Obj("9", "Baseline")],
+                          kinds=kinds)
+    other_only = match_objects([Obj("1", "Baseline")], [Obj("8", "Baseline")], kinds=kinds)
+
+    assert [(b.policy_id, o.policy_id) for b, o in found.pairs] == [("1", "9")]
+    assert [o.policy_id for o in found.added] == ["8"] and found.ambiguous == []
+    assert other_only.pairs == [] and other_only.ambiguous == []
+    assert [b.policy_id for b in other_only.removed] == ["1"]
+
+
+def test_name_candidates_are_the_unmatched_objects_whose_name_the_other_side_has():
+    base, live = name_candidates([Obj("1", "A"), Obj("2", "B"), Obj("3", "C")],
+                                 [Obj("2", "B"), Obj("8", "A"), Obj("9", "Z")])
+
+    assert [b.policy_id for b in base] == ["1"] and [o.policy_id for o in live] == ["8"]
