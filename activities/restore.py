@@ -137,32 +137,38 @@ async def _assess(storage: Storage, job: RestoreItems,
             assessments + [_mismatch(item) for item in foreign])
 
 
-def _restored(storage: Storage, job: PreviewItems,
-              asking: frozenset[str] = frozenset()) -> Restored:
+def _restored(storage: Storage, job: PreviewItems, asking: frozenset[str] = frozenset(),
+              answers: dict[tuple[str, str], str | None] | None = None) -> Restored:
     """For a preview, which missing groups, filters or scope tags (``CHECKED_TARGETS``) the
     restore itself would bring back, and under which id. A live run writes them first (its
     lower levels) and rewrites references to them through its id map, so its dependents find
     them; a preview writes nothing, so it asks the objects of its own selection what their
     restore would do — with the same lookup, as a filter may name a scope tag the restore
-    brings back too (``asking``: the types already being asked, so a cycle ends). An object
-    it would create gets a stand-in id (the new one is Graph's to choose), so the
-    dependent's diff shows the reference changing, as the live run will change it."""
+    brings back too (``asking``: the types already being asked, so a cycle ends; ``answers``:
+    what the batch has asked already, by ``(type, id)``). An object it would create gets a
+    stand-in id (the new one is Graph's to choose), so the dependent's diff shows the
+    reference changing, as the live run will change it."""
+    known = {} if answers is None else answers
 
     async def restored(policy_type: str, missing: Collection[str]) -> dict[str, str]:
         if policy_type in asking:
             return {}
-        run = await RunStore(storage).get(job.tenant_id, job.run_id)
-        selection = (run.parameters.get("item_ids") if run is not None else None)
-        keys = [item_key(policy_type, oid) for oid in sorted(missing)]
-        if selection is not None:
-            keys = [k for k in keys if k in set(selection)]
-        if not keys:
-            return {}
-        objects = replace(job, policy_type=policy_type, item_ids=keys)
-        _, assessments = await _assess(storage, objects, restored=_restored(
-            storage, job, asking | {policy_type}))
-        return {a.policy_id: a.target_id or f"{NEW_ID}{a.policy_id}" for a in assessments
-                if a.action in ("create", "update", "no_change")}
+        todo = sorted(oid for oid in missing if (policy_type, oid) not in known)
+        if todo:
+            run = await RunStore(storage).get(job.tenant_id, job.run_id)
+            selection = run.parameters.get("item_ids") if run is not None else None
+            chosen = None if selection is None else set(selection)
+            keys = [k for k in (item_key(policy_type, oid) for oid in todo)
+                    if chosen is None or k in chosen]
+            known.update({(policy_type, oid): None for oid in todo})
+            if keys:
+                objects = replace(job, policy_type=policy_type, item_ids=keys)
+                _, assessments = await _assess(storage, objects, restored=_restored(
+                    storage, job, asking | {policy_type}, known))
+                known.update({(policy_type, a.policy_id): a.target_id or f"{NEW_ID}{a.policy_id}"
+                              for a in assessments
+                              if a.action in ("create", "update", "no_change")})
+        return {oid: new for oid in missing if (new := known.get((policy_type, oid)))}
 
     return restored
 

@@ -187,9 +187,9 @@ def resolve(uses: Mapping[tuple[str, str], Use], *, names: Mapping[tuple[str, st
 def _by_name(row: MappingRow, target: TargetIndex, brought: dict[str, Any] | None,
              create_missing_groups: bool) -> None:
     kind, source_id = row.kind, row.source_id
-    if kind == APPLICATIONS or (kind, source_id) in SAME_IN_EVERY_TENANT or (
-            row.source_name is None and kind not in TENANT_LOCAL_IDS
-            and target.exists(kind, source_id)):
+    if kind == APPLICATIONS or (row.source_name is None and (
+            (kind, source_id) in SAME_IN_EVERY_TENANT
+            or (kind not in TENANT_LOCAL_IDS and target.exists(kind, source_id)))):
         row.status, row.via, row.target_id = Status.MAPPED, Via.ID, source_id
         return
     if row.source_name is None:

@@ -367,7 +367,8 @@ def test_deploy_secrets_cross_only_for_an_admin_of_the_source(admin, sim, tenant
     profile = live(sim, source, PROFILES)[0]
     sim.drift(source, PROFILES, profile["id"], patch={
         "wifiSsid": "corp", "wifiSecurityType": "wpa", "wifiPassword": "s3cret-wifi"})
-    set_id = source_set(admin, source, [PROFILES])
+    # With the scope tags, so the profile's tags map by name (never by their numbers).
+    set_id = source_set(admin, source, ["roleScopeTags", PROFILES])
     selection = [f"{PROFILES}.{profile['id']}"]
     oid = str(uuid.uuid4())
     admin.grant(source, oid, "reader")
