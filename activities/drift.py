@@ -34,7 +34,13 @@ from activities.snapshots import read_type
 from shared.backups.sets import BackupItem, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.drift.alerts import alert_recipients, drift_alert
-from shared.drift.compare import DriftCounts, drift_action, match_objects, name_candidates
+from shared.drift.compare import (
+    DriftCounts,
+    drift_action,
+    kind_of,
+    match_objects,
+    name_candidates,
+)
 from shared.graph import FetchResult, ResourceType, get_graph_client, supported_type
 from shared.graph.audit_log import DIRECTORY, INTUNE, read_change_log
 from shared.platform.codes import ErrorCode
@@ -139,10 +145,9 @@ async def _compare(storage: Storage, rtype: ResourceType, baseline: list[BackupI
     kinds: dict[str, str] = {}
     if not rtype.singleton:  # a name pairs only within one kind: read the few it may pair
         named_base, named_live = name_candidates(checked, live)
-        kinds = {b.policy_id: str(d.get("@odata.type") or "")
+        kinds = {b.policy_id: kind_of(d)
                  for b, d in zip(named_base, await documents(named_base), strict=True)}
-        kinds |= {o.policy_id: str((o.document or {}).get("@odata.type") or "")
-                  for o in named_live}
+        kinds |= {o.policy_id: kind_of(o.document or {}) for o in named_live}
     matching = match_objects(checked, live, by_name=not rtype.singleton, kinds=kinds)
     differing = [(b, obj) for b, obj in matching.pairs if obj.document is not None]
     compared = {b.item_id: drift_action(rtype, obj.document or {}, document)

@@ -61,6 +61,11 @@ def name_candidates(baseline: Sequence[B], live: Sequence[L]) -> tuple[list[B], 
             [o for o in spare if o.display_name in names])
 
 
+def kind_of(document: Mapping[str, Any]) -> str:
+    """A document's ``@odata.type`` as :func:`match_objects` takes it (``""`` when unsaid)."""
+    return str(document.get("@odata.type") or "")
+
+
 def match_objects(baseline: Sequence[B], live: Sequence[L], *, by_name: bool = True,
                   kinds: Mapping[str, str] | None = None) -> Matching[B, L]:
     """Pair ``baseline`` items with ``live`` objects: by id, then (``by_name``; off for a
@@ -132,4 +137,4 @@ class DriftCounts:
 
 
 __all__ = ["DRIFT_ACTIONS", "DriftCounts", "Matching", "Named", "drift_action",
-           "match_objects", "name_candidates"]
+           "kind_of", "match_objects", "name_candidates"]

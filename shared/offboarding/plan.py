@@ -28,11 +28,10 @@ from shared.deploy.store import DEPLOY_PLANS, DEPLOY_REGISTRY
 from shared.drift.baseline import BASELINES
 from shared.reports.store import REPORTS
 from shared.restore.lock import RESTORE_LOCKS
-from shared.restore.state import RESTORE_ID_MAP, RESTORE_STEPS
-from shared.retention.aged import RETENTION_STATE
+from shared.retention.aged import RETENTION_STATE, RUN_PARTITIONS
 from shared.runs.idempotency import IDEMPOTENCY
 from shared.runs.notifications import NOTIFICATIONS
-from shared.runs.store import RUN_INDEX, RUN_ITEMS, RUNS
+from shared.runs.store import RUN_INDEX, RUNS
 from shared.schedules.marks import MARKS
 from shared.tenants.audit import AUDIT
 from shared.tenants.store import ACCESS, TENANTS
@@ -122,10 +121,8 @@ OWNED: tuple[Owned, ...] = (
     Owned(VERSIONS, PartitionPrefix(_under)),  # {tenant}|{type}|{policy id}
     Owned(LATEST, PartitionPrefix(_under)),  # {tenant}|{type}
     Owned(BACKUP_ITEMS, PartitionsOf(SET_IDS)),
-    Owned(RUN_ITEMS, PartitionsOf(RUN_IDS)),
-    Owned(RESTORE_STEPS, PartitionsOf(RUN_IDS)),
-    Owned(RESTORE_ID_MAP, PartitionsOf(RUN_IDS)),
-    Owned(DEPLOY_PLANS, PartitionsOf(RUN_IDS)),  # the plans of its own deployments
+    # its runs' items, a restore's steps and id map, a deployment's plan (as retention ages)
+    *(Owned(table, PartitionsOf(RUN_IDS)) for table in RUN_PARTITIONS),
     Owned(DEPLOY_PLANS, PartitionsOf(DEPLOYED_RUN_IDS)),  # ... and of deployments from it
     Owned(NOTIFICATIONS, Property("tenant_id")),  # partitioned by principal: every principal's
     Owned(ACCESS, Property("tenant_id")),  # both copies: t:{tenant} and p:{principal}

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 from shared.backups.sets import BackupItem, BackupSet, BackupSetStore
 from shared.backups.snapshots import SnapshotStore
 from shared.backups.tenant_keys import TenantKeys
-from shared.drift.compare import match_objects, name_candidates
+from shared.drift.compare import kind_of, match_objects, name_candidates
 from shared.graph.catalog import BY_KEY, SUPPORTED_KEYS
 from shared.graph.client import GraphClient
 from shared.graph.secrets import redact
@@ -120,8 +120,7 @@ class _Walk:
         """The items' ``@odata.type`` by policy id (a name pairs only within one kind)."""
         documents = await bounded(WINDOW, [self.snapshots.get(i.blob_path, tenant_id=self.job
                                                                .tenant_id) for i in items])
-        return {i.policy_id: str(d.get("@odata.type") or "")
-                for i, d in zip(items, documents, strict=True)}
+        return {i.policy_id: kind_of(d) for i, d in zip(items, documents, strict=True)}
 
     def notes(self) -> list[str]:
         if not self.definitions.unresolved:

@@ -35,7 +35,7 @@ from shared.runs.store import RUN_ITEMS, RUNS
 from shared.tenants.audit import AUDIT
 from shared.webhooks.store import WEBHOOK_DELIVERIES
 
-RETENTION_STATE = "retention"  # PartitionKey = tenant, RowKey "state": the run-item watermark
+RETENTION_STATE = "retention"  # PartitionKey = tenant, RowKey "state": the run-row watermark
 _CLOCK_MARGIN = timedelta(hours=1)
 # How far the run rows are purged. Renamed from ``run_items_purged_to`` when a run's steps,
 # id map and plan joined its items: a tenant purged before starts again from its oldest run.
